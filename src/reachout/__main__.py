@@ -1,0 +1,3 @@
+from reachout.cli import app
+
+app(prog_name="reachout")

@@ -1,0 +1,134 @@
+"""The ASGI endpoint every AWS call enters through.
+
+signature -> service -> operation -> params -> validation -> handler -> response. Each step that
+fails answers with the AWS error a client expects, and nothing reaches a handler unless every step
+before it passed, so a bad request changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qsl
+
+from botocore.model import OperationModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from reachout.aws import sigv4
+from reachout.aws.catalog import Service, ServiceCatalog
+from reachout.aws.errors import AwsError, ParamValidationError
+from reachout.aws.parsing import parse_json, parse_rest_json
+from reachout.aws.serializing import serialize_error, serialize_output
+from reachout.aws.validation import validate
+
+log = logging.getLogger("reachout.aws")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated, validated operation call, as a handler sees it."""
+
+    service: str  # boto3 client name, e.g. "connectcampaignsv2"
+    operation: str
+    params: dict
+    region: str
+    account_id: str
+    request_id: str
+
+
+Handler = Callable[[Call], dict | None]
+
+
+class Gateway:
+    def __init__(
+        self,
+        catalog: ServiceCatalog,
+        handlers: Mapping[tuple[str, str], Handler],
+        secrets: Mapping[str, str],
+        account_id: str,
+        wall_clock: Callable[[], datetime],
+    ):
+        self.catalog = catalog
+        self.handlers = handlers
+        self.secrets = secrets
+        self.account_id = account_id
+        # Signatures are checked against real time even when the engine runs on a virtual clock:
+        # clients sign with their own wall clock.
+        self.wall_clock = wall_clock
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        raw_path = raw_path.partition("?")[0] or "/"
+        raw_query = request.scope.get("query_string", b"").decode("latin-1")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        body = await request.body()
+        service: Service | None = None
+        operation: OperationModel | None = None
+        try:
+            scope = sigv4.verify(request.method, raw_path, raw_query, headers, body, self.secrets,
+                                 self.wall_clock())
+            service = self.catalog.resolve(scope.service, raw_path)
+            if service is None:
+                raise AwsError("UnknownOperationException",
+                               f"Reachout serves no AWS service signed as '{scope.service}'", status=404)
+            query = parse_qsl(raw_query, keep_blank_values=True)
+            operation, params = self._parse(service, request.method, raw_path, query, headers, body)
+            handler = self.handlers.get((service.name, operation.name))
+            if handler is None:
+                raise AwsError("NotImplemented",
+                               f"Reachout does not implement {service.name}:{operation.name} yet",
+                               status=501)
+            call = Call(service.name, operation.name, params, scope.region, self.account_id, request_id)
+            output = await run_in_threadpool(handler, call) or {}
+            status, out_headers, out_body = serialize_output(service.protocol, operation, output)
+        except ParamValidationError as problem:
+            code = service.validation_error(operation) if service and operation else "ValidationException"
+            status, out_headers, out_body = self._error(service, AwsError(code, str(problem), status=400))
+        except AwsError as error:
+            status, out_headers, out_body = self._error(service, error)
+        except Exception:  # a bug must not leak a stack trace to the client
+            log.exception("unhandled error in %s", operation.name if operation else raw_path)
+            error = AwsError("InternalServerException", "An internal error occurred.", status=500)
+            status, out_headers, out_body = self._error(service, error)
+        out_headers["x-amzn-requestid"] = request_id
+        return Response(out_body, status_code=status, headers=out_headers)
+
+    def _parse(self, service: Service, method: str, raw_path: str, query, headers, body):
+        if service.protocol == "json":
+            target = headers.get("x-amz-target", "")
+            prefix, _, name = target.partition(".")
+            operation = service.operations.get(name) if prefix == service.target_prefix else None
+            if operation is None:
+                raise AwsError("UnknownOperationException", f"Unknown operation '{target}'", status=400)
+            params = parse_json(operation, body)
+        else:
+            for route in service.routes:
+                labels = route.match(method, raw_path, query)
+                if labels is not None:
+                    operation = route.operation
+                    break
+            else:
+                raise AwsError("UnknownOperationException",
+                               f"No {service.name} operation matches {method} {raw_path}", status=404)
+            params = parse_rest_json(operation, labels, query, headers, body)
+        validate(operation.input_shape, params)
+        return operation, params
+
+    def _error(self, service: Service | None, error: AwsError) -> tuple[int, dict, bytes]:
+        if service is None:  # before we know the service, speak both dialects
+            status, headers, body = serialize_error("json", None, error, "message", error.status or 400)
+            return status, headers, body
+        shape = service.model.shape_for(error.code) if error.code in service.model.shape_names else None
+        modelled = shape.metadata.get("error", {}).get("httpStatusCode") if shape else None
+        status = modelled or error.status or 400
+        return serialize_error(service.protocol, shape, error, service.message_key(error.code), status)

@@ -1,0 +1,204 @@
+"""Wire -> params: a request's labels, query string, headers and JSON body become one dict with the
+model's member names and Python types (int, float, bool, str, datetime, bytes, list, dict).
+
+Type mismatches are reported here as validation problems naming the member; constraints (lengths,
+patterns, enums, ranges) are checked afterwards by `validation`.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from botocore.model import OperationModel, Shape
+
+from reachout.aws.errors import ParamValidationError
+
+
+def parse_rest_json(
+    operation: OperationModel,
+    labels: dict[str, str],
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: bytes,
+) -> dict:
+    shape = operation.input_shape
+    if shape is None:
+        return {}
+    problems: list[str] = []
+    params: dict = {}
+    document = _json_document(body, problems)
+    claimed_query = {m.serialization.get("name", n) for n, m in shape.members.items()
+                     if m.serialization.get("location") == "querystring" and m.type_name != "map"}
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire_name = member.serialization.get("name", name)
+        if location == "uri":
+            if wire_name in labels:
+                params[name] = _from_text(member, labels[wire_name], name, problems)
+        elif location == "querystring":
+            value = _from_query(member, wire_name, query, claimed_query, name, problems)
+            if value is not None:
+                params[name] = value
+        elif location == "header":
+            value = _from_header(member, wire_name, headers, name, problems)
+            if value is not None:
+                params[name] = value
+        elif location in ("headers", "statusCode"):
+            continue
+        elif wire_name in document:
+            params[name] = decode(member, document[wire_name], name, problems)
+    if problems:
+        raise ParamValidationError(problems)
+    return params
+
+
+def parse_json(operation: OperationModel, body: bytes) -> dict:
+    """json protocol (X-Amz-Target): the whole body is the input structure."""
+    problems: list[str] = []
+    document = _json_document(body, problems)
+    params = decode(operation.input_shape, document, "", problems) if operation.input_shape else {}
+    if problems:
+        raise ParamValidationError(problems)
+    return params
+
+
+def decode(shape: Shape, value, path: str, problems: list[str]):
+    """A JSON value -> the model's Python type, recursively; None where the type is wrong."""
+    if value is None:
+        return None
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return _wrong(path, "be a structure", problems)
+        out = {}
+        for name, member in shape.members.items():
+            key = member.serialization.get("name", name)
+            if key in value and value[key] is not None:
+                out[name] = decode(member, value[key], _join(path, name), problems)
+        return out
+    if kind == "list":
+        if not isinstance(value, list):
+            return _wrong(path, "be a list", problems)
+        return [decode(shape.member, item, f"{path}.{i}.member", problems) for i, item in enumerate(value, 1)]
+    if kind == "map":
+        if not isinstance(value, dict):
+            return _wrong(path, "be a map", problems)
+        return {k: decode(shape.value, v, f"{path}.{k}", problems) for k, v in value.items()}
+    if kind == "string":
+        return value if isinstance(value, str) else _wrong(path, "be a string", problems)
+    if kind == "boolean":
+        return value if isinstance(value, bool) else _wrong(path, "be a boolean", problems)
+    if kind in ("integer", "long"):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        return _wrong(path, "be an integer", problems)
+    if kind in ("float", "double"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        return _wrong(path, "be a number", problems)
+    if kind == "timestamp":
+        parsed = parse_timestamp(value)
+        return parsed if parsed is not None else _wrong(path, "be a timestamp", problems)
+    if kind == "blob":
+        try:
+            return base64.b64decode(value, validate=True)
+        except (TypeError, ValueError):
+            return _wrong(path, "be base64-encoded binary data", problems)
+    return value
+
+
+def parse_timestamp(value) -> datetime | None:
+    """Accepts what botocore sends in any format: epoch seconds, ISO 8601 or RFC 822."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, timezone.utc)
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                return datetime.fromtimestamp(float(text), timezone.utc)
+            except ValueError:
+                pass
+            try:
+                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                parsed = parsedate_to_datetime(text)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (ValueError, TypeError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _json_document(body: bytes, problems: list[str]) -> dict:
+    if not body.strip():
+        return {}
+    try:
+        document = json.loads(body)
+    except ValueError:
+        problems.append("The request body is not valid JSON")
+        return {}
+    if not isinstance(document, dict):
+        problems.append("The request body must be a JSON object")
+        return {}
+    return document
+
+
+def _from_query(member: Shape, wire_name: str, query, claimed: set[str], path: str, problems):
+    if member.type_name == "map":  # a querystring map collects every key no other member claims
+        pairs = {k: v for k, v in query if k not in claimed}
+        return pairs or None
+    values = [v for k, v in query if k == wire_name]
+    if not values:
+        return None
+    if member.type_name == "list":
+        return [_from_text(member.member, v, f"{path}.{i}.member", problems) for i, v in enumerate(values, 1)]
+    return _from_text(member, values[-1], path, problems)
+
+
+def _from_header(member: Shape, wire_name: str, headers: dict[str, str], path: str, problems):
+    raw = headers.get(wire_name.lower())
+    if raw is None:
+        return None
+    if member.type_name == "list":
+        return [_from_text(member.member, v.strip(), path, problems) for v in raw.split(",")]
+    if member.type_name == "string" and member.serialization.get("jsonvalue"):
+        try:
+            return json.loads(base64.b64decode(raw))
+        except ValueError:
+            return _wrong(path, "be base64-encoded JSON", problems)
+    return _from_text(member, raw, path, problems)
+
+
+def _from_text(shape: Shape, text: str, path: str, problems: list[str]):
+    """Labels, query values and headers are text; the model says what they mean."""
+    kind = shape.type_name
+    if kind in ("integer", "long"):
+        try:
+            return int(text)
+        except ValueError:
+            return _wrong(path, "be an integer", problems, text)
+    if kind in ("float", "double"):
+        try:
+            return float(text)
+        except ValueError:
+            return _wrong(path, "be a number", problems, text)
+    if kind == "boolean":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        return _wrong(path, "be a boolean", problems, text)
+    if kind == "timestamp":
+        parsed = parse_timestamp(text)
+        return parsed if parsed is not None else _wrong(path, "be a timestamp", problems, text)
+    return text
+
+
+def _wrong(path: str, expectation: str, problems: list[str], value=None):
+    shown = "" if value is None else f" '{value}'"
+    problems.append(f"Value{shown} at '{path}' failed to satisfy constraint: Member must {expectation}")
+    return None
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+

@@ -1,0 +1,86 @@
+"""Params -> wire: a handler's output dict (or an AwsError) becomes status, headers and JSON body,
+shaped by the operation's output or error shape.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+from botocore.model import OperationModel, Shape
+
+from reachout.aws.errors import AwsError
+
+JSON_TYPES = {"rest-json": "application/json", "json": "application/x-amz-json-1.1"}
+
+
+def serialize_output(protocol: str, operation: OperationModel, output: dict) -> tuple[int, dict, bytes]:
+    shape = operation.output_shape
+    status = operation.http.get("responseCode", 200)
+    headers = {"content-type": JSON_TYPES[protocol]}
+    body: dict = {}
+    if shape is not None:
+        for name, member in shape.members.items():
+            value = output.get(name)
+            if value is None:
+                continue
+            location = member.serialization.get("location")
+            if location == "statusCode":
+                status = int(value)
+            elif location == "header":
+                headers[member.serialization.get("name", name).lower()] = _header_text(member, value)
+            else:
+                body[member.serialization.get("name", name)] = encode(member, value, protocol)
+    return status, headers, json.dumps(body, separators=(",", ":")).encode()
+
+
+def serialize_error(protocol: str, error_shape: Shape | None, error: AwsError, message_key: str,
+                    status: int) -> tuple[int, dict, bytes]:
+    body: dict = {message_key: error.message}
+    if error_shape is not None:
+        for name, member in error_shape.members.items():
+            if name in error.fields and member.serialization.get("location") is None:
+                body[member.serialization.get("name", name)] = encode(member, error.fields[name], protocol)
+    if protocol == "json":
+        body["__type"] = error.code
+    headers = {"content-type": JSON_TYPES[protocol], "x-amzn-errortype": error.code}
+    return status, headers, json.dumps(body, separators=(",", ":")).encode()
+
+
+def encode(shape: Shape, value, protocol: str):
+    kind = shape.type_name
+    if kind == "structure":
+        return {
+            member.serialization.get("name", name): encode(member, value[name], protocol)
+            for name, member in shape.members.items()
+            if value.get(name) is not None
+        }
+    if kind == "list":
+        return [encode(shape.member, item, protocol) for item in value]
+    if kind == "map":
+        return {key: encode(shape.value, item, protocol) for key, item in value.items()}
+    if kind == "timestamp":
+        return format_timestamp(value, shape.serialization.get("timestampFormat", "unixTimestamp"))
+    if kind == "blob":
+        return base64.b64encode(value).decode()
+    return value
+
+
+def format_timestamp(value: datetime, fmt: str):
+    value = value.astimezone(timezone.utc)
+    if fmt == "iso8601":
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if fmt == "rfc822":
+        return format_datetime(value, usegmt=True)
+    return round(value.timestamp(), 3)
+
+
+def _header_text(shape: Shape, value) -> str:
+    if shape.type_name == "timestamp":
+        return str(format_timestamp(value, shape.serialization.get("timestampFormat", "rfc822")))
+    if shape.type_name == "boolean":
+        return "true" if value else "false"
+    if shape.type_name == "list":
+        return ",".join(str(item) for item in value)
+    return str(value)

@@ -1,0 +1,85 @@
+"""Every constraint of an input shape, checked on the server: boto3's client-side validation is a
+courtesy of one client, not a protection.
+
+Messages follow the wording AWS services return ("1 validation error detected: Value 'x' at 'name'
+failed to satisfy constraint: Member must have length less than or equal to 127"); values of
+sensitive shapes are never echoed.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import regex  # botocore patterns are Java regexes: \p{L}, \P{C} need Unicode property support
+from botocore.model import Shape
+
+from reachout.aws.errors import ParamValidationError
+
+
+def validate(shape: Shape | None, params: dict) -> None:
+    if shape is None:
+        return
+    problems: list[str] = []
+    _check(shape, params, "", problems)
+    if problems:
+        raise ParamValidationError(problems)
+
+
+def _check(shape: Shape, value, path: str, problems: list[str]) -> None:
+    kind = shape.type_name
+    meta = shape.metadata
+    if kind == "structure":
+        for name in shape.required_members:
+            if value.get(name) is None:
+                problems.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: "
+                                "Member must not be null")
+        present = [name for name, member_value in value.items() if member_value is not None]
+        if meta.get("union") and len(present) != 1:
+            problems.append(f"Value at '{path or shape.name}' failed to satisfy constraint: Member must "
+                            f"have exactly one of [{', '.join(shape.members)}] set, found {len(present)}")
+        for name in present:
+            _check(shape.members[name], value[name], _join(path, name), problems)
+        return
+    shown = "" if meta.get("sensitive") else f" '{_show(value)}'"
+    fail = f"Value{shown} at '{path}' failed to satisfy constraint: Member must"
+    if kind in ("string", "list", "map", "blob"):
+        size = len(value)
+        if "min" in meta and size < meta["min"]:
+            problems.append(f"{fail} have length greater than or equal to {meta['min']}")
+        if "max" in meta and size > meta["max"]:
+            problems.append(f"{fail} have length less than or equal to {meta['max']}")
+    if kind == "string":
+        if shape.enum and value not in shape.enum:
+            problems.append(f"{fail} satisfy enum value set: [{', '.join(shape.enum)}]")
+        if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
+            problems.append(f"{fail} satisfy regular expression pattern: {meta['pattern']}")
+    elif kind in ("integer", "long", "float", "double"):
+        if "min" in meta and value < meta["min"]:
+            problems.append(f"{fail} have value greater than or equal to {meta['min']}")
+        if "max" in meta and value > meta["max"]:
+            problems.append(f"{fail} have value less than or equal to {meta['max']}")
+    elif kind == "list":
+        for i, item in enumerate(value, 1):
+            if item is None:
+                problems.append(f"Value null at '{path}.{i}.member' failed to satisfy constraint: "
+                                "Member must not be null")
+            else:
+                _check(shape.member, item, f"{path}.{i}.member", problems)
+    elif kind == "map":
+        for key, item in value.items():
+            _check(shape.key, key, f"{path}.{key}.key", problems)
+            if item is not None:
+                _check(shape.value, item, f"{path}.{key}.value", problems)
+
+
+@lru_cache(maxsize=None)
+def _pattern(pattern: str) -> regex.Pattern:
+    return regex.compile(pattern)
+
+
+def _show(value) -> str:
+    text = str(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name

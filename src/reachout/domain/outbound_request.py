@@ -1,0 +1,78 @@
+"""An outbound request: one recipient handed to a running campaign by PutDialRequestBatch (v1),
+PutOutboundRequestBatch or PutProfileOutboundRequestBatch (v2), waiting for the engine.
+
+Intake decides per item: accepted (a new request, or the same one again for a repeated client
+token), or refused with a reason.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reachout.domain.campaign import CHANNELS, Campaign
+
+DIAL, OUTBOUND, PROFILE = "dial", "outbound", "profile"
+PENDING = "pending"
+# Seed 000: an event-triggered request expires within 15 minutes at most.
+PROFILE_REQUEST_MAX_LIFETIME = timedelta(minutes=15)
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+
+
+@dataclass
+class OutboundRequest:
+    id: str
+    campaign_id: str
+    kind: str
+    client_token: str
+    payload: dict
+    fingerprint: str
+    expires_at: datetime
+    status: str
+    due_at: datetime
+    created_at: datetime
+
+
+def fingerprint(payload: dict) -> str:
+    """What a client token was first used for: a repeat with the same token must ask the same."""
+    return json.dumps(payload, sort_keys=True, default=str)
+
+
+def problem_with(campaign: Campaign, kind: str, item: dict, now: datetime) -> str | None:
+    """Why this item cannot be accepted for this campaign, or None."""
+    expires = item.get("expirationTime")
+    if expires is not None and expires <= now:
+        return f"expirationTime {expires.isoformat()} has already passed"
+    if kind == DIAL:
+        if "telephony" not in campaign.channel_subtype_config:
+            return "the campaign has no telephony channel"
+        return _phone_problem(item["phoneNumber"])
+    if kind == OUTBOUND:
+        (channel, parameters), = item["channelSubtypeParameters"].items()
+        if channel not in campaign.channel_subtype_config:
+            return f"the campaign has no {CHANNELS[channel]} channel configured"
+        if channel == "email":
+            address = parameters["destinationEmailAddress"]
+            return None if _EMAIL.fullmatch(address) else "destinationEmailAddress is not a valid email address"
+        return _phone_problem(parameters["destinationPhoneNumber"])
+    return None
+
+
+def expiry(kind: str, item: dict, now: datetime) -> datetime:
+    if kind == PROFILE:
+        latest = now + PROFILE_REQUEST_MAX_LIFETIME
+        return min(item.get("expirationTime") or latest, latest)
+    return item["expirationTime"]
+
+
+def jsonable(item: dict) -> dict:
+    """The item as stored: timestamps as ISO 8601 text."""
+    return json.loads(json.dumps(item, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)))
+
+
+def _phone_problem(number: str) -> str | None:
+    digits = number.replace("-", "")
+    return None if _E164.fullmatch(digits) else f"phone number {number} is not in E.164 format (+15555550100)"

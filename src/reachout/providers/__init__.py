@@ -1,0 +1,31 @@
+"""Service providers: one module per AWS service, mapping each operation to domain and store calls.
+
+A provider is a class whose snake_case methods are named after the operations they serve
+(CreateCampaign -> create_campaign); `handlers_of` registers them for every service whose model
+has that operation.
+"""
+from __future__ import annotations
+
+from botocore import xform_name
+
+from reachout.aws.catalog import ServiceCatalog
+from reachout.aws.errors import AwsError
+from reachout.aws.gateway import Handler
+from reachout.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
+
+
+def handlers_of(provider: object, catalog: ServiceCatalog, services: list[str]) -> dict[tuple[str, str], Handler]:
+    handlers = {}
+    for service in services:
+        for operation in catalog.services[service].operations:
+            method = getattr(provider, xform_name(operation), None)
+            if method is not None:
+                handlers[(service, operation)] = method
+    return handlers
+
+
+def aws_error(error: DomainError, validation_code: str) -> AwsError:
+    """The AWS error that tells a client why the domain said no."""
+    code = {NotFound: "ResourceNotFoundException", Conflict: "ConflictException",
+            QuotaExceeded: "ServiceQuotaExceededException"}.get(type(error), validation_code)
+    return AwsError(code, error.message)

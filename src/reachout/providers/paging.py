@@ -1,0 +1,32 @@
+"""nextToken <-> the position after which the next page starts. Opaque to clients, checked on the
+way back in."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+
+from reachout.domain.errors import DomainError
+
+
+def next_token(created_at: datetime, key: str) -> str:
+    raw = json.dumps([created_at.isoformat(), key]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def position(token: str | None) -> tuple[datetime, str] | None:
+    if not token:
+        return None
+    try:
+        created_at, key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return datetime.fromisoformat(created_at), str(key)
+    except (ValueError, TypeError):
+        raise DomainError("The nextToken is not one this service issued") from None
+
+
+def page(rows: list, limit: int, key) -> tuple[list, str | None]:
+    """`rows` was fetched with limit + 1: the extra row only says whether another page exists."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, next_token(*key(rows[-1]))

@@ -1,0 +1,94 @@
+"""Campaign rows <-> Campaign objects."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from reachout.domain.campaign import Campaign
+from reachout.domain.schedule import Schedule
+from reachout.store.tables import campaigns
+
+_CONFIG = ("type", "channel_subtype_config", "source", "connect_campaign_flow_arn", "entry_limits_config",
+           "communication_time_config", "communication_limits_override")
+
+
+def _row(campaign: Campaign) -> dict:
+    schedule = campaign.schedule
+    return {
+        "id": campaign.id, "region": campaign.region, "arn": campaign.arn, "name": campaign.name,
+        "connect_instance_id": campaign.connect_instance_id, "state": campaign.state,
+        "created_at": campaign.created_at,
+        "schedule_start": schedule.start_time if schedule else None,
+        "schedule_end": schedule.end_time if schedule else None,
+        "refresh_frequency": schedule.refresh_frequency if schedule else None,
+        **{name: getattr(campaign, name) for name in _CONFIG},
+    }
+
+
+def _campaign(row) -> Campaign:
+    schedule = (Schedule(row.schedule_start, row.schedule_end, row.refresh_frequency)
+                if row.schedule_start is not None else None)
+    return Campaign(
+        id=row.id, arn=row.arn, region=row.region, name=row.name,
+        connect_instance_id=row.connect_instance_id, created_at=row.created_at, state=row.state,
+        schedule=schedule, **{name: getattr(row, name) for name in _CONFIG})
+
+
+def insert_campaign(conn: Connection, campaign: Campaign) -> None:
+    conn.execute(insert(campaigns).values(_row(campaign)))
+
+
+def save_campaign(conn: Connection, campaign: Campaign) -> None:
+    conn.execute(update(campaigns).where(campaigns.c.id == campaign.id).values(_row(campaign)))
+
+
+def get_campaign(conn: Connection, region: str, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
+    query = select(campaigns).where(campaigns.c.region == region, campaigns.c.id == campaign_id)
+    if for_update:
+        query = query.with_for_update()  # PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises
+    row = conn.execute(query).first()
+    return _campaign(row) if row else None
+
+
+def get_campaigns(conn: Connection, region: str, ids: Iterable[str]) -> dict[str, Campaign]:
+    rows = conn.execute(select(campaigns).where(campaigns.c.region == region, campaigns.c.id.in_(list(ids))))
+    return {row.id: _campaign(row) for row in rows}
+
+
+def find_by_arn(conn: Connection, arn: str) -> Campaign | None:
+    row = conn.execute(select(campaigns).where(campaigns.c.arn == arn)).first()
+    return _campaign(row) if row else None
+
+
+def delete_campaign(conn: Connection, campaign_id: str) -> None:
+    conn.execute(delete(campaigns).where(campaigns.c.id == campaign_id))
+
+
+def list_campaigns(conn: Connection, region: str, instance_id: str | None,
+                   after: tuple[datetime, str] | None, limit: int) -> list[Campaign]:
+    """Oldest first; `after` is the (created_at, id) of the last campaign of the previous page."""
+    query = select(campaigns).where(campaigns.c.region == region)
+    if instance_id is not None:
+        query = query.where(campaigns.c.connect_instance_id == instance_id)
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(or_(campaigns.c.created_at > created_at,
+                                and_(campaigns.c.created_at == created_at, campaigns.c.id > last_id)))
+    query = query.order_by(campaigns.c.created_at, campaigns.c.id).limit(limit)
+    return [_campaign(row) for row in conn.execute(query)]
+
+
+def count_campaigns(conn: Connection, region: str, instance_id: str, states: Iterable[str] | None = None) -> int:
+    query = select(func.count()).select_from(campaigns).where(
+        campaigns.c.region == region, campaigns.c.connect_instance_id == instance_id)
+    if states is not None:
+        query = query.where(campaigns.c.state.in_(list(states)))
+    return conn.execute(query).scalar_one()
+
+
+def instance_campaign_ids(conn: Connection, region: str, instance_id: str) -> list[str]:
+    query = select(campaigns.c.id).where(campaigns.c.region == region,
+                                         campaigns.c.connect_instance_id == instance_id)
+    return list(conn.execute(query).scalars())

@@ -1,0 +1,64 @@
+"""Outbound campaigns' record of each Connect instance: onboarding, config, limits, integrations."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reachout.store.tables import campaign_instances, instance_integrations
+
+
+def lock_instance(conn: Connection, region: str, instance_id: str) -> dict:
+    """The instance's row, created if missing and locked until the transaction ends, so that
+    per-instance checks (campaign quotas) are never raced."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(campaign_instances)
+                 .values(region=region, connect_instance_id=instance_id)
+                 .on_conflict_do_nothing())
+    row = conn.execute(select(campaign_instances).where(*_key(region, instance_id)).with_for_update()).first()
+    return row._asdict()
+
+
+def get_instance(conn: Connection, region: str, instance_id: str) -> dict | None:
+    row = conn.execute(select(campaign_instances).where(*_key(region, instance_id))).first()
+    return row._asdict() if row else None
+
+
+def update_instance(conn: Connection, region: str, instance_id: str, **values) -> None:
+    lock_instance(conn, region, instance_id)
+    conn.execute(update(campaign_instances).where(*_key(region, instance_id)).values(**values))
+
+
+def put_integration(conn: Connection, region: str, instance_id: str, identifier: str, summary: dict,
+                    now: datetime) -> None:
+    conn.execute(delete(instance_integrations).where(*_integration_key(region, instance_id, identifier)))
+    conn.execute(insert(instance_integrations).values(
+        region=region, connect_instance_id=instance_id, identifier=identifier, summary=summary, created_at=now))
+
+
+def delete_integration(conn: Connection, region: str, instance_id: str, identifier: str) -> bool:
+    result = conn.execute(delete(instance_integrations).where(*_integration_key(region, instance_id, identifier)))
+    return result.rowcount > 0
+
+
+def list_integrations(conn: Connection, region: str, instance_id: str,
+                      after: tuple[datetime, str] | None, limit: int) -> list[tuple[datetime, str, dict]]:
+    t = instance_integrations
+    query = select(t.c.created_at, t.c.identifier, t.c.summary).where(
+        t.c.region == region, t.c.connect_instance_id == instance_id)
+    if after is not None:
+        created_at, identifier = after
+        query = query.where(or_(t.c.created_at > created_at,
+                                and_(t.c.created_at == created_at, t.c.identifier > identifier)))
+    rows = conn.execute(query.order_by(t.c.created_at, t.c.identifier).limit(limit))
+    return [(row.created_at, row.identifier, row.summary) for row in rows]
+
+
+def _key(region: str, instance_id: str):
+    return (campaign_instances.c.region == region, campaign_instances.c.connect_instance_id == instance_id)
+
+
+def _integration_key(region: str, instance_id: str, identifier: str):
+    t = instance_integrations
+    return (t.c.region == region, t.c.connect_instance_id == instance_id, t.c.identifier == identifier)

@@ -1,0 +1,27 @@
+"""Tags of any resource, keyed by its ARN."""
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, insert, select
+
+from reachout.store.tables import tags
+
+
+def get_tags(conn: Connection, arn: str) -> dict[str, str]:
+    rows = conn.execute(select(tags.c.key, tags.c.value).where(tags.c.resource_arn == arn))
+    return {row.key: row.value for row in rows}
+
+
+def put_tags(conn: Connection, arn: str, new_tags: dict[str, str]) -> None:
+    """Adds or overwrites the given keys; other keys stay."""
+    if not new_tags:
+        return
+    conn.execute(delete(tags).where(tags.c.resource_arn == arn, tags.c.key.in_(list(new_tags))))
+    conn.execute(insert(tags), [{"resource_arn": arn, "key": k, "value": v} for k, v in new_tags.items()])
+
+
+def remove_tags(conn: Connection, arn: str, keys: list[str] | None = None) -> None:
+    """Removes the given keys, or every tag of the resource when keys is None."""
+    query = delete(tags).where(tags.c.resource_arn == arn)
+    if keys is not None:
+        query = query.where(tags.c.key.in_(keys))
+    conn.execute(query)
