@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -37,7 +38,10 @@ def serve(
     logging.getLogger("reachout").info(
         "Reachout on http://%s:%d (access key %s, account %s)", settings.host, settings.port,
         settings.access_key_id, settings.account_id)
-    # uvicorn handles SIGTERM/SIGINT: it stops accepting, finishes requests in flight, runs shutdown.
+    # uvicorn turns SIGTERM into a graceful shutdown (stop accepting, finish requests in flight, close
+    # the database), then re-raises the signal under the handler it found. A no-op handler here
+    # makes that re-raise harmless, so a clean shutdown exits 0 rather than dying by the signal.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
 
 
