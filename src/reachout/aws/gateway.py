@@ -82,7 +82,8 @@ class Gateway:
                 raise AwsError("UnknownOperationException",
                                f"Reachout serves no AWS service signed as '{scope.service}'", status=404)
             query = parse_qsl(raw_query, keep_blank_values=True)
-            operation, params = self._parse(service, request.method, raw_path, query, headers, body)
+            operation, labels = self._route(service, request.method, raw_path, query, headers)
+            params = self._params(service, operation, labels, query, headers, body)
             handler = self.handlers.get((service.name, operation.name))
             if handler is None:
                 raise AwsError("NotImplemented",
@@ -103,26 +104,30 @@ class Gateway:
         out_headers["x-amzn-requestid"] = request_id
         return Response(out_body, status_code=status, headers=out_headers)
 
-    def _parse(self, service: Service, method: str, raw_path: str, query, headers, body):
+    def _route(self, service: Service, method: str, raw_path: str, query, headers) -> tuple[OperationModel, dict]:
+        """The operation a request asks for, and its path labels (rest-json)."""
         if service.protocol == "json":
             target = headers.get("x-amz-target", "")
             prefix, _, name = target.partition(".")
             operation = service.operations.get(name) if prefix == service.target_prefix else None
             if operation is None:
                 raise AwsError("UnknownOperationException", f"Unknown operation '{target}'", status=400)
+            return operation, {}
+        for route in service.routes:
+            labels = route.match(method, raw_path, query)
+            if labels is not None:
+                return route.operation, labels
+        raise AwsError("UnknownOperationException", f"No {service.name} operation matches {method} {raw_path}",
+                       status=404)
+
+    @staticmethod
+    def _params(service: Service, operation: OperationModel, labels, query, headers, body: bytes) -> dict:
+        if service.protocol == "json":
             params = parse_json(operation, body)
         else:
-            for route in service.routes:
-                labels = route.match(method, raw_path, query)
-                if labels is not None:
-                    operation = route.operation
-                    break
-            else:
-                raise AwsError("UnknownOperationException",
-                               f"No {service.name} operation matches {method} {raw_path}", status=404)
             params = parse_rest_json(operation, labels, query, headers, body)
         validate(operation.input_shape, params)
-        return operation, params
+        return params
 
     def _error(self, service: Service | None, error: AwsError) -> tuple[int, dict, bytes]:
         if service is None:  # before we know the service, speak both dialects
