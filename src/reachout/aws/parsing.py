@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -87,7 +88,7 @@ def decode(shape: Shape, value, path: str, problems: list[str]):
             return _wrong(path, "be a map", problems)
         return {k: decode(shape.value, v, f"{path}.{k}", problems) for k, v in value.items()}
     if kind == "string":
-        return value if isinstance(value, str) else _wrong(path, "be a string", problems)
+        return _text(value, path, problems) if isinstance(value, str) else _wrong(path, "be a string", problems)
     if kind == "boolean":
         return value if isinstance(value, bool) else _wrong(path, "be a boolean", problems)
     if kind in ("integer", "long"):
@@ -95,9 +96,9 @@ def decode(shape: Shape, value, path: str, problems: list[str]):
             return value
         return _wrong(path, "be an integer", problems)
     if kind in ("float", "double"):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        return _wrong(path, "be a number", problems)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return _wrong(path, "be a number", problems)
+        return float(value) if math.isfinite(value) else _wrong(path, "be a finite number", problems)
     if kind == "timestamp":
         parsed = parse_timestamp(value)
         return parsed if parsed is not None else _wrong(path, "be a timestamp", problems)
@@ -134,7 +135,7 @@ def _json_document(body: bytes, problems: list[str]) -> dict:
     if not body.strip():
         return {}
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_reject_constant)
     except ValueError:
         problems.append("The request body is not valid JSON")
         return {}
@@ -142,6 +143,10 @@ def _json_document(body: bytes, problems: list[str]) -> dict:
         problems.append("The request body must be a JSON object")
         return {}
     return document
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _from_query(member: Shape, wire_name: str, query, claimed: set[str], path: str, problems):
@@ -180,9 +185,10 @@ def _from_text(shape: Shape, text: str, path: str, problems: list[str]):
             return _wrong(path, "be an integer", problems, text)
     if kind in ("float", "double"):
         try:
-            return float(text)
+            number = float(text)
         except ValueError:
-            return _wrong(path, "be a number", problems, text)
+            number = math.nan
+        return number if math.isfinite(number) else _wrong(path, "be a finite number", problems, text)
     if kind == "boolean":
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
@@ -190,7 +196,16 @@ def _from_text(shape: Shape, text: str, path: str, problems: list[str]):
     if kind == "timestamp":
         parsed = parse_timestamp(text)
         return parsed if parsed is not None else _wrong(path, "be a timestamp", problems, text)
-    return text
+    return _text(text, path, problems)
+
+
+def _text(value: str, path: str, problems: list[str]):
+    """Text a database can hold: no NUL, no unpaired surrogate (both legal in JSON escapes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _wrong(path, "be valid Unicode text", problems)
+    return value if "\x00" not in value else _wrong(path, "not contain the NUL character", problems)
 
 
 def _wrong(path: str, expectation: str, problems: list[str], value=None):

@@ -67,7 +67,10 @@ def _check(shape: Shape, value, path: str, problems: list[str]) -> None:
     elif kind == "map":
         for key, item in value.items():
             _check(shape.key, key, f"{path}.{key}.key", problems)
-            if item is not None:
+            if item is None:
+                problems.append(f"Value null at '{path}.{key}.value' failed to satisfy constraint: "
+                                "Member must not be null")
+            else:
                 _check(shape.value, item, f"{path}.{key}.value", problems)
 
 

@@ -18,8 +18,17 @@ def parse_duration(text: str, what: str) -> timedelta:
     if not found or text in ("P", "PT") or text.endswith("T"):
         raise DomainError(f"{what} '{text}' is not an ISO 8601 duration such as P1D or PT12H")
     days, hours, minutes, seconds, fraction = found.groups()
-    duration = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0),
+    try:
+        return timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0),
                          seconds=int(seconds or 0) + float(f"0.{fraction or 0}"))
+    except OverflowError:
+        raise DomainError(f"{what} '{text}' is longer than any campaign could run") from None
+
+
+def parse_positive_duration(text: str, what: str, *, allow_zero: bool = False) -> timedelta:
+    duration = parse_duration(text, what)
+    if duration < timedelta(0) or (duration == timedelta(0) and not allow_zero):
+        raise DomainError(f"{what} '{text}' must be a {'non-negative' if allow_zero else 'positive'} duration")
     return duration
 
 
@@ -35,8 +44,7 @@ class Schedule:
         if schedule.end_time <= schedule.start_time:
             raise DomainError("schedule.endTime must be later than schedule.startTime")
         if schedule.refresh_frequency is not None:
-            if parse_duration(schedule.refresh_frequency, "schedule.refreshFrequency") <= timedelta(0):
-                raise DomainError("schedule.refreshFrequency must be a positive duration")
+            parse_positive_duration(schedule.refresh_frequency, "schedule.refreshFrequency")
         return schedule
 
     def view(self) -> dict:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from reachout.domain.errors import DomainError
 
@@ -26,10 +27,15 @@ def minutes_of_day(text: str, what: str, *, end: bool = False) -> int:
 
 
 def check_time_zone(name: str, what: str) -> None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DomainError(f"{what} '{name}' is not an IANA time zone such as America/New_York") from None
+    # Membership, not ZoneInfo(name): a directory of the database ("America") or a helper file
+    # ("posixrules") would otherwise pass or blow up.
+    if name not in _zones():
+        raise DomainError(f"{what} '{name}' is not an IANA time zone such as America/New_York")
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def check_communication_time(config: dict) -> None:

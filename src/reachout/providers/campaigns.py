@@ -16,7 +16,7 @@ from reachout.domain import outbound_request as requests
 from reachout.domain.campaign import ACTIVE, Campaign, check_dialer_change, telephony_from_v1
 from reachout.domain.errors import DomainError, InvalidState, NotFound, QuotaExceeded
 from reachout.domain.limits import check_communication_limits
-from reachout.domain.schedule import Schedule, parse_duration
+from reachout.domain.schedule import Schedule, parse_positive_duration
 from reachout.domain.window import WINDOW_CHANNELS, check_communication_time
 from reachout.providers import aws_error
 from reachout.providers.paging import page, position
@@ -460,7 +460,7 @@ def _instance_part(conn, call: Call, column: str):
 
 def _entry_limits(config: dict | None) -> dict | None:
     if config is not None:
-        parse_duration(config["minEntryInterval"], "entryLimitsConfig.minEntryInterval")
+        parse_positive_duration(config["minEntryInterval"], "entryLimitsConfig.minEntryInterval", allow_zero=True)
     return config
 
 

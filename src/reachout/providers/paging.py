@@ -19,7 +19,9 @@ def position(token: str | None) -> tuple[datetime, str] | None:
         return None
     try:
         created_at, key = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return datetime.fromisoformat(created_at), str(key)
+        if not isinstance(key, str) or "\x00" in key:
+            raise ValueError(key)
+        return datetime.fromisoformat(created_at), key
     except (ValueError, TypeError):
         raise DomainError("The nextToken is not one this service issued") from None
 

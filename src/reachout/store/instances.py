@@ -32,9 +32,11 @@ def update_instance(conn: Connection, region: str, instance_id: str, **values) -
 
 def put_integration(conn: Connection, region: str, instance_id: str, identifier: str, summary: dict,
                     now: datetime) -> None:
-    conn.execute(delete(instance_integrations).where(*_integration_key(region, instance_id, identifier)))
-    conn.execute(insert(instance_integrations).values(
-        region=region, connect_instance_id=instance_id, identifier=identifier, summary=summary, created_at=now))
+    """Creates the integration, or replaces its configuration in place (keeping its listing position)."""
+    key = _integration_key(region, instance_id, identifier)
+    if conn.execute(update(instance_integrations).where(*key).values(summary=summary)).rowcount == 0:
+        conn.execute(insert(instance_integrations).values(
+            region=region, connect_instance_id=instance_id, identifier=identifier, summary=summary, created_at=now))
 
 
 def delete_integration(conn: Connection, region: str, instance_id: str, identifier: str) -> bool:
