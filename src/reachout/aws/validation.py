@@ -39,24 +39,27 @@ def _check(shape: Shape, value, path: str, problems: list[str]) -> None:
         for name in present:
             _check(shape.members[name], value[name], _join(path, name), problems)
         return
-    shown = "" if meta.get("sensitive") else f" '{_show(value)}'"
-    fail = f"Value{shown} at '{path}' failed to satisfy constraint: Member must"
+
+    def fail(requirement: str) -> None:  # built only on failure: the message shows the whole value
+        shown = "" if meta.get("sensitive") else f" '{_show(value)}'"
+        problems.append(f"Value{shown} at '{path}' failed to satisfy constraint: Member must {requirement}")
+
     if kind in ("string", "list", "map", "blob"):
         size = len(value)
         if "min" in meta and size < meta["min"]:
-            problems.append(f"{fail} have length greater than or equal to {meta['min']}")
+            fail(f"have length greater than or equal to {meta['min']}")
         if "max" in meta and size > meta["max"]:
-            problems.append(f"{fail} have length less than or equal to {meta['max']}")
+            fail(f"have length less than or equal to {meta['max']}")
     if kind == "string":
         if shape.enum and value not in shape.enum:
-            problems.append(f"{fail} satisfy enum value set: [{', '.join(shape.enum)}]")
+            fail(f"satisfy enum value set: [{', '.join(shape.enum)}]")
         if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
-            problems.append(f"{fail} satisfy regular expression pattern: {meta['pattern']}")
+            fail(f"satisfy regular expression pattern: {meta['pattern']}")
     elif kind in ("integer", "long", "float", "double"):
         if "min" in meta and value < meta["min"]:
-            problems.append(f"{fail} have value greater than or equal to {meta['min']}")
+            fail(f"have value greater than or equal to {meta['min']}")
         if "max" in meta and value > meta["max"]:
-            problems.append(f"{fail} have value less than or equal to {meta['max']}")
+            fail(f"have value less than or equal to {meta['max']}")
     elif kind == "list":
         for i, item in enumerate(value, 1):
             if item is None:

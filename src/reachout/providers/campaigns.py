@@ -92,11 +92,10 @@ class CampaignsProvider:
         return {"id": campaign.id, "arn": campaign.arn, "tags": p.get("tags", {})}
 
     def _check_quotas(self, conn, region: str, instance_id: str) -> None:
-        total = store.count_campaigns(conn, region, instance_id)
+        total, active = store.count_campaigns(conn, region, instance_id, ACTIVE)
         if total >= self.quotas.campaigns_per_instance:
             raise QuotaExceeded(f"Instance {instance_id} already has {total} campaigns, the quota of "
                                 "campaigns per instance; delete campaigns you no longer need")
-        active = store.count_campaigns(conn, region, instance_id, ACTIVE)
         if active >= self.quotas.active_campaigns_per_instance:
             raise QuotaExceeded(f"Instance {instance_id} already has {active} active campaigns, the quota of "
                                 "active campaigns per instance; stop or delete one first")
@@ -416,12 +415,12 @@ class CampaignsProvider:
             if kind == requests.PROFILE and not (campaign.source or {}).get("eventTrigger"):
                 raise DomainError(f"Campaign {campaign.id} has no event trigger source; profile outbound requests "
                                   "go to event-triggered campaigns")
-            batch: dict[str, requests.OutboundRequest] = {}
+            known = outbound_requests.find_by_tokens(conn, campaign.id, kind, [i["clientToken"] for i in items])
             for item in items:
                 token = item["clientToken"]
                 payload = requests.jsonable({k: v for k, v in item.items() if k != "clientToken"})
                 print_ = requests.fingerprint(payload)
-                earlier = batch.get(token) or outbound_requests.find_by_token(conn, campaign.id, kind, token)
+                earlier = known.get(token)
                 if earlier is not None:
                     if earlier.fingerprint == print_:
                         succeeded.append({"clientToken": token, "id": earlier.id})
@@ -435,7 +434,7 @@ class CampaignsProvider:
                     id=str(uuid.uuid4()), campaign_id=campaign.id, kind=kind, client_token=token,
                     payload=payload, fingerprint=print_, expires_at=requests.expiry(kind, item, now),
                     status=requests.PENDING, due_at=now, created_at=now)
-                batch[token] = request
+                known[token] = request
                 accepted.append(request)
                 succeeded.append({"clientToken": token, "id": request.id})
             outbound_requests.insert_requests(conn, accepted)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 
 from reachout.domain.campaign import Campaign
 from reachout.domain.schedule import Schedule
@@ -80,12 +80,13 @@ def list_campaigns(conn: Connection, region: str, instance_id: str | None,
     return [_campaign(row) for row in conn.execute(query)]
 
 
-def count_campaigns(conn: Connection, region: str, instance_id: str, states: Iterable[str] | None = None) -> int:
-    query = select(func.count()).select_from(campaigns).where(
+def count_campaigns(conn: Connection, region: str, instance_id: str, states: Iterable[str]) -> tuple[int, int]:
+    """The instance's campaigns: how many in all, and how many in `states`."""
+    in_states = case((campaigns.c.state.in_(list(states)), 1), else_=0)
+    query = select(func.count(), func.coalesce(func.sum(in_states), 0)).where(
         campaigns.c.region == region, campaigns.c.connect_instance_id == instance_id)
-    if states is not None:
-        query = query.where(campaigns.c.state.in_(list(states)))
-    return conn.execute(query).scalar_one()
+    total, matching = conn.execute(query).one()
+    return total, matching
 
 
 def instance_campaign_ids(conn: Connection, region: str, instance_id: str) -> list[str]:

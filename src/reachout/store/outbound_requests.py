@@ -7,11 +7,12 @@ from reachout.domain.outbound_request import OutboundRequest
 from reachout.store.tables import outbound_requests
 
 
-def find_by_token(conn: Connection, campaign_id: str, kind: str, client_token: str) -> OutboundRequest | None:
+def find_by_tokens(conn: Connection, campaign_id: str, kind: str, tokens: list[str]) -> dict[str, OutboundRequest]:
+    """The requests these client tokens already created, by token: one query per batch."""
     t = outbound_requests
-    row = conn.execute(select(t).where(t.c.campaign_id == campaign_id, t.c.kind == kind,
-                                       t.c.client_token == client_token)).first()
-    return _request(row) if row else None
+    rows = conn.execute(select(t).where(t.c.campaign_id == campaign_id, t.c.kind == kind,
+                                        t.c.client_token.in_(tokens)))
+    return {row.client_token: _request(row) for row in rows}
 
 
 def insert_requests(conn: Connection, requests: list[OutboundRequest]) -> None:
