@@ -14,6 +14,10 @@ from reachout.aws.gateway import Gateway
 from reachout.clock import Clock, SystemClock
 from reachout.providers import handlers_of
 from reachout.providers.campaigns import V1, V2, CampaignsProvider
+from reachout.providers.profile_objects import ProfileObjectsProvider
+from reachout.providers.profiles import SERVICE as PROFILES
+from reachout.providers.profiles import ProfilesProvider
+from reachout.providers.segments import SegmentsProvider
 from reachout.settings import Settings
 from reachout.store.db import Database, database_url, open_database
 
@@ -24,7 +28,12 @@ def build_app(settings: Settings, clock: Clock | None = None, database: Database
     clock = clock or SystemClock()
     database = database or open_database(database_url(settings.db, settings.data_dir))
     catalog = ServiceCatalog()
-    handlers = handlers_of(CampaignsProvider(database, clock, settings.quotas), catalog, [V1, V2])
+    handlers = {
+        **handlers_of(CampaignsProvider(database, clock, settings.quotas), catalog, [V1, V2]),
+        **handlers_of(ProfilesProvider(database, clock), catalog, [PROFILES]),
+        **handlers_of(ProfileObjectsProvider(database, clock), catalog, [PROFILES]),
+        **handlers_of(SegmentsProvider(database, clock), catalog, [PROFILES]),
+    }
     gateway = Gateway(catalog, handlers, {settings.access_key_id: settings.secret_access_key},
                       settings.account_id, SystemClock().now)
 

@@ -53,7 +53,7 @@ def _check(shape: Shape, value, path: str, problems: list[str]) -> None:
     if kind == "string":
         if shape.enum and value not in shape.enum:
             fail(f"satisfy enum value set: [{', '.join(shape.enum)}]")
-        if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
+        if "pattern" in meta and not _pattern(meta["pattern"]).search(value):
             fail(f"satisfy regular expression pattern: {meta['pattern']}")
     elif kind in ("integer", "long", "float", "double"):
         if "min" in meta and value < meta["min"]:
@@ -79,6 +79,12 @@ def _check(shape: Shape, value, path: str, problems: list[str]) -> None:
 
 @lru_cache(maxsize=None)
 def _pattern(pattern: str) -> regex.Pattern:
+    """Smithy patterns are not implicitly anchored, so one with explicit anchors is taken as written
+    (profiles' TagArn `^arn:[a-z0-9]{1,10}:profile` is a prefix). Models that carry none at all
+    (campaigns' `[a-zA-Z0-9_\-.]*`) are whole-value patterns: their API reference prints the same
+    pattern anchored (`^[a-zA-Z0-9_\-.]*$`)."""
+    if not pattern.startswith("^") and not pattern.endswith("$"):
+        pattern = f"^(?:{pattern})\\Z"
     return regex.compile(pattern)
 
 

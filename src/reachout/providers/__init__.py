@@ -6,6 +6,8 @@ has that operation.
 """
 from __future__ import annotations
 
+import functools
+
 from botocore import xform_name
 
 from reachout.aws.catalog import ServiceCatalog
@@ -29,3 +31,20 @@ def aws_error(error: DomainError, validation_code: str) -> AwsError:
     code = {NotFound: "ResourceNotFoundException", Conflict: "ConflictException",
             QuotaExceeded: "ServiceQuotaExceededException"}.get(type(error), validation_code)
     return AwsError(code, error.message)
+
+
+def translated(validation_code: str):
+    """Decorates a provider method so that the domain's refusals reach the client as this service's
+    errors (its own validation error for broken rules)."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def handler(self, call, *args):
+            try:
+                return method(self, call, *args)
+            except DomainError as error:
+                raise aws_error(error, validation_code) from None
+
+        return handler
+
+    return decorate

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Column, DateTime, Index, MetaData, String, Table, Text,
+from sqlalchemy import (JSON, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
@@ -94,4 +94,117 @@ outbound_requests = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("campaign_id", "kind", "client_token", name="uq_outbound_requests_token"),
     Index("ix_outbound_requests_due", "status", "due_at"),
+)
+
+# --- Customer Profiles ---------------------------------------------------------------------------
+# Every profile-side table carries the domain's surrogate integer id rather than (region, name):
+# profiles run to millions of rows.
+profile_domains = Table(
+    "profile_domains", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("region", String(32), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("arn", String(500), nullable=False),
+    Column("config", JSON, nullable=False),  # DefaultExpirationDays, Matching, ... as the API gives them
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("region", "name", name="uq_profile_domains_name"),
+)
+
+object_types = Table(
+    "object_types", metadata,
+    Column("domain_id", Integer, primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("definition", JSON, nullable=False),  # Description, Fields, Keys, AllowProfileCreation, ...
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One column per standard field, so that segments compile to plain indexed SQL.
+PROFILE_TEXT_COLUMNS = (
+    "account_number", "additional_information", "party_type", "business_name", "first_name", "middle_name",
+    "last_name", "birth_date", "gender", "phone_number", "mobile_phone_number", "home_phone_number",
+    "business_phone_number", "email_address", "personal_email_address", "business_email_address",
+    "party_type_string", "gender_string", "profile_type",
+)
+PROFILE_JSON_COLUMNS = ("address", "shipping_address", "mailing_address", "billing_address", "attributes",
+                        "engagement_preferences")
+
+profiles = Table(
+    "profiles", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("domain_id", Integer, nullable=False),
+    *(Column(name, Text) for name in PROFILE_TEXT_COLUMNS),
+    *(Column(name, JSON) for name in PROFILE_JSON_COLUMNS),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_profiles_domain", "domain_id", "id"),
+)
+
+# Custom attributes, one row each, typed once at write time so that segment conditions compare
+# numbers and dates in SQL on both backends (and can use an index).
+profile_attributes = Table(
+    "profile_attributes", metadata,
+    Column("profile_id", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("domain_id", Integer, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("number", Float),  # the value as a number, when it is one
+    Column("instant", UtcDateTime),  # the value as a date or date-time, when it is one
+    Index("ix_profile_attributes_value", "domain_id", "key", "value"),
+    Index("ix_profile_attributes_number", "domain_id", "key", "number"),
+)
+
+# Search keys: predefined ones (_phone, _email, ...) derived from standard fields, custom ones from
+# object type Keys and AddProfileKey.
+profile_keys = Table(
+    "profile_keys", metadata,
+    Column("domain_id", Integer, primary_key=True),
+    Column("key_name", String(64), primary_key=True),
+    Column("value", String(255), primary_key=True),
+    Column("profile_id", String(32), primary_key=True),
+    Index("ix_profile_keys_profile", "profile_id"),
+)
+
+profile_objects = Table(
+    "profile_objects", metadata,
+    Column("domain_id", Integer, primary_key=True),
+    Column("object_type", String(255), primary_key=True),
+    Column("unique_key", String(255), primary_key=True),
+    Column("profile_id", String(32), nullable=False),
+    Column("object", Text, nullable=False),  # the JSON text exactly as ingested
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_profile_objects_profile", "profile_id", "object_type"),
+)
+
+segment_definitions = Table(
+    "segment_definitions", metadata,
+    Column("domain_id", Integer, primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("arn", String(500), nullable=False),
+    Column("definition", JSON, nullable=False),  # DisplayName, Description, SegmentGroups, ...
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+segment_estimates = Table(
+    "segment_estimates", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("domain_id", Integer, nullable=False),
+    Column("query", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("estimate", Integer),
+    Column("message", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+segment_snapshots = Table(
+    "segment_snapshots", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("domain_id", Integer, nullable=False),
+    Column("segment_name", String(64), nullable=False),
+    Column("data_format", String(8), nullable=False),
+    Column("destination_uri", String(255)),
+    Column("status", String(16), nullable=False),
+    Column("status_message", Text),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -25,3 +25,9 @@ def remove_tags(conn: Connection, arn: str, keys: list[str] | None = None) -> No
     if keys is not None:
         query = query.where(tags.c.key.in_(keys))
     conn.execute(query)
+
+
+def remove_tags_under(conn: Connection, arn: str) -> None:
+    """Removes the tags of a resource and of everything whose ARN nests below it (a domain's object
+    types and segments)."""
+    conn.execute(delete(tags).where((tags.c.resource_arn == arn) | tags.c.resource_arn.startswith(arn + "/", autoescape=True)))
