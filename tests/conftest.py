@@ -17,6 +17,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -70,20 +71,21 @@ class Server:
     url: str
     process: subprocess.Popen
     log: Path
+    db: str
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=20)
 
 
-def start_server(db_url: str, data_dir: Path, **env: str) -> Server:
+def start_server(db_url: str, data_dir: Path, *extra_args: str, **env: str) -> Server:
     port = free_port()
     log = data_dir / "server.log"
     environment = {**os.environ, "REACHOUT_ACCESS_KEY_ID": ACCESS_KEY, "REACHOUT_SECRET_ACCESS_KEY": SECRET_KEY,
                    "REACHOUT_ACCOUNT_ID": ACCOUNT, **env}
     process = subprocess.Popen(
         [sys.executable, "-m", "reachout", "serve", "--port", str(port), "--db", db_url,
-         "--data-dir", str(data_dir)],
+         "--data-dir", str(data_dir), *extra_args],
         env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -92,7 +94,7 @@ def start_server(db_url: str, data_dir: Path, **env: str) -> Server:
             raise RuntimeError(f"reachout serve exited with {process.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(url + "/_reachout/health", timeout=1):
-                return Server(url, process, log)
+                return Server(url, process, log, db_url)
         except OSError:
             time.sleep(0.1)
     process.kill()
@@ -101,7 +103,10 @@ def start_server(db_url: str, data_dir: Path, **env: str) -> Server:
 
 @pytest.fixture(scope="session")
 def server(backend, tmp_path_factory) -> Iterator[Server]:
-    running = start_server(backend, tmp_path_factory.mktemp("data"))
+    """The API under test. Its engine runs on a virtual clock set to now, which never moves unless a
+    test advances it, so that API tests see campaign states only they changed."""
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    running = start_server(backend, tmp_path_factory.mktemp("data"), "--virtual-clock", now)
     yield running
     assert running.stop() == 0, running.log.read_text()
 

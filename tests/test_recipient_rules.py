@@ -28,11 +28,15 @@ def test_zones_follow_zip_code_then_exchange_then_state(profile, config, zones):
     assert found.names == zones and found.reason is None
 
 
-def test_primary_only_ignores_other_addresses_and_numbers():
-    profile = {"ShippingAddress": {"PostalCode": "10001"}, "MobilePhoneNumber": "+13125550100"}
-    assert recipient_zones(profile, {**LOCAL, "localTimeZoneDetectionScope": "PRIMARY_ONLY"}).names == ()
+def test_primary_only_reads_the_first_address_and_number_the_profile_has():
+    profile = {"Address": {"PostalCode": "10001"}, "ShippingAddress": {"PostalCode": "90001"},
+               "PhoneNumber": "+12125550100", "MobilePhoneNumber": "+13125550100"}
+    assert recipient_zones(profile, {**LOCAL, "localTimeZoneDetectionScope": "PRIMARY_ONLY"}).names == \
+        ("America/New_York",)
     assert recipient_zones(profile, {**LOCAL, "localTimeZoneDetectionScope": "ALL_AVAILABLE"}).names == \
-        ("America/Chicago", "America/New_York")
+        ("America/Chicago", "America/Los_Angeles", "America/New_York")
+    # Without a PhoneNumber, the mobile number is the primary one.
+    assert recipient_zones({"MobilePhoneNumber": "+13125550100"}, LOCAL).names == ("America/Chicago",)
 
 
 def test_a_recipient_no_zone_can_be_inferred_for_is_dropped_with_a_reason():

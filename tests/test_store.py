@@ -34,7 +34,7 @@ def test_migrating_twice_is_a_no_op(database):
 
 def test_timestamps_come_back_aware_and_equal(database):
     moment = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=timezone.utc)
-    row = dict(id="ts-check", region="us-east-1", arn="arn:aws:connect-campaigns:us-east-1:1:campaign/ts-check",
+    row = dict(id="ts-check", seq=-1, region="us-east-1", arn="arn:aws:connect-campaigns:us-east-1:1:campaign/ts-check",
                name="n", connect_instance_id="i", state="Initialized", channel_subtype_config={},
                created_at=moment, schedule_start=moment.astimezone())
     with database.transaction() as conn:
@@ -51,7 +51,7 @@ def test_a_failed_transaction_leaves_nothing_behind(database):
     with pytest.raises(RuntimeError):
         with database.transaction() as conn:
             conn.execute(campaigns.insert().values(
-                id="rolled-back", region="us-east-1", arn="arn:aws:connect-campaigns:us-east-1:1:campaign/rb",
+                id="rolled-back", seq=-2, region="us-east-1", arn="arn:aws:connect-campaigns:us-east-1:1:campaign/rb",
                 name="n", connect_instance_id="i", state="Initialized", channel_subtype_config={},
                 created_at=datetime.now(timezone.utc)))
             raise RuntimeError("crash mid-work")

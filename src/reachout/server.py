@@ -2,16 +2,23 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import reachout
 from reachout.aws.catalog import ServiceCatalog
 from reachout.aws.gateway import Gateway
-from reachout.clock import Clock, SystemClock
+from reachout.channels.simulated import simulated_channels
+from reachout.clock import Clock, SystemClock, VirtualClock
+from reachout.engine.engine import Engine, EngineThread
+from reachout.engine.forecast import forecast
 from reachout.providers import handlers_of
 from reachout.providers.campaigns import V1, V2, CampaignsProvider
 from reachout.providers.profile_objects import ProfileObjectsProvider
@@ -19,14 +26,17 @@ from reachout.providers.profiles import SERVICE as PROFILES
 from reachout.providers.profiles import ProfilesProvider
 from reachout.providers.segments import SegmentsProvider
 from reachout.settings import Settings
+from reachout.store import campaigns as campaign_store
+from reachout.store import work
 from reachout.store.db import Database, database_url, open_database
 
 log = logging.getLogger("reachout")
 
 
-def build_app(settings: Settings, clock: Clock | None = None, database: Database | None = None) -> Starlette:
-    clock = clock or SystemClock()
+def build_app(settings: Settings, database: Database | None = None) -> Starlette:
+    clock: Clock = VirtualClock(settings.virtual_clock) if settings.virtual_clock else SystemClock()
     database = database or open_database(database_url(settings.db, settings.data_dir))
+    engine = build_engine(settings, database, clock)
     catalog = ServiceCatalog()
     handlers = {
         **handlers_of(CampaignsProvider(database, clock, settings.quotas), catalog, [V1, V2]),
@@ -37,15 +47,91 @@ def build_app(settings: Settings, clock: Clock | None = None, database: Database
     gateway = Gateway(catalog, handlers, {settings.access_key_id: settings.secret_access_key},
                       settings.account_id, SystemClock().now)
 
-    async def health(request):
+    async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": reachout.__version__,
                              "database": "sqlite" if database.is_sqlite else "postgresql"})
 
+    async def get_clock(request: Request) -> JSONResponse:
+        return JSONResponse({"now": clock.now().isoformat(), "virtual": isinstance(clock, VirtualClock)})
+
+    async def advance_clock(request: Request) -> JSONResponse:
+        """Virtual clock only: moves time on and does all the work that falls due, in time order,
+        before answering."""
+        if not isinstance(clock, VirtualClock):
+            return _problem(409, "the server runs on the system clock; start it with --virtual-clock")
+        try:
+            body = json.loads(await request.body() or b"{}")
+            target = (datetime.fromisoformat(body["to"]) if "to" in body
+                      else clock.now() + timedelta(seconds=float(body["seconds"])))
+        except (ValueError, KeyError, TypeError):
+            return _problem(400, 'send {"seconds": N} or {"to": "2026-01-05T09:00:00Z"}')
+        if target < clock.now():
+            return _problem(400, f"the clock is at {clock.now().isoformat()} and cannot go back")
+        handled = await run_in_threadpool(engine.advance, target)
+        return JSONResponse({"now": clock.now().isoformat(), "handled": handled})
+
+    async def campaign_records(request: Request) -> JSONResponse:
+        """What happened to a campaign's recipients: its contacts, or why some were not contacted."""
+        campaign_id, kind = request.path_params["campaign_id"], request.path_params["kind"]
+        reader = {"contacts": work.campaign_contacts, "suppressions": work.suppressions_of}.get(kind)
+        if reader is None:
+            return _problem(404, f"no such record kind '{kind}': contacts or suppressions")
+
+        def read():
+            with database.transaction() as conn:
+                return reader(conn, campaign_id)
+
+        return JSONResponse(json.loads(json.dumps(await run_in_threadpool(read), default=_iso)))
+
+    async def campaign_forecast(request: Request) -> JSONResponse:
+        """The dry run of `reachout forecast`, from the clock's now (or ?start=...)."""
+
+        def run():
+            with database.transaction() as conn:
+                campaign = campaign_store.get_campaign_by_id(conn, request.path_params["campaign_id"])
+            if campaign is None:
+                return None
+            start = request.query_params.get("start")
+            begin = datetime.fromisoformat(start) if start else clock.now()
+            return forecast(database, campaign, begin, seed=settings.seed, rate=settings.sim_rate).view()
+
+        try:
+            view = await run_in_threadpool(run)
+        except ValueError:
+            return _problem(400, "start must be an ISO 8601 instant")
+        return JSONResponse(view) if view else _problem(404, "no such campaign")
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        thread = EngineThread(engine) if settings.engine and not isinstance(clock, VirtualClock) else None
+        if thread:
+            thread.start()
         yield
+        if thread:
+            thread.stop()
         database.dispose()
 
-    app = Starlette(routes=[Route("/_reachout/health", health), Mount("/", app=gateway)], lifespan=lifespan)
+    app = Starlette(routes=[
+        Route("/_reachout/health", health),
+        Route("/_reachout/clock", get_clock),
+        Route("/_reachout/clock/advance", advance_clock, methods=["POST"]),
+        Route("/_reachout/campaigns/{campaign_id}/forecast", campaign_forecast),
+        Route("/_reachout/campaigns/{campaign_id}/{kind}", campaign_records),
+        Mount("/", app=gateway),
+    ], lifespan=lifespan)
     app.state.database = database
+    app.state.engine = engine
     return app
+
+
+def build_engine(settings: Settings, database: Database, clock: Clock) -> Engine:
+    channels = simulated_channels(database, settings.seed, settings.sim_rate)
+    return Engine(database, clock, channels, lease=timedelta(seconds=settings.lease_seconds))
+
+
+def _problem(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status)
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, datetime) else str(value)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from reachout.providers.campaigns import Quotas
@@ -18,6 +19,11 @@ class Settings:
     secret_access_key: str = "test"
     account_id: str = "123456789012"
     quotas: Quotas = field(default_factory=Quotas)
+    virtual_clock: datetime | None = None  # run on a virtual clock starting here
+    seed: int = 0  # the simulated carriers' seed
+    sim_rate: float = 1000.0  # dispatches per second each simulated channel accepts
+    lease_seconds: float = 120.0  # how long claimed work stays with a worker before others may redo it
+    engine: bool = True  # run the engine in `serve` (off when separate workers do the work)
 
     @classmethod
     def from_env(cls, **flags) -> Settings:
@@ -30,6 +36,10 @@ class Settings:
             "access_key_id": env.get("REACHOUT_ACCESS_KEY_ID"),
             "secret_access_key": env.get("REACHOUT_SECRET_ACCESS_KEY"),
             "account_id": env.get("REACHOUT_ACCOUNT_ID"),
+            "virtual_clock": _instant(env["REACHOUT_VIRTUAL_CLOCK"]) if env.get("REACHOUT_VIRTUAL_CLOCK") else None,
+            "seed": int(env["REACHOUT_SEED"]) if "REACHOUT_SEED" in env else None,
+            "sim_rate": float(env["REACHOUT_SIM_RATE"]) if "REACHOUT_SIM_RATE" in env else None,
+            "lease_seconds": float(env["REACHOUT_LEASE_SECONDS"]) if "REACHOUT_LEASE_SECONDS" in env else None,
             "quotas": Quotas(
                 int(env.get("REACHOUT_QUOTA_ACTIVE_CAMPAIGNS_PER_INSTANCE", Quotas.active_campaigns_per_instance)),
                 int(env.get("REACHOUT_QUOTA_CAMPAIGNS_PER_INSTANCE", Quotas.campaigns_per_instance)),
@@ -37,3 +47,8 @@ class Settings:
         }
         values.update({k: v for k, v in flags.items() if v is not None})
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

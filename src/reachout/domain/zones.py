@@ -34,16 +34,20 @@ def recipient_zones(profile: dict, config: dict | None) -> Zones:
     detection = config.get("localTimeZoneDetection") or []
     if not detection:
         return Zones((default,)) if default else Zones((), "the campaign has no time zone configured")
+    # PRIMARY_ONLY reads the recipient's primary address and number: the first the profile has, in
+    # the standard order (Address before ShippingAddress..., PhoneNumber before MobilePhoneNumber...).
     everything = config.get("localTimeZoneDetectionScope") == "ALL_AVAILABLE"
+    addresses = [profile[f] for f in ADDRESS_FIELDS if f in profile]
+    numbers = [profile[f] for f in PHONE_FIELDS if f in profile]
+    if not everything:
+        addresses, numbers = addresses[:1], numbers[:1]
     found: set[str] = set()
-    addresses = [profile[f] for f in (ADDRESS_FIELDS if everything else ("Address",)) if f in profile]
     if "ZIP_CODE" in detection:
         for address in addresses:
             found |= zip_zones(address.get("PostalCode", ""), address.get("Country", ""))
     if "AREA_CODE" in detection:
-        for field in PHONE_FIELDS if everything else PHONE_FIELDS[:1]:
-            if field in profile:
-                found |= number_zones(profile[field])
+        for number in numbers:
+            found |= number_zones(number)
     if not found and "ZIP_CODE" in detection:  # the state narrows it down when nothing finer did
         for address in addresses:
             found |= state_zones(address.get("State", ""))

@@ -18,8 +18,9 @@ from reachout.domain.errors import DomainError, InvalidState, NotFound, QuotaExc
 from reachout.domain.limits import check_communication_limits
 from reachout.domain.schedule import Schedule, parse_positive_duration
 from reachout.domain.window import WINDOW_CHANNELS, check_communication_time
+from reachout.engine import campaigns as engine_campaigns
 from reachout.providers import aws_error
-from reachout.providers.paging import page, position
+from reachout.providers.paging import page, sequence_position
 from reachout.store import campaigns as store
 from reachout.store import instances, outbound_requests, tags
 from reachout.store.db import Database
@@ -121,9 +122,9 @@ class CampaignsProvider:
         limit = p.get("maxResults", 50)
         with self.db.transaction() as conn:
             rows = store.list_campaigns(conn, call.region, instance_filter and instance_filter["value"],
-                                        position(p.get("nextToken")), limit + 1)
-        rows, token = page(rows, limit, lambda c: (c.created_at, c.id))
-        summaries = [c.v1_summary() if call.service == V1 else c.v2_summary() for c in rows]
+                                        sequence_position(p.get("nextToken")), limit + 1)
+        rows, token = page(rows, limit, lambda row: (row[1].created_at, str(row[0])))
+        summaries = [c.v1_summary() if call.service == V1 else c.v2_summary() for _, c in rows]
         return {"campaignSummaryList": summaries, "nextToken": token}
 
     @_translated
@@ -155,7 +156,7 @@ class CampaignsProvider:
 
     @_translated
     def _transition(self, call: Call, action: str) -> None:
-        self._update(call, lambda campaign: campaign.transition(action))
+        self._update(call, lambda campaign: campaign.transition(action), after=action)
 
     # --- updates -------------------------------------------------------------------------------
     # Operations whose model lists InvalidCampaignStateException refuse finished campaigns; the
@@ -205,7 +206,7 @@ class CampaignsProvider:
     @_translated
     def update_campaign_schedule(self, call: Call) -> None:
         schedule = Schedule.from_view(call.params["schedule"])
-        self._update(call, lambda c: setattr(c, "schedule", schedule), guard="schedule")
+        self._update(call, lambda c: setattr(c, "schedule", schedule), guard="schedule", after="schedule")
 
     @_translated
     def update_campaign_source(self, call: Call) -> None:
@@ -257,8 +258,10 @@ class CampaignsProvider:
 
         self._update(call, apply, guard="communication limits")
 
-    def _update(self, call: Call, apply, *, guard: str | None = None, require_v1: bool = False) -> None:
-        """Read, change and write one campaign under its row lock."""
+    def _update(self, call: Call, apply, *, guard: str | None = None, require_v1: bool = False,
+                after: str | None = None) -> None:
+        """Read, change and write one campaign under its row lock; `after` tells the engine what
+        happened (start, resume, stop, schedule) in the same transaction."""
         with self.db.transaction() as conn:
             campaign = self._campaign(conn, call, for_update=True)
             if require_v1:
@@ -267,6 +270,8 @@ class CampaignsProvider:
                 campaign.require_not_terminal(guard)
             apply(campaign)
             store.save_campaign(conn, campaign)
+            if after:
+                engine_campaigns.on_transition(conn, campaign, after, self.clock.now())
 
     def _campaign(self, conn, call: Call, *, for_update: bool = False) -> Campaign:
         campaign_id = call.params["id"]
@@ -370,7 +375,7 @@ class CampaignsProvider:
         (kind, config), = call.params["integrationConfig"].items()
         with self.db.transaction() as conn:
             instances.put_integration(conn, call.region, call.params["connectInstanceId"], _identifier(config),
-                                      {kind: config}, self.clock.now())
+                                      {kind: config})
 
     @_translated
     def delete_connect_instance_integration(self, call: Call) -> None:
@@ -385,9 +390,10 @@ class CampaignsProvider:
         limit = call.params.get("maxResults", 50)
         with self.db.transaction() as conn:
             rows = instances.list_integrations(conn, call.region, call.params["connectInstanceId"],
-                                               position(call.params.get("nextToken")), limit + 1)
-        rows, token = page(rows, limit, lambda row: (row[0], row[1]))
-        return {"integrationSummaryList": [summary for _, _, summary in rows], "nextToken": token}
+                                               sequence_position(call.params.get("nextToken")), limit + 1)
+            now = self.clock.now()
+        rows, token = page(rows, limit, lambda row: (now, str(row[0])))
+        return {"integrationSummaryList": [summary for _, summary in rows], "nextToken": token}
 
     # --- outbound requests -----------------------------------------------------------------------
     @_translated

@@ -32,3 +32,14 @@ def page(rows: list, limit: int, key) -> tuple[list, str | None]:
         return rows, None
     rows = rows[:limit]
     return rows, next_token(*key(rows[-1]))
+
+
+def sequence_position(token: str | None) -> int | None:
+    """For listings in creation order: the sequence number after which the next page starts."""
+    found = position(token)
+    if found is None:
+        return None
+    try:
+        return int(found[1])
+    except ValueError:
+        raise DomainError("The nextToken is not one this service issued") from None

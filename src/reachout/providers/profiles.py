@@ -59,7 +59,9 @@ class ProfilesProvider:
     def update_domain(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call, for_update=True)
+            # The model documents an empty string as clearing a setting.
             config = {**domain.config, **{k: call.params[k] for k in DOMAIN_SETTINGS if k in call.params}}
+            config = {k: v for k, v in config.items() if v != ""}
             domains.update_domain(conn, domain, config, self.clock.now())
             tags.put_tags(conn, domain.arn, call.params.get("Tags", {}))
             return self._domain_view(conn, domain_or_404(conn, call))

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-
-from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, case, delete, func, insert, select, update
 
 from reachout.domain.campaign import Campaign
 from reachout.domain.schedule import Schedule
+from reachout.store.sequences import next_value
 from reachout.store.tables import campaigns
 
 _CONFIG = ("type", "channel_subtype_config", "source", "connect_campaign_flow_arn", "entry_limits_config",
@@ -37,7 +36,7 @@ def _campaign(row) -> Campaign:
 
 
 def insert_campaign(conn: Connection, campaign: Campaign) -> None:
-    conn.execute(insert(campaigns).values(_row(campaign)))
+    conn.execute(insert(campaigns).values(**_row(campaign), seq=next_value(conn, "campaigns")))
 
 
 def save_campaign(conn: Connection, campaign: Campaign) -> None:
@@ -49,6 +48,13 @@ def get_campaign(conn: Connection, region: str, campaign_id: str, *, for_update:
     if for_update:
         query = query.with_for_update()  # PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises
     row = conn.execute(query).first()
+    return _campaign(row) if row else None
+
+
+def get_campaign_by_id(conn: Connection, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
+    """For the engine, which works across regions."""
+    query = select(campaigns).where(campaigns.c.id == campaign_id)
+    row = conn.execute(query.with_for_update() if for_update else query).first()
     return _campaign(row) if row else None
 
 
@@ -66,18 +72,16 @@ def delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(campaigns).where(campaigns.c.id == campaign_id))
 
 
-def list_campaigns(conn: Connection, region: str, instance_id: str | None,
-                   after: tuple[datetime, str] | None, limit: int) -> list[Campaign]:
-    """Oldest first; `after` is the (created_at, id) of the last campaign of the previous page."""
+def list_campaigns(conn: Connection, region: str, instance_id: str | None, after: int | None,
+                   limit: int) -> list[tuple[int, Campaign]]:
+    """(seq, campaign) in creation order; `after` is the seq of the last campaign of the previous page."""
     query = select(campaigns).where(campaigns.c.region == region)
     if instance_id is not None:
         query = query.where(campaigns.c.connect_instance_id == instance_id)
     if after is not None:
-        created_at, last_id = after
-        query = query.where(or_(campaigns.c.created_at > created_at,
-                                and_(campaigns.c.created_at == created_at, campaigns.c.id > last_id)))
-    query = query.order_by(campaigns.c.created_at, campaigns.c.id).limit(limit)
-    return [_campaign(row) for row in conn.execute(query)]
+        query = query.where(campaigns.c.seq > after)
+    query = query.order_by(campaigns.c.seq).limit(limit)
+    return [(row.seq, _campaign(row)) for row in conn.execute(query)]
 
 
 def count_campaigns(conn: Connection, region: str, instance_id: str, states: Iterable[str]) -> tuple[int, int]:

@@ -1,11 +1,10 @@
 """Outbound campaigns' record of each Connect instance: onboarding, config, limits, integrations."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from reachout.store.sequences import next_value
 from reachout.store.tables import campaign_instances, instance_integrations
 
 
@@ -30,13 +29,13 @@ def update_instance(conn: Connection, region: str, instance_id: str, **values) -
     conn.execute(update(campaign_instances).where(*_key(region, instance_id)).values(**values))
 
 
-def put_integration(conn: Connection, region: str, instance_id: str, identifier: str, summary: dict,
-                    now: datetime) -> None:
+def put_integration(conn: Connection, region: str, instance_id: str, identifier: str, summary: dict) -> None:
     """Creates the integration, or replaces its configuration in place (keeping its listing position)."""
     key = _integration_key(region, instance_id, identifier)
     if conn.execute(update(instance_integrations).where(*key).values(summary=summary)).rowcount == 0:
         conn.execute(insert(instance_integrations).values(
-            region=region, connect_instance_id=instance_id, identifier=identifier, summary=summary, created_at=now))
+            region=region, connect_instance_id=instance_id, identifier=identifier, summary=summary,
+            seq=next_value(conn, "instance_integrations")))
 
 
 def delete_integration(conn: Connection, region: str, instance_id: str, identifier: str) -> bool:
@@ -44,17 +43,14 @@ def delete_integration(conn: Connection, region: str, instance_id: str, identifi
     return result.rowcount > 0
 
 
-def list_integrations(conn: Connection, region: str, instance_id: str,
-                      after: tuple[datetime, str] | None, limit: int) -> list[tuple[datetime, str, dict]]:
+def list_integrations(conn: Connection, region: str, instance_id: str, after: int | None,
+                      limit: int) -> list[tuple[int, dict]]:
+    """(seq, summary) in creation order."""
     t = instance_integrations
-    query = select(t.c.created_at, t.c.identifier, t.c.summary).where(
-        t.c.region == region, t.c.connect_instance_id == instance_id)
+    query = select(t.c.seq, t.c.summary).where(t.c.region == region, t.c.connect_instance_id == instance_id)
     if after is not None:
-        created_at, identifier = after
-        query = query.where(or_(t.c.created_at > created_at,
-                                and_(t.c.created_at == created_at, t.c.identifier > identifier)))
-    rows = conn.execute(query.order_by(t.c.created_at, t.c.identifier).limit(limit))
-    return [(row.created_at, row.identifier, row.summary) for row in rows]
+        query = query.where(t.c.seq > after)
+    return [(row.seq, row.summary) for row in conn.execute(query.order_by(t.c.seq).limit(limit))]
 
 
 def _key(region: str, instance_id: str):

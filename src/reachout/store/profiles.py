@@ -76,8 +76,8 @@ def add_keys(conn: Connection, domain_id: int, profile_id: str, keys: Iterable[t
     wanted = set(keys)
     if not wanted:
         return
-    existing = set(conn.execute(select(profile_keys.c.key_name, profile_keys.c.value).where(
-        profile_keys.c.domain_id == domain_id, profile_keys.c.profile_id == profile_id)).tuples())
+    existing = {(row.key_name, row.value) for row in conn.execute(select(profile_keys.c.key_name, profile_keys.c.value)
+                .where(profile_keys.c.domain_id == domain_id, profile_keys.c.profile_id == profile_id))}
     insert_many(conn, profile_keys, [{"domain_id": domain_id, "key_name": name, "value": value,
                                       "profile_id": profile_id} for name, value in wanted - existing])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
                         UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
@@ -28,9 +28,18 @@ class UtcDateTime(TypeDecorator):
 
 metadata = MetaData()
 
+# Monotonic counters (name -> last value handed out), for orders that must not depend on the clock:
+# on a virtual clock, many things happen at the same instant.
+sequences = Table(
+    "sequences", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 campaigns = Table(
     "campaigns", metadata,
     Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),  # creation order, for listings
     Column("region", String(32), nullable=False),
     Column("arn", String(500), nullable=False, unique=True),
     Column("name", String(127), nullable=False),
@@ -47,8 +56,12 @@ campaigns = Table(
     Column("communication_time_config", JSON),
     Column("communication_limits_override", JSON),
     Column("created_at", UtcDateTime, nullable=False),
-    Index("ix_campaigns_instance", "region", "connect_instance_id", "created_at"),
-    Index("ix_campaigns_listing", "region", "created_at", "id"),
+    # The engine's bookkeeping: when it must next look at the campaign (start, refresh, end, stop),
+    # and when the segment is next snapshotted into participants.
+    Column("wake_at", UtcDateTime),
+    Column("next_snapshot_at", UtcDateTime),
+    Index("ix_campaigns_instance", "region", "connect_instance_id", "seq"),
+    Index("ix_campaigns_wake", "state", "wake_at"),
 )
 
 # Tags of any resource of any service, by ARN (the ARN carries service, region and account).
@@ -75,7 +88,7 @@ instance_integrations = Table(
     Column("connect_instance_id", String(256), primary_key=True),
     Column("identifier", String(500), primary_key=True),  # domain, knowledge base or function ARN
     Column("summary", JSON, nullable=False),  # IntegrationSummary union
-    Column("created_at", UtcDateTime, nullable=False),
+    Column("seq", BigInteger, nullable=False),  # creation order, for listings
 )
 
 # Requests handed to a campaign by PutDialRequestBatch, PutOutboundRequestBatch and
@@ -153,6 +166,7 @@ profile_attributes = Table(
     Column("instant", UtcDateTime),  # the value as a date or date-time, when it is one
     Index("ix_profile_attributes_value", "domain_id", "key", "value"),
     Index("ix_profile_attributes_number", "domain_id", "key", "number"),
+    Index("ix_profile_attributes_instant", "domain_id", "key", "instant"),
 )
 
 # Search keys: predefined ones (_phone, _email, ...) derived from standard fields, custom ones from
@@ -207,4 +221,92 @@ segment_snapshots = Table(
     Column("status", String(16), nullable=False),
     Column("status_message", Text),
     Column("created_at", UtcDateTime, nullable=False),
+)
+
+
+# --- Engine ----------------------------------------------------------------------------------------
+# One entry of one profile into one campaign (a profile is active at most once per campaign).
+participants = Table(
+    "participants", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("campaign_id", String(36), nullable=False),
+    Column("profile_id", String(32), nullable=False),
+    Column("entry", Integer, nullable=False),  # 1 for the first entry, 2 for the next, ...
+    Column("state", String(16), nullable=False),  # active | completed | dropped
+    Column("entered_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Index("ix_participants_profile", "campaign_id", "profile_id", "state"),
+    Index("ix_participants_state", "campaign_id", "state"),
+)
+
+# One communication to one recipient on one channel: planned (waiting for its window), dispatching
+# (recorded, handed to the channel), sent (waiting for its outcome), then completed or dropped.
+# A work item: claimed by due_at under a lease.
+contacts = Table(
+    "contacts", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("campaign_id", String(36), nullable=False),
+    Column("participant_id", String(36)),
+    Column("recipient", String(255), nullable=False),  # the profile id, or the endpoint without one
+    Column("channel", String(16), nullable=False),
+    Column("endpoint", String(255), nullable=False),
+    Column("zones", JSON, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("outcome", String(32)),
+    Column("disposition", String(64)),
+    Column("reason", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("dispatched_at", UtcDateTime),
+    Column("completed_at", UtcDateTime),
+    Index("ix_contacts_due", "state", "due_at"),
+    Index("ix_contacts_campaign", "campaign_id", "state"),
+    Index("ix_contacts_participant", "participant_id"),
+)
+
+# The communication-limit ledger: every dispatch reserves a row here in the same transaction that
+# records it; a communication that provably never arrived is released.
+communications = Table(
+    "communications", metadata,
+    Column("contact_id", String(36), primary_key=True),
+    Column("recipient", String(255), nullable=False),
+    Column("campaign_id", String(36), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("released", Boolean, nullable=False, default=False),
+    Index("ix_communications_recipient", "recipient", "at"),
+)
+
+# One row per recipient ever limited: locked while a dispatch checks and reserves, so that two
+# campaigns or two workers can never both take the last communication a limit allows.
+recipient_locks = Table(
+    "recipient_locks", metadata,
+    Column("recipient", String(255), primary_key=True),
+)
+
+# Why a recipient was not contacted (or not yet): invalid endpoint, no time zone, limit reached, ...
+suppressions = Table(
+    "suppressions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(36), nullable=False),
+    Column("participant_id", String(36)),
+    Column("contact_id", String(36)),
+    Column("recipient", String(255), nullable=False),
+    Column("channel", String(16)),
+    Column("reason", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_suppressions_campaign", "campaign_id", "at"),
+)
+
+# The simulated carrier's own log: what it was handed, once per idempotency key.
+sim_sends = Table(
+    "sim_sends", metadata,
+    Column("idempotency_key", String(64), primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("endpoint", String(255), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
 )

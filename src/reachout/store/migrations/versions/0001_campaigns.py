@@ -16,8 +16,14 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "sequences",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
         "campaigns",
         sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
         sa.Column("region", sa.String(32), nullable=False),
         sa.Column("arn", sa.String(500), nullable=False, unique=True),
         sa.Column("name", sa.String(127), nullable=False),
@@ -35,8 +41,7 @@ def upgrade() -> None:
         sa.Column("communication_limits_override", sa.JSON),
         sa.Column("created_at", UtcDateTime, nullable=False),
     )
-    op.create_index("ix_campaigns_instance", "campaigns", ["region", "connect_instance_id", "created_at"])
-    op.create_index("ix_campaigns_listing", "campaigns", ["region", "created_at", "id"])
+    op.create_index("ix_campaigns_instance", "campaigns", ["region", "connect_instance_id", "seq"])
     op.create_table(
         "tags",
         sa.Column("resource_arn", sa.String(1024), primary_key=True),
@@ -57,7 +62,7 @@ def upgrade() -> None:
         sa.Column("connect_instance_id", sa.String(256), primary_key=True),
         sa.Column("identifier", sa.String(500), primary_key=True),
         sa.Column("summary", sa.JSON, nullable=False),
-        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("seq", sa.BigInteger, nullable=False),
     )
     op.create_table(
         "outbound_requests",
@@ -77,5 +82,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("outbound_requests", "instance_integrations", "campaign_instances", "tags", "campaigns"):
+    for table in ("outbound_requests", "instance_integrations", "campaign_instances", "tags", "campaigns", "sequences"):
         op.drop_table(table)

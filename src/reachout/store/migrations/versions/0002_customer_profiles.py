@@ -35,6 +35,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('profile_attributes', schema=None) as batch_op:
         batch_op.create_index('ix_profile_attributes_number', ['domain_id', 'key', 'number'], unique=False)
+        batch_op.create_index('ix_profile_attributes_instant', ['domain_id', 'key', 'instant'], unique=False)
         batch_op.create_index('ix_profile_attributes_value', ['domain_id', 'key', 'value'], unique=False)
 
     op.create_table('profile_domains',
@@ -155,6 +156,7 @@ def downgrade() -> None:
     op.drop_table('profile_domains')
     with op.batch_alter_table('profile_attributes', schema=None) as batch_op:
         batch_op.drop_index('ix_profile_attributes_value')
+        batch_op.drop_index('ix_profile_attributes_instant')
         batch_op.drop_index('ix_profile_attributes_number')
 
     op.drop_table('profile_attributes')

@@ -1,0 +1,65 @@
+"""A simulated carrier for every channel: deterministic outcomes from a seed, so that tests, demos,
+forecasts and benchmarks are repeatable.
+
+It keeps its own log of what it was handed (table sim_sends), one row per idempotency key: a dispatch
+handed over twice after a crash is sent once, and the log proves it.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reachout.channels import Outgoing, Receipt
+from reachout.store.db import Database
+from reachout.store.tables import sim_sends
+
+# outcome -> share, per channel; and how long until the outcome is known
+OUTCOMES = {
+    "email": ((("DELIVERED", 0.90), ("BOUNCED", 0.07), ("DEFERRED_EXPIRED", 0.03)), timedelta(seconds=5)),
+    "sms": ((("SMS_DELIVERED", 0.92), ("SMS_UNDELIVERABLE", 0.05), ("SMS_EXPIRED", 0.03)), timedelta(seconds=10)),
+    "whatsApp": ((("SMS_DELIVERED", 0.95), ("SMS_UNDELIVERABLE", 0.05)), timedelta(seconds=10)),
+    "telephony": ((("HUMAN_ANSWERED", 0.50), ("VOICEMAIL_BEEP", 0.15), ("VOICEMAIL_NO_BEEP", 0.05),
+                   ("NO_ANSWER", 0.15), ("BUSY", 0.10), ("INVALID_NUMBER", 0.05)), timedelta(seconds=45)),
+}
+
+
+def outcome_for(seed: int, channel: str, endpoint: str, attempt: int) -> str:
+    """The same recipient, channel and attempt always get the same outcome for a given seed."""
+    digest = hashlib.sha256(f"{seed}|{channel}|{endpoint}|{attempt}".encode()).digest()
+    draw = int.from_bytes(digest[:8], "big") / 2**64
+    shares, _ = OUTCOMES[channel]
+    for outcome, share in shares:
+        draw -= share
+        if draw < 0:
+            return outcome
+    return shares[-1][0]
+
+
+class SimulatedChannel:
+    def __init__(self, db: Database, channel: str, seed: int = 0, rate: float = 1000.0):
+        self.db = db
+        self.channel = channel
+        self.seed = seed
+        self.rate = rate
+
+    def send(self, messages: list[Outgoing], now: datetime) -> list[Receipt]:
+        rows = [{"idempotency_key": m.idempotency_key, "channel": m.channel, "endpoint": m.endpoint,
+                 "outcome": outcome_for(self.seed, m.channel, m.endpoint, m.attempt), "sent_at": now}
+                for m in messages]
+        if not rows:
+            return []
+        dialect = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite
+        with self.db.transaction() as conn:
+            conn.execute(dialect.insert(sim_sends).values(rows).on_conflict_do_nothing())
+            # A key seen before keeps its first send: its time and outcome.
+            logged = {row.idempotency_key: row.sent_at for row in conn.execute(
+                select(sim_sends.c.idempotency_key, sim_sends.c.sent_at).where(
+                    sim_sends.c.idempotency_key.in_([r["idempotency_key"] for r in rows])))}
+        return [Receipt(r["outcome"], logged[r["idempotency_key"]] + OUTCOMES[r["channel"]][1]) for r in rows]
+
+
+def simulated_channels(db: Database, seed: int = 0, rate: float = 1000.0) -> dict[str, SimulatedChannel]:
+    return {channel: SimulatedChannel(db, channel, seed, rate) for channel in OUTCOMES}

@@ -1,0 +1,162 @@
+"""Dispatching due contacts and applying their outcomes.
+
+A dispatch is three steps, so that a crash anywhere loses nothing and sends nothing twice:
+1. one transaction checks the window, checks and reserves the communication limits under the
+   recipients' row locks, and records the contact as `dispatching` (its id is the idempotency key);
+2. the channel gets it (a channel sends at most once per key);
+3. one transaction records the receipt (`sent`, outcome due at).
+A worker that dies after 1 leaves `dispatching` contacts whose lease expires; whoever claims them
+next repeats only steps 2 and 3.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from reachout.channels import Channel, Outgoing
+from reachout.domain.campaign import Campaign
+from reachout.domain.disposition import disposition_of
+from reachout.domain.limits import Limit, blocking_limit, effective_limits
+from reachout.domain.window import Window
+from reachout.store import campaigns as campaign_store
+from reachout.store import instances, work
+from reachout.store.db import Database
+
+
+class Dispatcher:
+    def __init__(self, db: Database, channels: dict[str, Channel], owner: str, lease: timedelta, batch: int):
+        self.db = db
+        self.channels = channels
+        self.owner = owner
+        self.lease = lease
+        self.batch = batch
+
+    # --- dispatch ----------------------------------------------------------------------------
+    def dispatch_due(self, now: datetime, budget: dict[str, int]) -> int:
+        """Dispatches due contacts within each channel's budget for this instant, shared among the
+        running campaigns in proportion to their channel capacity. Returns how many were handled."""
+        handled = 0
+        with self.db.transaction() as conn:
+            # Contacts handed over before a crash come first: they are already reserved.
+            resumed = work.claim_contacts(conn, [work.DISPATCHING], now, self.owner, self.lease, self.batch)
+        handled += self._send(resumed, now)
+        with self.db.transaction() as conn:
+            due = work.due_by_campaign(conn, work.PLANNED, now)
+            campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
+        for channel, shares in _shares(due, campaigns, budget).items():
+            for campaign_id, quota in shares.items():
+                while quota > 0:
+                    with self.db.transaction() as conn:
+                        claimed = work.claim_contacts(conn, [work.PLANNED], now, self.owner, self.lease,
+                                                      min(quota, self.batch), campaign_id=campaign_id,
+                                                      channel=channel)
+                        if not claimed:
+                            break
+                        ready = self._reserve(conn, campaigns[campaign_id], claimed, now)
+                    quota -= len(claimed)
+                    handled += len(claimed)
+                    self._send(ready, now)
+        return handled
+
+    def _reserve(self, conn: Connection, campaign: Campaign, claimed: list, now: datetime) -> list:
+        """Step 1 for a batch of one campaign: window, limits, record. Returns the contacts to send."""
+        time_config = campaign.communication_time_config or {}
+        limits = self._limits(conn, campaign)
+        work.lock_recipients(conn, [c.recipient for c in claimed])
+        longest = max((limit.days for limit in limits), default=0)
+        counted = work.counted_communications(conn, [c.recipient for c in claimed], now - timedelta(days=longest))
+        ready, suppressed, finished = [], [], []
+        for contact in claimed:
+            window = time_config.get(contact.channel)
+            zones = [ZoneInfo(z) for z in contact.zones]
+            if window and zones and not Window.from_config(window).is_open(now, zones):
+                # Paused past its window, or resumed outside it: wait for the next opening.
+                reopen = Window.from_config(window).next_open(now, zones)
+                if reopen is not None:
+                    work.update_contact(conn, contact.id, due_at=reopen, lease_owner=None, lease_until=None)
+                    suppressed.append(_suppression(contact, f"deferred: communication time closed until "
+                                                            f"{reopen.isoformat()}", now))
+                    continue
+            blocking = blocking_limit(limits, counted.get(contact.recipient, []), now) if limits else None
+            if blocking is not None:
+                reason = _limit_reason(blocking, counted.get(contact.recipient, []), now)
+                work.update_contact(conn, contact.id, state=work.DROPPED, reason=reason, completed_at=now,
+                                    lease_owner=None, lease_until=None)
+                suppressed.append(_suppression(contact, reason, now))
+                finished.append(contact.participant_id)
+                continue
+            counted.setdefault(contact.recipient, []).append(now)
+            ready.append(contact)
+        work.reserve(conn, ready, now)
+        work.suppress(conn, suppressed)
+        work.finish_participants(conn, finished, now)
+        if finished:
+            work.wake_campaigns(conn, [campaign.id], now)
+        return ready
+
+    def _limits(self, conn: Connection, campaign: Campaign) -> tuple[Limit, ...]:
+        instance = instances.get_instance(conn, campaign.region, campaign.connect_instance_id) or {}
+        return effective_limits(campaign.communication_limits_override, instance.get("communication_limits"))
+
+    def _send(self, contacts: list, now: datetime) -> int:
+        """Steps 2 and 3."""
+        by_channel = defaultdict(list)
+        for contact in contacts:
+            by_channel[contact.channel].append(contact)
+        for channel, group in by_channel.items():
+            receipts = self.channels[channel].send(
+                [Outgoing(c.id, c.id, c.campaign_id, c.channel, c.endpoint, c.attempt) for c in group], now)
+            with self.db.transaction() as conn:
+                for contact, receipt in zip(group, receipts):
+                    work.update_contact(conn, contact.id, state=work.SENT, outcome=receipt.outcome,
+                                        due_at=receipt.outcome_at, lease_owner=None, lease_until=None)
+        return len(contacts)
+
+    # --- outcomes ------------------------------------------------------------------------------
+    def apply_outcomes(self, now: datetime) -> int:
+        with self.db.transaction() as conn:
+            claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, self.batch)
+            never_reached = []
+            for contact in claimed:
+                disposition = disposition_of(contact.outcome)
+                if disposition.reached is False:
+                    never_reached.append(contact.id)
+                work.update_contact(conn, contact.id, state=work.COMPLETED, disposition=disposition.code,
+                                    completed_at=now, lease_owner=None, lease_until=None)
+            work.release_communications(conn, never_reached)
+            work.finish_participants(conn, [c.participant_id for c in claimed], now)
+            work.wake_campaigns(conn, [c.campaign_id for c in claimed], now)
+        return len(claimed)
+
+
+def _shares(due: list[tuple[str, str, int]], campaigns: dict[str, Campaign | None],
+            budget: dict[str, int]) -> dict[str, dict[str, int]]:
+    """channel -> campaign -> how many it may dispatch now: the channel's budget split by the
+    campaigns' capacity (channelSubtypeConfig.<channel>.capacity, default 1), never more than due."""
+    shares: dict[str, dict[str, int]] = defaultdict(dict)
+    by_channel = defaultdict(list)
+    for campaign_id, channel, count in due:
+        campaign = campaigns.get(campaign_id)
+        if campaign is not None:
+            capacity = (campaign.channel_subtype_config.get(channel) or {}).get("capacity") or 1.0
+            by_channel[channel].append((campaign_id, count, capacity))
+    for channel, entries in by_channel.items():
+        total_capacity = sum(capacity for _, _, capacity in entries)
+        available = budget.get(channel, 0)
+        for campaign_id, count, capacity in entries:
+            shares[channel][campaign_id] = min(count, max(1, int(available * capacity / total_capacity)))
+    return shares
+
+
+def _suppression(contact, reason: str, now: datetime) -> dict:
+    return {"campaign_id": contact.campaign_id, "participant_id": contact.participant_id, "contact_id": contact.id,
+            "recipient": contact.recipient, "channel": contact.channel, "reason": reason, "at": now}
+
+
+def _limit_reason(limit: Limit, counted: list[datetime], now: datetime) -> str:
+    recent = sum(1 for at in counted if at > now - timedelta(days=limit.days))
+    return (f"communication limit reached: {limit.describe()} per recipient across all campaigns "
+            f"({recent} in the last {limit.days * 24} hours)")

@@ -1,0 +1,110 @@
+"""The engine loop: everything due at the clock's instant, until nothing is; on a virtual clock,
+every instant at which something falls due inside an advanced span, in time order."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import datetime, timedelta
+
+from reachout.channels import Channel
+from reachout.clock import Clock, VirtualClock
+from reachout.engine import campaigns
+from reachout.engine.dispatch import Dispatcher
+from reachout.store import work
+from reachout.store.db import Database
+
+log = logging.getLogger("reachout.engine")
+
+
+class Engine:
+    def __init__(self, db: Database, clock: Clock, channels: dict[str, Channel], *, batch: int = 500,
+                 lease: timedelta = timedelta(minutes=2), owner: str | None = None):
+        self.db = db
+        self.clock = clock
+        self.channels = channels
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.dispatcher = Dispatcher(db, channels, self.owner, lease, batch)
+        self._lock = threading.Lock()  # one pass at a time in this process
+        self._last_pass: datetime | None = None
+
+    def run_due(self) -> int:
+        """Does all work due now; returns how many items it handled."""
+        with self._lock:
+            now = self.clock.now()
+            budget = self._budget(now)
+            handled_total = 0
+            while True:
+                handled = self._wake_campaigns(now)
+                handled += self.dispatcher.dispatch_due(now, budget)
+                handled += self.dispatcher.apply_outcomes(now)
+                handled_total += handled
+                if handled == 0:
+                    return handled_total
+                budget = {channel: 0 for channel in budget}  # this instant's capacity is spent
+
+    def _budget(self, now: datetime) -> dict[str, int]:
+        """Dispatches each channel may take in this pass: its rate times the time since the last
+        pass, at most one second's worth (capacity does not pile up while idle), at least one."""
+        elapsed = 1.0 if self._last_pass is None else min(max((now - self._last_pass).total_seconds(), 0.0), 1.0)
+        self._last_pass = now
+        return {name: max(1, int(channel.rate * elapsed)) for name, channel in self.channels.items()}
+
+    def _wake_campaigns(self, now: datetime) -> int:
+        handled = 0
+        while True:
+            with self.db.transaction() as conn:
+                due = work.claim_campaign_wakeups(conn, now, limit=1)
+                if not due:
+                    return handled
+                campaigns.wake(conn, due[0], now)
+            handled += 1
+
+    def next_due(self) -> datetime | None:
+        with self.db.transaction() as conn:
+            candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn)]
+        found = [t for t in candidates if t is not None]
+        return min(found) if found else None
+
+    def advance(self, target: datetime) -> int:
+        """Virtual clock only: moves to `target`, stopping at every instant where work falls due."""
+        assert isinstance(self.clock, VirtualClock)
+        handled = self.run_due()
+        while (due := self.next_due()) is not None and due <= target:
+            now = self.clock.now()
+            if due > now:
+                self.clock.set(due)
+            elif now < target:
+                # Work still due after a full pass: this second's capacity is spent.
+                self.clock.set(min(target, now + timedelta(seconds=1)))
+            else:
+                break
+            handled += self.run_due()
+        if target > self.clock.now():
+            self.clock.set(target)
+            handled += self.run_due()
+        return handled
+
+
+class EngineThread(threading.Thread):
+    """Runs the engine on the system clock in the background of `reachout serve` / `reachout worker`."""
+
+    def __init__(self, engine: Engine, interval: float = 0.2):
+        super().__init__(name="reachout-engine", daemon=True)
+        self.engine = engine
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.engine.run_due() == 0:
+                    self.stopping.wait(self.interval)
+            except Exception:  # keep the loop alive; the failed work is retried when its lease ends
+                log.exception("engine pass failed")
+                self.stopping.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=30)

@@ -1,0 +1,197 @@
+"""The engine's work in the database: participants, contacts (claimed by due time under a lease),
+the communication-limit ledger and the suppression log.
+
+The database is the queue. Claims take rows whose due time has come and whose lease is free or
+expired; on PostgreSQL with FOR UPDATE SKIP LOCKED, so workers on any number of machines share the
+work without taking the same row twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
+                                   suppressions)
+
+PLANNED, DISPATCHING, SENT, COMPLETED, DROPPED = "planned", "dispatching", "sent", "completed", "dropped"
+OPEN_STATES = (PLANNED, DISPATCHING, SENT)
+ACTIVE = "active"
+
+
+def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
+    if rows:
+        conn.execute(insert(table), rows)
+
+
+# --- claims --------------------------------------------------------------------------------------
+def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner: str, lease: timedelta,
+                   limit: int, *, campaign_id: str | None = None, channel: str | None = None) -> list:
+    """Leases up to `limit` due contacts in `states` of Running campaigns, oldest due first."""
+    free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
+    query = (select(contacts.c.id)
+             .join(campaigns, campaigns.c.id == contacts.c.campaign_id)
+             .where(contacts.c.state.in_(list(states)), contacts.c.due_at <= now, free,
+                    campaigns.c.state == "Running"))
+    if campaign_id is not None:
+        query = query.where(contacts.c.campaign_id == campaign_id)
+    if channel is not None:
+        query = query.where(contacts.c.channel == channel)
+    query = query.order_by(contacts.c.due_at, contacts.c.id).limit(limit)
+    ids = list(conn.execute(query.with_for_update(skip_locked=True, of=contacts)).scalars())
+    if not ids:
+        return []
+    conn.execute(update(contacts).where(contacts.c.id.in_(ids)).values(lease_owner=owner, lease_until=now + lease))
+    return list(conn.execute(select(contacts).where(contacts.c.id.in_(ids)).order_by(contacts.c.due_at, contacts.c.id)))
+
+
+def due_by_campaign(conn: Connection, state: str, now: datetime) -> list[tuple[str, str, int]]:
+    """(campaign id, channel, how many) of contacts in `state` due now in Running campaigns."""
+    free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
+    query = (select(contacts.c.campaign_id, contacts.c.channel, func.count())
+             .join(campaigns, campaigns.c.id == contacts.c.campaign_id)
+             .where(contacts.c.state == state, contacts.c.due_at <= now, free, campaigns.c.state == "Running")
+             .group_by(contacts.c.campaign_id, contacts.c.channel))
+    return [tuple(row) for row in conn.execute(query)]
+
+
+def next_contact_due(conn: Connection) -> datetime | None:
+    query = (select(func.min(contacts.c.due_at))
+             .join(campaigns, campaigns.c.id == contacts.c.campaign_id)
+             .where(contacts.c.state.in_(OPEN_STATES), campaigns.c.state == "Running"))
+    return conn.execute(query).scalar()
+
+
+def update_contact(conn: Connection, contact_id: str, **values) -> None:
+    conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))
+
+
+def drop_open_contacts(conn: Connection, campaign_id: str, reason: str, now: datetime) -> list:
+    """Drops every contact of the campaign still waiting for its window; returns them."""
+    waiting = list(conn.execute(select(contacts).where(contacts.c.campaign_id == campaign_id,
+                                                       contacts.c.state == PLANNED)))
+    conn.execute(update(contacts).where(contacts.c.campaign_id == campaign_id, contacts.c.state == PLANNED)
+                 .values(state=DROPPED, reason=reason, completed_at=now, lease_owner=None, lease_until=None))
+    return waiting
+
+
+def open_contact_count(conn: Connection, campaign_id: str) -> int:
+    return conn.execute(select(func.count()).select_from(contacts).where(
+        contacts.c.campaign_id == campaign_id, contacts.c.state.in_(OPEN_STATES))).scalar_one()
+
+
+# --- participants --------------------------------------------------------------------------------
+def active_profiles(conn: Connection, campaign_id: str) -> set[str]:
+    query = select(participants.c.profile_id).where(participants.c.campaign_id == campaign_id,
+                                                    participants.c.state == ACTIVE)
+    return set(conn.execute(query).scalars())
+
+
+def entry_history(conn: Connection, campaign_id: str, profile_ids: list[str]) -> dict[str, tuple[int, datetime]]:
+    """profile id -> (entries so far, last entry time), for entry limits."""
+    query = (select(participants.c.profile_id, func.count(), func.max(participants.c.entered_at))
+             .where(participants.c.campaign_id == campaign_id, participants.c.profile_id.in_(profile_ids))
+             .group_by(participants.c.profile_id))
+    return {profile_id: (count, last) for profile_id, count, last in conn.execute(query)}
+
+
+def finish_participants(conn: Connection, participant_ids: Iterable[str], now: datetime) -> None:
+    """Participants with no open contact left exit: completed if any contact completed, else dropped."""
+    for participant_id in set(p for p in participant_ids if p):
+        states = set(conn.execute(select(contacts.c.state).where(contacts.c.participant_id == participant_id)).scalars())
+        if states & set(OPEN_STATES):
+            continue
+        conn.execute(update(participants).where(participants.c.id == participant_id, participants.c.state == ACTIVE)
+                     .values(state=COMPLETED if COMPLETED in states else DROPPED, finished_at=now))
+
+
+def active_participant_count(conn: Connection, campaign_id: str) -> int:
+    return conn.execute(select(func.count()).select_from(participants).where(
+        participants.c.campaign_id == campaign_id, participants.c.state == ACTIVE)).scalar_one()
+
+
+# --- communication limits ------------------------------------------------------------------------
+def lock_recipients(conn: Connection, recipients: Iterable[str]) -> None:
+    """Row locks on the recipients about to be counted, taken in sorted order (no deadlocks)."""
+    ordered = sorted(set(recipients))
+    if not ordered:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(recipient_locks).values([{"recipient": r} for r in ordered]).on_conflict_do_nothing())
+    conn.execute(select(recipient_locks.c.recipient).where(recipient_locks.c.recipient.in_(ordered))
+                 .order_by(recipient_locks.c.recipient).with_for_update()).all()
+
+
+def counted_communications(conn: Connection, recipients: Iterable[str], since: datetime) -> dict[str, list[datetime]]:
+    """Instants of each recipient's communications since `since` that count against limits."""
+    query = select(communications.c.recipient, communications.c.at).where(
+        communications.c.recipient.in_(list(set(recipients))), communications.c.at > since,
+        communications.c.released.is_(False))
+    counted: dict[str, list[datetime]] = {}
+    for recipient, at in conn.execute(query):
+        counted.setdefault(recipient, []).append(at)
+    return counted
+
+
+def reserve(conn: Connection, claimed: list, now: datetime) -> None:
+    """Counts these contacts against their recipients' limits and records them as dispatching."""
+    if not claimed:
+        return
+    insert_rows(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
+                                        "channel": c.channel, "at": now, "released": False} for c in claimed])
+    conn.execute(update(contacts).where(contacts.c.id.in_([c.id for c in claimed]))
+                 .values(state=DISPATCHING, dispatched_at=now))
+
+
+def release_communications(conn: Connection, contact_ids: list[str]) -> None:
+    if contact_ids:
+        conn.execute(update(communications).where(communications.c.contact_id.in_(contact_ids)).values(released=True))
+
+
+# --- suppressions --------------------------------------------------------------------------------
+def suppress(conn: Connection, rows: list[dict]) -> None:
+    """Records why recipients were dropped, deferred or limited (campaign_id, recipient, reason, ...)."""
+    insert_rows(conn, suppressions, rows)
+
+
+def suppressions_of(conn: Connection, campaign_id: str, limit: int = 1000) -> list[dict]:
+    rows = conn.execute(select(suppressions).where(suppressions.c.campaign_id == campaign_id)
+                        .order_by(suppressions.c.at, suppressions.c.id).limit(limit))
+    return [row._asdict() for row in rows]
+
+
+def campaign_contacts(conn: Connection, campaign_id: str) -> list[dict]:
+    rows = conn.execute(select(contacts).where(contacts.c.campaign_id == campaign_id)
+                        .order_by(contacts.c.created_at, contacts.c.id))
+    return [row._asdict() for row in rows]
+
+
+# --- campaigns the engine must look at -----------------------------------------------------------
+def claim_campaign_wakeups(conn: Connection, now: datetime, limit: int = 50) -> list[str]:
+    query = (select(campaigns.c.id).where(campaigns.c.wake_at <= now).order_by(campaigns.c.wake_at).limit(limit))
+    return list(conn.execute(query.with_for_update(skip_locked=True)).scalars())
+
+
+def next_campaign_wakeup(conn: Connection) -> datetime | None:
+    return conn.execute(select(func.min(campaigns.c.wake_at))).scalar()
+
+
+def set_campaign_times(conn: Connection, campaign_id: str, **values) -> None:
+    """wake_at / next_snapshot_at."""
+    conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(**values))
+
+
+def campaign_times(conn: Connection, campaign_id: str):
+    return conn.execute(select(campaigns.c.wake_at, campaigns.c.next_snapshot_at)
+                        .where(campaigns.c.id == campaign_id)).one()
+
+
+def wake_campaigns(conn: Connection, campaign_ids: Iterable[str], now: datetime) -> None:
+    ids = list(set(campaign_ids))
+    if ids:
+        conn.execute(update(campaigns).where(campaigns.c.id.in_(ids),
+                                             or_(campaigns.c.wake_at.is_(None), campaigns.c.wake_at > now))
+                     .values(wake_at=now))
+

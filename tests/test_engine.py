@@ -1,0 +1,257 @@
+"""The campaign engine end to end, on a virtual clock: boto3 sets up profiles, a segment and
+campaigns; POST /_reachout/clock/advance runs days of campaign time; every contact is then checked
+in the recipient's own zone(s) against the channel's window."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
+
+START = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)  # a Monday, before anyone's window opens
+REGION = "us-east-1"
+WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_server(request, tmp_path_factory):
+    """A server of the test's own, its virtual clock at START."""
+    data = tmp_path_factory.mktemp("engine")
+    urls = iter([f"sqlite:///{data / 'engine.db'}"]) if request.param == "sqlite" else postgres_schema_url("reachout_engine")
+    url = next(urls)
+    running = start_server(url, data, "--virtual-clock", START.isoformat())
+    yield running
+    assert running.stop() == 0, running.log.read_text()
+    next(urls, None)  # drops the PostgreSQL schema
+
+
+def internal(server, method: str, path: str, body: dict | None = None):
+    request = urllib.request.Request(server.url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def advance(server, **span) -> datetime:
+    return datetime.fromisoformat(internal(server, "POST", "/_reachout/clock/advance", span)["now"])
+
+
+def records(server, campaign_id: str, kind: str) -> list[dict]:
+    return internal(server, "GET", f"/_reachout/campaigns/{campaign_id}/{kind}")
+
+
+class World:
+    """A Customer Profiles domain with a segment of everyone in `cohort`, and campaign helpers."""
+
+    def __init__(self, server):
+        self.server = server
+        self.profiles = make_client(server.url, "customer-profiles")
+        self.campaigns = make_client(server.url, "connectcampaignsv2")
+        self.domain = f"d{uuid.uuid4().hex[:10]}"
+        self.profiles.create_domain(DomainName=self.domain, DefaultExpirationDays=365)
+        self.instance = f"inst-{uuid.uuid4().hex[:8]}"
+
+    def person(self, cohort: str, **fields) -> str:
+        return self.profiles.create_profile(DomainName=self.domain, Attributes={"cohort": cohort}, **fields)["ProfileId"]
+
+    def segment(self, cohort: str) -> str:
+        name = f"seg_{cohort}"
+        self.profiles.create_segment_definition(
+            DomainName=self.domain, SegmentDefinitionName=name, DisplayName=name,
+            SegmentGroups={"Include": "ALL", "Groups": [{"Type": "ALL", "Dimensions": [{"ProfileAttributes": {
+                "Attributes": {"cohort": {"DimensionType": "INCLUSIVE", "Values": [cohort]}}}}]}]})
+        return f"arn:aws:profile:{REGION}:{ACCOUNT}:domains/{self.domain}/segment-definitions/{name}"
+
+    def campaign(self, segment_arn: str, channels: dict, time_config: dict | None = None, **extra) -> str:
+        request = {"name": f"c-{uuid.uuid4().hex[:6]}", "connectInstanceId": self.instance,
+                   "channelSubtypeConfig": channels, "source": {"customerProfilesSegmentArn": segment_arn}, **extra}
+        if time_config:
+            request["communicationTimeConfig"] = time_config
+        campaign_id = self.campaigns.create_campaign(**request)["id"]
+        self.campaigns.start_campaign(id=campaign_id)
+        return campaign_id
+
+    def state(self, campaign_id: str) -> str:
+        return self.campaigns.get_campaign_state(id=campaign_id)["state"]
+
+
+EMAIL = {"email": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
+    "connectSourceEmailAddress": "news@example.com",
+    "wisdomTemplateArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:message-template/kb/t1"}}}
+SMS = {"sms": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
+    "connectSourcePhoneNumberArn": f"arn:aws:sms-voice:{REGION}:{ACCOUNT}:phone-number/p1",
+    "wisdomTemplateArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:message-template/kb/t2"}}}
+
+
+def hours(start: str, end: str, days=WEEKDAYS) -> dict:
+    return {"openHours": {"dailyHours": {d: [{"startTime": start, "endTime": end}] for d in days}}}
+
+
+def inside(window: dict, instant: datetime, zone: str) -> bool:
+    """The plain reading of a window: the local weekday's ranges hold the local time of day and the
+    local date is in no restricted period (end exclusive)."""
+    local = instant.astimezone(ZoneInfo(zone))
+    for period in (window.get("restrictedPeriods") or {}).get("restrictedPeriodList", []):
+        if date.fromisoformat(period["startDate"]) <= local.date() < date.fromisoformat(period["endDate"]):
+            return False
+    ranges = window["openHours"]["dailyHours"].get(WEEKDAYS[local.weekday()] if local.weekday() < 5 else
+                                                   ("SATURDAY", "SUNDAY")[local.weekday() - 5], [])
+    minute = local.hour * 60 + local.minute
+    return any(int(r["startTime"][1:3]) * 60 + int(r["startTime"][4:6]) <= minute <
+               int(r["endTime"][1:3]) * 60 + int(r["endTime"][4:6]) for r in ranges)
+
+
+def test_email_and_sms_reach_us_and_uk_recipients_only_inside_their_windows(engine_server):
+    world = World(engine_server)
+    people = {
+        world.person("spring", EmailAddress="ann@example.com", PhoneNumber="+12125550101",
+                     Address={"PostalCode": "10001", "State": "NY"}): ("America/New_York",),
+        world.person("spring", EmailAddress="bob@example.co.uk", MobilePhoneNumber="+447911123456"):
+            ("Europe/Guernsey", "Europe/Isle_of_Man", "Europe/Jersey", "Europe/London"),
+        world.person("spring", EmailAddress="cy@example.com", PhoneNumber="+13105550102",
+                     Address={"PostalCode": "90001"}): ("America/Los_Angeles",),
+        # A New York ZIP with a Chicago number: only the hours open in both zones.
+        world.person("spring", EmailAddress="di@example.com", PhoneNumber="+13125550103",
+                     Address={"PostalCode": "10001"}): ("America/Chicago", "America/New_York"),
+    }
+    time_config = {"localTimeZoneConfig": {"localTimeZoneDetection": ["ZIP_CODE", "AREA_CODE"]},
+                   "email": hours("T09:00", "T17:00"), "sms": hours("T10:00", "T12:00")}
+    campaign_id = world.campaign(world.segment("spring"), {**EMAIL, **SMS}, time_config)
+
+    advance(engine_server, seconds=3 * 24 * 3600)
+
+    assert world.state(campaign_id) == "Completed"
+    contacts = records(engine_server, campaign_id, "contacts")
+    assert {(c["recipient"], c["channel"]) for c in contacts} == {(p, ch) for p in people for ch in ("email", "sms")}
+    for contact in contacts:
+        assert contact["state"] == "completed", (contact["channel"], contact["reason"])
+        assert tuple(contact["zones"]) == people[contact["recipient"]]
+        sent = datetime.fromisoformat(contact["dispatched_at"])
+        for zone in contact["zones"]:
+            assert inside(time_config[contact["channel"]], sent, zone), (contact, zone)
+    both_zones = next(c for c in contacts if len(c["zones"]) == 2 and c["channel"] == "sms")
+    # 10:00-12:00 in Chicago and New York at once is 11:00-12:00 New York time.
+    assert datetime.fromisoformat(both_zones["dispatched_at"]) == datetime(2026, 1, 5, 16, 0, tzinfo=timezone.utc)
+
+
+def test_holidays_are_skipped_and_bad_endpoints_and_unknown_zones_are_explained(engine_server):
+    world = World(engine_server)
+    good = world.person("holiday", EmailAddress="eve@example.com", Address={"PostalCode": "60601"})
+    bad_email = world.person("holiday", EmailAddress="jane.doe@abc!com", Address={"PostalCode": "60601"})
+    nowhere = world.person("holiday", EmailAddress="flo@example.com")
+    window = {**hours("T09:00", "T17:00"),
+              "restrictedPeriods": {"restrictedPeriodList": [
+                  {"name": "closed", "startDate": "2026-01-05", "endDate": "2026-01-07"}]}}
+    campaign_id = world.campaign(world.segment("holiday"), EMAIL, {
+        "localTimeZoneConfig": {"localTimeZoneDetection": ["ZIP_CODE"]}, "email": window})
+
+    advance(engine_server, seconds=4 * 24 * 3600)
+
+    contacts = {c["recipient"]: c for c in records(engine_server, campaign_id, "contacts")}
+    # Monday and Tuesday are restricted (the end date is exclusive): Wednesday 09:00 in Chicago.
+    assert datetime.fromisoformat(contacts[good]["dispatched_at"]) == datetime(2026, 1, 7, 15, 0, tzinfo=timezone.utc)
+    reasons = {s["recipient"]: s["reason"] for s in records(engine_server, campaign_id, "suppressions")
+               if s["recipient"] != good}
+    assert reasons[bad_email].startswith("invalid endpoint")
+    assert reasons[nowhere].startswith("no time zone")
+    assert contacts[bad_email]["state"] == contacts[nowhere]["state"] == "dropped"
+    assert world.state(campaign_id) == "Completed"
+
+
+def test_pause_holds_dispatch_resume_continues_and_stop_ends_for_good(engine_server):
+    world = World(engine_server)
+    for i in range(3):
+        world.person("pause", EmailAddress=f"p{i}@example.com")
+    segment = world.segment("pause")
+    campaign_id = world.campaign(segment, EMAIL, {"localTimeZoneConfig": {"defaultTimeZone": "America/New_York"},
+                                                  "email": hours("T09:00", "T17:00", days=("FRIDAY",))})
+    advance(engine_server, seconds=1)
+    world.campaigns.pause_campaign(id=campaign_id)
+    advance(engine_server, seconds=6 * 24 * 3600)  # past Friday's window while paused
+    assert {c["state"] for c in records(engine_server, campaign_id, "contacts")} == {"planned"}
+    world.campaigns.resume_campaign(id=campaign_id)
+    advance(engine_server, seconds=8 * 24 * 3600)
+    contacts = records(engine_server, campaign_id, "contacts")
+    assert {c["state"] for c in contacts} == {"completed"}
+    for contact in contacts:  # resumed outside the window, they waited for the next Friday
+        assert inside(hours("T09:00", "T17:00", days=("FRIDAY",)), datetime.fromisoformat(contact["dispatched_at"]),
+                      "America/New_York")
+
+    stopped = world.campaign(segment, EMAIL, {"localTimeZoneConfig": {"defaultTimeZone": "America/New_York"},
+                                              "email": hours("T09:00", "T17:00", days=("FRIDAY",))})
+    advance(engine_server, seconds=1)
+    world.campaigns.stop_campaign(id=stopped)
+    advance(engine_server, seconds=8 * 24 * 3600)
+    assert {c["state"] for c in records(engine_server, stopped, "contacts")} == {"dropped"}
+    assert {s["reason"] for s in records(engine_server, stopped, "suppressions")} >= {"the campaign was stopped"}
+    assert world.state(stopped) == "Stopped"
+
+
+def test_limits_hold_across_two_campaigns_targeting_the_same_people(engine_server):
+    world = World(engine_server)
+    people = [world.person("limited", EmailAddress=f"l{i}@example.com") for i in range(5)]
+    world.campaigns.put_instance_communication_limits(connectInstanceId=world.instance, communicationLimitsConfig={
+        "allChannelSubtypes": {"communicationLimitsList": [{"maxCountPerRecipient": 1, "frequency": 1, "unit": "DAY"}]}})
+    segment = world.segment("limited")
+    first, second = world.campaign(segment, EMAIL), world.campaign(segment, EMAIL)
+
+    advance(engine_server, seconds=600)
+
+    sent = [c for cid in (first, second) for c in records(engine_server, cid, "contacts") if c["dispatched_at"]]
+    # Exactly one communication per person in the day, whichever campaign got there first.
+    assert sorted(c["recipient"] for c in sent) == sorted(people)
+    limited = [s for cid in (first, second) for s in records(engine_server, cid, "suppressions")]
+    assert len(limited) == len(people) and all("communication limit reached: 1 per 1 day" in s["reason"]
+                                               for s in limited)
+
+
+def test_repeats_enter_new_members_but_not_active_ones(engine_server):
+    world = World(engine_server)
+    first = world.person("repeat", EmailAddress="r1@example.com")
+    campaign_id = world.campaign(
+        world.segment("repeat"), EMAIL,
+        {"localTimeZoneConfig": {"defaultTimeZone": "UTC"}, "email": hours("T09:00", "T10:00", days=("THURSDAY",))},
+        schedule={"startTime": START, "endTime": START + timedelta(days=30), "refreshFrequency": "P1D"})
+    advance(engine_server, seconds=3600)
+    second = world.person("repeat", EmailAddress="r2@example.com")
+    advance(engine_server, seconds=26 * 3600)  # a refresh while the first is still waiting for Thursday
+    entries = [c["recipient"] for c in records(engine_server, campaign_id, "contacts")]
+    assert sorted(entries) == sorted([first, second])  # the first did not enter twice
+    assert world.state(campaign_id) == "Running"
+
+
+def test_forecast_dry_runs_a_campaign_without_touching_anything(engine_server, tmp_path):
+    world = World(engine_server)
+    for i in range(4):
+        world.person("preview", EmailAddress=f"f{i}@example.com", Address={"PostalCode": "10001"})
+    world.person("preview", EmailAddress="nobody-at-all")
+    request = {"name": "preview", "connectInstanceId": world.instance, "channelSubtypeConfig": EMAIL,
+               "source": {"customerProfilesSegmentArn": world.segment("preview")},
+               "communicationTimeConfig": {"localTimeZoneConfig": {"localTimeZoneDetection": ["ZIP_CODE"]},
+                                           "email": hours("T09:00", "T17:00")}}
+    campaign_id = world.campaigns.create_campaign(**request)["id"]
+
+    preview = internal(engine_server, "GET", f"/_reachout/campaigns/{campaign_id}/forecast")
+
+    assert (preview["recipients"], preview["contacts"]) == (5, 4)
+    assert preview["dropped"] == {"invalid endpoint": 1}
+    assert preview["contactsPerLocalHour"] == {"09:00": 4}  # all at 09:00 New York time, Monday
+    assert datetime.fromisoformat(preview["finish"]) >= datetime(2026, 1, 5, 14, 0, tzinfo=timezone.utc)
+    # A dry run: nothing was planned, nothing reserved, the campaign has not started.
+    assert records(engine_server, campaign_id, "contacts") == []
+    assert world.state(campaign_id) == "Initialized"
+
+    # The same dry run from the command line, with its plot.
+    picture = tmp_path / "forecast.png"
+    printed = subprocess.run([sys.executable, "-m", "reachout", "forecast", campaign_id, "--db", engine_server.db,
+                              "--start", START.isoformat(), "--json", "--plot", str(picture)],
+                             capture_output=True, text=True, check=True)
+    assert json.loads(printed.stdout)["contactsPerLocalHour"] == {"09:00": 4}
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
