@@ -28,12 +28,20 @@ def serve(
                                                 "default SQLite in the data directory]"),
     data_dir: Optional[Path] = typer.Option(None, help="Directory for the embedded SQLite database "
                                                        "[env REACHOUT_DATA_DIR, default .reachout]"),
+    virtual_clock: Optional[str] = typer.Option(None, help="Run on a virtual clock starting at this instant "
+                                                           "(e.g. 2026-01-05T08:00:00Z) that moves only on POST "
+                                                           "/_reachout/clock/advance [env REACHOUT_VIRTUAL_CLOCK]"),
+    seed: Optional[int] = typer.Option(None, help="Seed of the simulated carriers [env REACHOUT_SEED, default 0]"),
+    engine: bool = typer.Option(True, help="Run the campaign engine here too; --no-engine when `reachout worker` "
+                                           "processes do the work"),
 ) -> None:
-    """Run the AWS-compatible API server (and, later, the engine) in this process."""
+    """Run the AWS-compatible API server and the campaign engine in this process."""
     from reachout.server import build_app
+    from reachout.settings import _instant
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(host=host, port=port, db=db, data_dir=data_dir)
+    settings = Settings.from_env(host=host, port=port, db=db, data_dir=data_dir, seed=seed, engine=engine,
+                                 virtual_clock=_instant(virtual_clock) if virtual_clock else None)
     application = build_app(settings)
     logging.getLogger("reachout").info(
         "Reachout on http://%s:%d (access key %s, account %s)", settings.host, settings.port,
@@ -43,6 +51,161 @@ def serve(
     # makes that re-raise harmless, so a clean shutdown exits 0 rather than dying by the signal.
     signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def worker(
+    db: Optional[str] = typer.Option(None, help="Database URL shared with `reachout serve` [env REACHOUT_DB]"),
+    data_dir: Optional[Path] = typer.Option(None, help="Data directory [env REACHOUT_DATA_DIR]"),
+    seed: Optional[int] = typer.Option(None, help="Seed of the simulated carriers [env REACHOUT_SEED]"),
+) -> None:
+    """Run the campaign engine alone. On PostgreSQL any number of workers share the work: claims
+    skip rows another worker holds, and a dead worker's leases expire for the others to take over."""
+    import threading
+
+    from reachout.clock import SystemClock
+    from reachout.engine.engine import EngineThread
+    from reachout.server import build_engine
+    from reachout.store.db import database_url, open_database
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env(db=db, data_dir=data_dir, seed=seed)
+    database = open_database(database_url(settings.db, settings.data_dir))
+    thread = EngineThread(build_engine(settings, database, SystemClock()))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    thread.start()
+    logging.getLogger("reachout").info("worker %s running", thread.engine.owner)
+    stopping.wait()
+    thread.stop()  # finishes the pass in progress: nothing is left half-done
+    database.dispose()
+
+
+@app.command()
+def forecast(
+    campaign_id: str = typer.Argument(..., help="The campaign to dry-run"),
+    start: Optional[str] = typer.Option(None, help="When it would start [default: its schedule's start, or now]"),
+    plot: Optional[Path] = typer.Option(None, help="Draw contacts per hour to this PNG"),
+    json_output: bool = typer.Option(False, "--json", help="Print the forecast as JSON"),
+    db: Optional[str] = typer.Option(None, help="Database URL [env REACHOUT_DB]"),
+    data_dir: Optional[Path] = typer.Option(None, help="Data directory [env REACHOUT_DATA_DIR]"),
+) -> None:
+    """Dry-run a campaign against its current segment on a virtual clock with the simulated carriers:
+    who would be dropped and why, contacts per hour, when it would finish. Nothing is written."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from reachout.clock import SystemClock
+    from reachout.engine.forecast import forecast as run_forecast
+    from reachout.engine.forecast import plot as draw
+    from reachout.settings import _instant
+    from reachout.store.campaigns import get_campaign_by_id
+    from reachout.store.db import database_url, open_database
+
+    settings = Settings.from_env(db=db, data_dir=data_dir)
+    database = open_database(database_url(settings.db, settings.data_dir))
+    console = Console()
+    try:
+        with database.transaction() as conn:
+            campaign = get_campaign_by_id(conn, campaign_id)
+        if campaign is None:
+            console.print(f"[red]Campaign {campaign_id} not found[/red]")
+            raise typer.Exit(2)
+        begin = _instant(start) if start else (campaign.schedule.start_time if campaign.schedule
+                                                else SystemClock().now())
+        result = run_forecast(database, campaign, begin, seed=settings.seed, rate=settings.sim_rate)
+    finally:
+        database.dispose()
+    if plot:
+        draw(result, str(plot))
+    if json_output:
+        print(json.dumps(result.view(), indent=2))
+        return
+    console.print(f"{result.recipients} recipients, {result.contacts} contacts from {begin.isoformat()}; "
+                  f"finishes {result.finish.isoformat() if result.finish else 'with nothing sent'}")
+    table = Table("dropped because", "recipients")
+    for reason, count in result.dropped.most_common():
+        table.add_row(reason, str(count))
+    console.print(table)
+    hours = Table("hour (UTC)", "contacts")
+    for hour, count in sorted(result.per_hour_utc.items()):
+        hours.add_row(hour.isoformat(), str(count))
+    console.print(hours)
+
+
+@app.command()
+def suppressions(
+    campaign_id: str = typer.Argument(..., help="The campaign"),
+    db: Optional[str] = typer.Option(None, help="Database URL [env REACHOUT_DB]"),
+    data_dir: Optional[Path] = typer.Option(None, help="Data directory [env REACHOUT_DATA_DIR]"),
+    limit: int = typer.Option(200, help="At most this many, oldest first"),
+) -> None:
+    """Why recipients of a campaign were dropped, deferred or limited."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from reachout.store import work
+    from reachout.store.db import database_url, open_database
+
+    settings = Settings.from_env(db=db, data_dir=data_dir)
+    database = open_database(database_url(settings.db, settings.data_dir))
+    with database.transaction() as conn:
+        rows = work.suppressions_of(conn, campaign_id, limit)
+    database.dispose()
+    table = Table("at", "recipient", "channel", "reason")
+    for row in rows:
+        table.add_row(row["at"].isoformat(), row["recipient"], row["channel"] or "", row["reason"])
+    Console().print(table)
+
+
+profiles_app = typer.Typer(help="Customer Profiles data.", no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.command("import")
+def import_profiles(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv (with a header row) or .jsonl file"),
+    domain: str = typer.Option(..., help="Customer Profiles domain to import into"),
+    object_type: str = typer.Option(..., help="Object type whose mappings and keys apply to each row"),
+    region: str = typer.Option("us-east-1", help="Region of the domain"),
+    rejects: Optional[Path] = typer.Option(None, help="Where rejected rows go, one JSON line each "
+                                                      "[default FILE.rejects.jsonl]"),
+    db: Optional[str] = typer.Option(None, help="Database URL [env REACHOUT_DB, default SQLite in the data directory]"),
+    data_dir: Optional[Path] = typer.Option(None, help="Data directory [env REACHOUT_DATA_DIR, default .reachout]"),
+) -> None:
+    """Stream rows through the same ingestion path as PutProfileObject; bad rows are set aside."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from reachout.clock import SystemClock
+    from reachout.domain.errors import DomainError
+    from reachout.importer import import_objects
+    from reachout.store.db import database_url, open_database
+
+    console = Console(stderr=True)
+    settings = Settings.from_env(db=db, data_dir=data_dir)
+    database = open_database(database_url(settings.db, settings.data_dir))
+    rejects = rejects or file.with_name(file.name + ".rejects.jsonl")
+    with file.open("rb") as counting:
+        total = max(sum(1 for _ in counting) - (1 if file.suffix.lower() == ".csv" else 0), 0)
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("rows", total=total)
+            summary = import_objects(database, SystemClock(), region, domain, object_type, file, rejects,
+                                     lambda n: progress.advance(task, n))
+    except DomainError as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        database.dispose()
+    console.print(f"{summary.rows} rows: {summary.created} profiles created, {summary.updated} updated, "
+                  f"{summary.rejected} rejected" + (f" (see {rejects})" if summary.rejected else ""))
+    for reason, count in sorted(summary.reasons.items(), key=lambda item: -item[1]):
+        console.print(f"  {count} x {reason}")
 
 
 if __name__ == "__main__":
