@@ -1,5 +1,8 @@
 """Profiles <-> rows: the profile row, its typed attribute rows and its search keys, kept in step.
 
+Profile ids are uuid4 hex, unique across domains, so rows belonging to one profile are found by
+profile id alone (its own index) rather than through the domain-first primary keys.
+
 Every write of a profile goes through `save_profile`, so the attribute rows that segments query and
 the predefined search keys (_phone, _email, ...) can never drift from the profile itself.
 """
@@ -34,8 +37,7 @@ def save_profile(conn: Connection, domain_id: int, profile: dict, now: datetime,
     else:
         conn.execute(update(profiles).where(profiles.c.id == profile_id).values(updated_at=now, **values))
         conn.execute(delete(profile_attributes).where(profile_attributes.c.profile_id == profile_id))
-        conn.execute(delete(profile_keys).where(profile_keys.c.domain_id == domain_id,
-                                                profile_keys.c.profile_id == profile_id,
+        conn.execute(delete(profile_keys).where(profile_keys.c.profile_id == profile_id,
                                                 profile_keys.c.key_name.in_(PREDEFINED_KEYS)))
     insert_many(conn, profile_attributes, [
         {"profile_id": profile_id, "key": key, "domain_id": domain_id, "value": value,
@@ -64,10 +66,8 @@ def delete_profile(conn: Connection, domain_id: int, profile_id: str) -> bool:
     """Deletes the profile with its attributes, keys and objects; False if there was none."""
     gone = conn.execute(delete(profiles).where(profiles.c.domain_id == domain_id, profiles.c.id == profile_id))
     conn.execute(delete(profile_attributes).where(profile_attributes.c.profile_id == profile_id))
-    conn.execute(delete(profile_keys).where(profile_keys.c.domain_id == domain_id,
-                                            profile_keys.c.profile_id == profile_id))
-    conn.execute(delete(profile_objects).where(profile_objects.c.domain_id == domain_id,
-                                               profile_objects.c.profile_id == profile_id))
+    conn.execute(delete(profile_keys).where(profile_keys.c.profile_id == profile_id))
+    conn.execute(delete(profile_objects).where(profile_objects.c.profile_id == profile_id))
     return gone.rowcount > 0
 
 
@@ -77,14 +77,13 @@ def add_keys(conn: Connection, domain_id: int, profile_id: str, keys: Iterable[t
     if not wanted:
         return
     existing = {(row.key_name, row.value) for row in conn.execute(select(profile_keys.c.key_name, profile_keys.c.value)
-                .where(profile_keys.c.domain_id == domain_id, profile_keys.c.profile_id == profile_id))}
+                .where(profile_keys.c.profile_id == profile_id))}
     insert_many(conn, profile_keys, [{"domain_id": domain_id, "key_name": name, "value": value,
                                       "profile_id": profile_id} for name, value in wanted - existing])
 
 
 def remove_keys(conn: Connection, domain_id: int, profile_id: str, key_name: str, values: list[str]) -> None:
-    conn.execute(delete(profile_keys).where(profile_keys.c.domain_id == domain_id,
-                                            profile_keys.c.profile_id == profile_id,
+    conn.execute(delete(profile_keys).where(profile_keys.c.profile_id == profile_id,
                                             profile_keys.c.key_name == key_name,
                                             profile_keys.c.value.in_(values)))
 
@@ -100,7 +99,7 @@ def profile_ids_by_key(conn: Connection, domain_id: int, key_name: str, values: 
 
 def keys_of(conn: Connection, domain_id: int, profile_id: str) -> dict[str, list[str]]:
     rows = conn.execute(select(profile_keys.c.key_name, profile_keys.c.value).where(
-        profile_keys.c.domain_id == domain_id, profile_keys.c.profile_id == profile_id))
+        profile_keys.c.profile_id == profile_id))
     keys: dict[str, list[str]] = {}
     for name, value in rows:
         keys.setdefault(name, []).append(value)
