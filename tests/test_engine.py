@@ -255,3 +255,21 @@ def test_forecast_dry_runs_a_campaign_without_touching_anything(engine_server, t
                              capture_output=True, text=True, check=True)
     assert json.loads(printed.stdout)["contactsPerLocalHour"] == {"09:00": 4}
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_entry_limits_govern_re_entry_at_each_refresh(engine_server):
+    world = World(engine_server)
+    person = world.person("reentry", EmailAddress="again@example.com")
+    campaign_id = world.campaign(
+        world.segment("reentry"), EMAIL, None,
+        schedule={"startTime": START, "endTime": START + timedelta(days=10), "refreshFrequency": "P1D"},
+        entryLimitsConfig={"maxEntryCount": 2, "minEntryInterval": "P2D"})
+
+    advance(engine_server, seconds=5 * 24 * 3600)
+
+    entered = sorted(datetime.fromisoformat(c["created_at"]) for c in records(engine_server, campaign_id, "contacts"))
+    # Day 0 enters; day 1 is too soon; day 2 enters again; days 3, 4 and 5 find the maximum of 2 reached.
+    assert entered == [START, START + timedelta(days=2)]
+    reasons = [s["reason"] for s in records(engine_server, campaign_id, "suppressions") if s["recipient"] == person]
+    assert sum("less than minEntryInterval" in r for r in reasons) == 1
+    assert sum("maxEntryCount 2" in r for r in reasons) == 3
