@@ -1,0 +1,414 @@
+"""The SMTP adapter against a real aiosmtpd server on an ephemeral port of 127.0.0.1."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import email.policy
+import ipaddress
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from reachout.channels.email import EmailChannel, RenderedOutgoing, SmtpConfig, parse_bounce
+
+NOW = dt.datetime(2025, 3, 4, 12, 30, tzinfo=dt.timezone.utc)
+USER, PASSWORD = "campaigns", "s3cret:/@"
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what it received. `rcpt_replies[address]` scripts the answers
+    to RCPT TO for that address, one per try, the last one repeating; `mail_replies` does the same
+    for MAIL FROM by sender."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.rcpt_replies: dict[str, list[str]] = {}
+        self.mail_replies: dict[str, list[str]] = {}
+        self.rcpt_tries: dict[str, int] = {}
+
+    @staticmethod
+    def _next(script: list[str] | None) -> str | None:
+        if not script:
+            return None
+        return script.pop(0) if len(script) > 1 else script[0]
+
+    async def handle_MAIL(self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        reply = self._next(self.mail_replies.get(address))
+        if reply and not reply.startswith("250"):
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        self.rcpt_tries[address] = self.rcpt_tries.get(address, 0) + 1
+        reply = self._next(self.rcpt_replies.get(address))
+        if reply and not reply.startswith("250"):
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        self.received.append({
+            "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos), "content": envelope.content,
+            "tls": server.transport is not None and server.transport.get_extra_info("ssl_object") is not None,
+            "authenticated": bool(session.authenticated),
+            "session": id(session)})
+        return "250 Message accepted"
+
+    def parsed(self, index: int = 0) -> EmailMessage:
+        message = email.message_from_bytes(self.received[index]["content"], policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
+
+
+class LocalSmtpServer:
+    """aiosmtpd on an ephemeral port of 127.0.0.1, on an event loop in a thread of its own.
+    `implicit_tls` makes it an SMTPS server; `smtp_options` go to aiosmtpd's SMTP (STARTTLS, AUTH)."""
+
+    def __init__(self, handler: object, *, implicit_tls: ssl.SSLContext | None = None, **smtp_options: Any):
+        self.connections = 0
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="test-smtpd", daemon=True)
+        self.thread.start()
+
+        def session() -> SMTP:
+            self.connections += 1
+            # A hostname given spares aiosmtpd a DNS lookup (getfqdn) per connection.
+            return SMTP(handler, loop=self.loop, **{"hostname": "localhost", **smtp_options})
+
+        async def start() -> asyncio.base_events.Server:
+            return await self.loop.create_server(session, "127.0.0.1", 0, ssl=implicit_tls)
+
+        self.server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+        self.port: int = self.server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        async def stop() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:  # sessions a client left open
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def rendered(contact_id: str, endpoint: str, **content: Any) -> RenderedOutgoing:
+    fields: dict[str, Any] = {"subject": "Your March statement", "text": "Hello Ana,\nyour statement is ready.",
+                              "html": "<p>Hello Ana,<br>your statement is <b>ready</b>.</p>",
+                              "sender": "billing@example.com", "sender_name": "Example Billing"}
+    fields.update(content)
+    return RenderedOutgoing(contact_id, contact_id, "campaign-1", "email", endpoint, 1, **fields)
+
+
+@pytest.fixture
+def mailbox() -> Mailbox:
+    return Mailbox()
+
+
+@pytest.fixture
+def serve(mailbox: Mailbox) -> Iterator[Callable[..., LocalSmtpServer]]:
+    servers: list[LocalSmtpServer] = []
+
+    def start(**options: Any) -> LocalSmtpServer:
+        servers.append(LocalSmtpServer(mailbox, **options))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def channels() -> Iterator[Callable[..., EmailChannel]]:
+    opened: list[EmailChannel] = []
+
+    def open_(url: str, **options: Any) -> EmailChannel:
+        opened.append(EmailChannel(url, **{"backoff": 0.01, "timeout": 5.0, **options}))
+        return opened[-1]
+
+    yield open_
+    for channel in opened:
+        channel.close()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost: (certificate, key) PEM files."""
+    x509 = pytest.importorskip("cryptography.x509", reason="cryptography makes the test certificate")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "reachout test relay")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                       serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def client_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(certificate[0]))
+
+
+def authenticator(server: SMTP, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and data.login == USER.encode() and data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 235 or 535
+
+
+def test_url_forms() -> None:
+    assert SmtpConfig.from_url("smtp://relay.example") == SmtpConfig("relay.example", 25, False, None, None)
+    assert SmtpConfig.from_url("smtps://u%40x:p%3Aw@relay.example") == SmtpConfig(
+        "relay.example", 465, True, "u@x", "p:w")
+    assert SmtpConfig.from_url("smtp://u:p@127.0.0.1:2525").port == 2525
+    with pytest.raises(ValueError):
+        SmtpConfig.from_url("http://relay.example")
+
+
+def test_message_content_headers_and_mime(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                          channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    message = rendered("7f1d2c3b-0000-4000-8000-000000000001", "ana@example.org",
+                       subject="Café statement ✓", sender_name="Société Générale Billing",
+                       text="Hello Ana,\nyour statement is ready: 12,50 €.", html="<p>12,50 &euro;</p>")
+
+    [receipt] = channel.send([message], NOW)
+
+    assert (receipt.outcome, receipt.outcome_at) == ("DELIVERED", NOW)
+    got = mailbox.received[-1]
+    assert got["mail_from"] == "billing@example.com" and got["rcpt_tos"] == ["ana@example.org"]
+    parsed = mailbox.parsed(-1)
+    assert parsed["Message-ID"] == "<7f1d2c3b-0000-4000-8000-000000000001@reachout>"
+    assert parsed["From"].addresses[0].display_name == "Société Générale Billing"
+    assert parsed["From"].addresses[0].addr_spec == "billing@example.com"
+    assert parsed["To"] == "ana@example.org"
+    assert parsed["Subject"] == "Café statement ✓"
+    assert parsed["Date"].datetime == NOW
+    assert parsed.get_content_type() == "multipart/alternative" and parsed["MIME-Version"] == "1.0"
+    plain, html = parsed.iter_parts()
+    # On the wire lines end in CRLF.
+    assert plain.get_content_type() == "text/plain" and plain["Content-Transfer-Encoding"] == "quoted-printable"
+    assert plain.get_content() == "Hello Ana,\r\nyour statement is ready: 12,50 €."
+    assert html.get_content_type() == "text/html" and html.get_content() == "<p>12,50 &euro;</p>"
+
+
+def test_text_only_message_is_single_part(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                          channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    [receipt] = channel.send([rendered("c-1", "bo@example.org", html=None, subject=None, sender_name=None)], NOW)
+    assert receipt.outcome == "DELIVERED"
+    parsed = mailbox.parsed()
+    assert parsed.get_content_type() == "text/plain" and "Subject" not in parsed
+    assert parsed["MIME-Version"] == "1.0" and parsed.get_content_charset() == "utf-8"
+    assert parsed["From"] == "billing@example.com"
+
+
+def test_a_resend_is_the_same_message(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                      channels: Callable[..., EmailChannel]) -> None:
+    """A dispatch handed over again (after a crash) is sent again, as the same message: SMTP cannot
+    refuse the repeat, but the Message-ID marks it as one."""
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    message = rendered("c-42", "ana@example.org")
+    channel.send([message], NOW)
+    channel.send([message], NOW)
+    assert len(mailbox.received) == 2
+    assert mailbox.received[0]["content"] == mailbox.received[1]["content"]  # byte for byte
+    assert mailbox.parsed(0)["Message-ID"] == "<c-42@reachout>"
+
+
+def test_batch_outcomes_in_order_over_reused_connections(
+        mailbox: Mailbox, serve: Callable[..., LocalSmtpServer], channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}", connections=2)
+    mailbox.rcpt_replies["gone@example.org"] = ["550 5.1.1 No such user"]
+    mailbox.rcpt_replies["grey@example.org"] = ["451 4.7.1 Greylisted, try again", "250 OK"]
+    mailbox.rcpt_replies["full@example.org"] = ["452 4.2.2 Mailbox full"]
+    endpoints = ["a@example.org", "gone@example.org", "grey@example.org", "b@example.org", "full@example.org",
+                 "not an address", "c@example.org"]
+
+    receipts = channel.send([rendered(f"c-{i}", e) for i, e in enumerate(endpoints)], NOW)
+
+    assert [r.outcome for r in receipts] == ["DELIVERED", "BOUNCED", "DELIVERED", "DELIVERED",
+                                             "DEFERRED_EXPIRED", "REJECTED", "DELIVERED"]
+    assert mailbox.rcpt_tries["gone@example.org"] == 1  # permanent: never tried again
+    assert mailbox.rcpt_tries["grey@example.org"] == 2
+    assert mailbox.rcpt_tries["full@example.org"] == 3  # the default tries
+    assert sorted(r["rcpt_tos"][0] for r in mailbox.received) == [
+        "a@example.org", "b@example.org", "c@example.org", "grey@example.org"]
+    assert server.connections == 2  # one per worker, kept for the whole batch and its retries
+
+
+def test_451_then_accepted_is_delivered_after_retry(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                                    channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    mailbox.rcpt_replies["ana@example.org"] = ["451 4.3.0 Try again later", "250 OK"]
+    [receipt] = channel.send([rendered("c-1", "ana@example.org")], NOW)
+    assert receipt.outcome == "DELIVERED"
+    assert mailbox.rcpt_tries["ana@example.org"] == 2 and len(mailbox.received) == 1
+
+
+def test_persistent_451_is_deferred_expired(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                            channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}", tries=4)
+    mailbox.rcpt_replies["ana@example.org"] = ["451 4.3.0 Try again later"]
+    [receipt] = channel.send([rendered("c-1", "ana@example.org")], NOW)
+    assert receipt.outcome == "DEFERRED_EXPIRED"
+    assert mailbox.rcpt_tries["ana@example.org"] == 4 and mailbox.received == []
+
+
+def test_550_recipient_bounces(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                               channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    mailbox.rcpt_replies["nobody@example.org"] = ["550 5.1.1 User unknown"]
+    [receipt] = channel.send([rendered("c-1", "nobody@example.org")], NOW)
+    assert receipt.outcome == "BOUNCED" and mailbox.received == []
+
+
+def test_sender_refused_is_rejected(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                    channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    mailbox.mail_replies["spoof@example.com"] = ["553 5.7.1 Sender address rejected: not owned by you"]
+    receipts = channel.send([rendered("c-1", "ana@example.org", sender="spoof@example.com"),
+                             rendered("c-2", "ana@example.org")], NOW)
+    assert [r.outcome for r in receipts] == ["REJECTED", "DELIVERED"]
+
+
+def test_starttls_and_auth(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                           channels: Callable[..., EmailChannel], certificate: tuple[Path, Path]) -> None:
+    # The relay insists on STARTTLS before anything and on AUTH (over TLS only) before MAIL.
+    server = serve(tls_context=server_tls(certificate), require_starttls=True, authenticator=authenticator,
+                   auth_required=True)
+    url = f"smtp://{USER}:{PASSWORD.replace(':', '%3A').replace('/', '%2F').replace('@', '%40')}@127.0.0.1:{server.port}"
+    channel = channels(url, tls_context=client_tls(certificate))
+    [receipt] = channel.send([rendered("c-1", "ana@example.org")], NOW)
+    assert receipt.outcome == "DELIVERED"
+    assert mailbox.received[0]["tls"] and mailbox.received[0]["authenticated"]
+
+
+def test_starttls_refuses_an_untrusted_certificate(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                                   channels: Callable[..., EmailChannel],
+                                                   certificate: tuple[Path, Path]) -> None:
+    server = serve(tls_context=server_tls(certificate), require_starttls=True)
+    channel = channels(f"smtp://127.0.0.1:{server.port}", tries=2)  # the system trust store
+    [receipt] = channel.send([rendered("c-1", "ana@example.org")], NOW)
+    assert receipt.outcome == "FAILED" and mailbox.received == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_implicit_tls(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                      channels: Callable[..., EmailChannel], certificate: tuple[Path, Path]) -> None:
+    # aiosmtpd cannot tell that a connection started in TLS, so it is told not to insist on it for AUTH.
+    server = serve(implicit_tls=server_tls(certificate), authenticator=authenticator, auth_required=True,
+                   auth_require_tls=False)
+    channel = channels(f"smtps://{USER}:s3cret%3A%2F%40@127.0.0.1:{server.port}", tls_context=client_tls(certificate))
+    [receipt] = channel.send([rendered("c-1", "ana@example.org")], NOW)
+    assert receipt.outcome == "DELIVERED"
+    assert mailbox.received[0]["tls"] and mailbox.received[0]["authenticated"]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_auth_without_tls(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                          channels: Callable[..., EmailChannel]) -> None:
+    server = serve(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    good = channels(f"smtp://{USER}:s3cret%3A%2F%40@127.0.0.1:{server.port}")
+    bad = channels(f"smtp://{USER}:wrong@127.0.0.1:{server.port}", tries=2)
+    anonymous = channels(f"smtp://127.0.0.1:{server.port}")
+    assert good.send([rendered("c-1", "ana@example.org")], NOW)[0].outcome == "DELIVERED"
+    assert bad.send([rendered("c-2", "ana@example.org")], NOW)[0].outcome == "FAILED"
+    # Without AUTH the relay refuses MAIL FROM with 530: refused before it took anything.
+    assert anonymous.send([rendered("c-3", "ana@example.org")], NOW)[0].outcome == "REJECTED"
+    assert [r["authenticated"] for r in mailbox.received] == [True]
+
+
+def test_unreachable_relay_fails(channels: Callable[..., EmailChannel]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    channel = channels(f"smtp://127.0.0.1:{port}", tries=2)
+    receipts = channel.send([rendered("c-1", "ana@example.org"), rendered("c-2", "bo@example.org")], NOW)
+    assert [r.outcome for r in receipts] == ["FAILED", "FAILED"]
+
+
+def test_plain_outgoing_without_content_is_a_programming_error(channels: Callable[..., EmailChannel]) -> None:
+    from reachout.channels import Outgoing
+
+    channel = channels("smtp://127.0.0.1:9")
+    with pytest.raises(TypeError):
+        channel.send([Outgoing("c-1", "c-1", "campaign-1", "email", "ana@example.org", 1)], NOW)
+
+
+def dsn(message_id: str, action: str) -> bytes:
+    """A delivery status notification as a relay sends it back, with the original headers."""
+    return (
+        "From: MAILER-DAEMON@relay.example\r\nTo: billing@example.com\r\nSubject: Undelivered Mail\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; relay.example\r\n\r\n"
+        f"Final-Recipient: rfc822; ana@example.org\r\nAction: {action}\r\nStatus: 5.1.1\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: billing@example.com\r\nTo: ana@example.org\r\nMessage-ID: {message_id}\r\n\r\n"
+        "--B--\r\n").encode()
+
+
+def test_asynchronous_bounce_is_reported() -> None:
+    reports: list[tuple[str, str, dt.datetime]] = []
+    channel = EmailChannel("smtp://127.0.0.1:9", report=lambda *r: reports.append(r))
+    try:
+        assert channel.bounce(dsn("<c-77@reachout>", "failed"), NOW) == "c-77"
+        assert channel.bounce(dsn("<c-78@reachout>", "delayed"), NOW) is None  # not final
+        assert channel.bounce(dsn("<abc@elsewhere.example>", "failed"), NOW) is None  # not ours
+        assert reports == [("c-77", "BOUNCED", NOW)]
+    finally:
+        channel.close()
+    assert parse_bounce(b"Subject: hello\r\n\r\nnot a report\r\n") is None
+
+
+def test_long_lines_are_wrapped_for_smtp(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                         channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    html = "<p>" + "ünïcode and a very long line " * 400 + "</p>"  # 12,000 characters, no line break
+    [receipt] = channel.send([rendered("c-1", "ana@example.org", html=html)], NOW)
+    assert receipt.outcome == "DELIVERED"
+    assert max(len(line) for line in mailbox.received[0]["content"].split(b"\r\n")) <= 78
+    assert mailbox.parsed().get_body(("html",)).get_content() == html  # type: ignore[union-attr]
