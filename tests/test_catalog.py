@@ -64,6 +64,6 @@ def test_profiles_bad_input_reaches_boto3_as_bad_request(server):
 def test_a_modelled_operation_not_yet_served_is_a_clean_501(server):
     events = make_client(server.url, "events")
     with pytest.raises(events.exceptions.ClientError) as caught:
-        events.list_rules()
+        events.list_event_buses()
     assert caught.value.response["Error"]["Code"] == "NotImplemented"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

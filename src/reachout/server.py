@@ -19,12 +19,15 @@ from reachout.channels.simulated import simulated_channels
 from reachout.clock import Clock, SystemClock, VirtualClock
 from reachout.engine.engine import Engine, EngineThread
 from reachout.engine.forecast import forecast
+from reachout.events.bus import EventBus
 from reachout.providers import handlers_of
 from reachout.providers.campaigns import V1, V2, CampaignsProvider
+from reachout.providers.events import EventsProvider
 from reachout.providers.profile_objects import ProfileObjectsProvider
 from reachout.providers.profiles import SERVICE as PROFILES
 from reachout.providers.profiles import ProfilesProvider
 from reachout.providers.segments import SegmentsProvider
+from reachout.providers.templates import TemplatesProvider
 from reachout.settings import Settings
 from reachout.store import campaigns as campaign_store
 from reachout.store import work
@@ -43,6 +46,8 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         **handlers_of(ProfilesProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(ProfileObjectsProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(SegmentsProvider(database, clock), catalog, [PROFILES]),
+        **handlers_of(EventsProvider(database, clock), catalog, ["events"]),
+        **handlers_of(TemplatesProvider(database, clock), catalog, ["qconnect"]),
     }
     gateway = Gateway(catalog, handlers, {settings.access_key_id: settings.secret_access_key},
                       settings.account_id, SystemClock().now)
@@ -126,7 +131,8 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
 
 def build_engine(settings: Settings, database: Database, clock: Clock) -> Engine:
     channels = simulated_channels(database, settings.seed, settings.sim_rate)
-    return Engine(database, clock, channels, lease=timedelta(seconds=settings.lease_seconds))
+    bus = EventBus(database, settings.data_dir, settings.redis_url)
+    return Engine(database, clock, channels, bus=bus, lease=timedelta(seconds=settings.lease_seconds))
 
 
 def _problem(status: int, message: str) -> JSONResponse:

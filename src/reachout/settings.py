@@ -24,6 +24,7 @@ class Settings:
     sim_rate: float = 1000.0  # dispatches per second each simulated channel accepts
     lease_seconds: float = 120.0  # how long claimed work stays with a worker before others may redo it
     engine: bool = True  # run the engine in `serve` (off when separate workers do the work)
+    redis_url: str = "redis://127.0.0.1:6379/0"  # where Kinesis-stream rule targets become Redis streams
 
     @classmethod
     def from_env(cls, **flags) -> Settings:
@@ -40,6 +41,7 @@ class Settings:
             "seed": int(env["REACHOUT_SEED"]) if "REACHOUT_SEED" in env else None,
             "sim_rate": float(env["REACHOUT_SIM_RATE"]) if "REACHOUT_SIM_RATE" in env else None,
             "lease_seconds": float(env["REACHOUT_LEASE_SECONDS"]) if "REACHOUT_LEASE_SECONDS" in env else None,
+            "redis_url": env.get("REACHOUT_REDIS_URL"),
             "quotas": Quotas(
                 int(env.get("REACHOUT_QUOTA_ACTIVE_CAMPAIGNS_PER_INSTANCE", Quotas.active_campaigns_per_instance)),
                 int(env.get("REACHOUT_QUOTA_CAMPAIGNS_PER_INSTANCE", Quotas.campaigns_per_instance)),

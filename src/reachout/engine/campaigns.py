@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from reachout.domain.campaign import RUNNING, STOPPED, Campaign
 from reachout.domain.schedule import parse_duration
+from reachout.engine import notify
 from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import profile_domains, work
@@ -34,26 +35,30 @@ def wake(conn: Connection, campaign_id: str, now: datetime) -> None:
             wake_at = schedule.start_time
         elif schedule and now >= schedule.end_time:
             _drop_remaining(conn, campaign, f"the campaign ended at its endTime {schedule.end_time.isoformat()}", now)
-            campaign.transition("complete")
-            campaign_store.save_campaign(conn, campaign)
+            _transition(conn, campaign, "complete", now)
             next_snapshot = None
         else:
             if next_snapshot is not None and next_snapshot <= now:
                 if snapshot(conn, campaign, now) is None:  # its segment is gone: the campaign fails
-                    campaign.transition("fail")
-                    campaign_store.save_campaign(conn, campaign)
+                    _transition(conn, campaign, "fail", now)
                     work.set_campaign_times(conn, campaign_id, wake_at=None, next_snapshot_at=None)
                     return
                 refresh = schedule.refresh_frequency if schedule else None
                 next_snapshot = now + parse_duration(refresh, "refreshFrequency") if refresh else None
             if next_snapshot is None and _nothing_left(conn, campaign):
-                campaign.transition("complete")
-                campaign_store.save_campaign(conn, campaign)
+                _transition(conn, campaign, "complete", now)
             else:
                 candidates = [t for t in (next_snapshot, schedule.end_time if schedule else None) if t]
                 wake_at = min(candidates) if candidates else None
     work.set_campaign_times(conn, campaign_id, wake_at=wake_at,
                             next_snapshot_at=next_snapshot if campaign.state == RUNNING else None)
+
+
+def _transition(conn: Connection, campaign: Campaign, action: str, now: datetime) -> None:
+    previous = campaign.state
+    campaign.transition(action)
+    campaign_store.save_campaign(conn, campaign)
+    notify.state_changed(conn, campaign, previous, now)
 
 
 def _nothing_left(conn: Connection, campaign: Campaign) -> bool:
@@ -64,9 +69,9 @@ def _nothing_left(conn: Connection, campaign: Campaign) -> bool:
 
 def _drop_remaining(conn: Connection, campaign: Campaign, reason: str, now: datetime) -> None:
     dropped = work.drop_open_contacts(conn, campaign.id, reason, now)
-    work.suppress(conn, [{"campaign_id": campaign.id, "participant_id": c.participant_id, "contact_id": c.id,
-                          "recipient": c.recipient, "channel": c.channel, "reason": reason, "at": now}
-                         for c in dropped])
+    notify.suppressed(conn, campaign, [{"campaign_id": campaign.id, "participant_id": c.participant_id,
+                                        "contact_id": c.id, "recipient": c.recipient, "channel": c.channel,
+                                        "reason": reason, "at": now} for c in dropped], now)
     work.finish_participants(conn, [c.participant_id for c in dropped], now)
 
 
@@ -77,8 +82,9 @@ def snapshot(conn: Connection, campaign: Campaign, now: datetime) -> int | None:
     segment_arn = campaign.source["customerProfilesSegmentArn"]
     located = segment_of(conn, campaign, segment_arn)
     if located is None:
-        work.suppress(conn, [{"campaign_id": campaign.id, "recipient": "-", "at": now,
-                              "reason": f"the campaign failed: segment {segment_arn} does not exist"}])
+        notify.suppressed(conn, campaign, [{"campaign_id": campaign.id, "recipient": "-", "at": now,
+                                            "reason": f"the campaign failed: segment {segment_arn} does not exist"}],
+                          now)
         return None
     domain_id, definition = located
     active = work.active_profiles(conn, campaign.id)
@@ -144,7 +150,7 @@ def _enter(conn: Connection, campaign: Campaign, profiles: list[dict], limits: d
                                    "at": now})
     work.insert_rows(conn, participants, new_participants)
     work.insert_rows(conn, contacts, new_contacts)
-    work.suppress(conn, suppressed)
+    notify.suppressed(conn, campaign, suppressed, now)
     return len(new_participants)
 
 
@@ -161,8 +167,11 @@ def _entry_refusal(limits: dict | None, entries: int, last_entry: datetime | Non
 
 
 
-def on_transition(conn: Connection, campaign: Campaign, action: str, now: datetime) -> None:
-    """What the engine must do after StartCampaign, ResumeCampaign, StopCampaign or a schedule change."""
+def on_transition(conn: Connection, campaign: Campaign, action: str, now: datetime, previous: str) -> None:
+    """What the engine must do after StartCampaign, PauseCampaign, ResumeCampaign, StopCampaign or a
+    schedule change (the campaign already in its new state)."""
+    if previous != campaign.state:
+        notify.state_changed(conn, campaign, previous, now)
     if action == "start":
         start = campaign.schedule.start_time if campaign.schedule else now
         fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))

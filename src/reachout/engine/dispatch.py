@@ -21,6 +21,7 @@ from reachout.domain.campaign import Campaign
 from reachout.domain.disposition import disposition_of
 from reachout.domain.limits import Limit, blocking_limit, effective_limits
 from reachout.domain.window import Window
+from reachout.engine import notify
 from reachout.store import campaigns as campaign_store
 from reachout.store import instances, work
 from reachout.store.db import Database
@@ -91,7 +92,8 @@ class Dispatcher:
             counted.setdefault(contact.recipient, []).append(now)
             ready.append(contact)
         work.reserve(conn, ready, now)
-        work.suppress(conn, suppressed)
+        notify.initiated(conn, campaign, ready, now)
+        notify.suppressed(conn, campaign, suppressed, now)
         work.finish_participants(conn, finished, now)
         if finished:
             work.wake_campaigns(conn, [campaign.id], now)
@@ -127,6 +129,10 @@ class Dispatcher:
                 work.update_contact(conn, contact.id, state=work.COMPLETED, disposition=disposition.code,
                                     completed_at=now, lease_owner=None, lease_until=None)
             work.release_communications(conn, never_reached)
+            for campaign_id in {c.campaign_id for c in claimed}:
+                campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
+                if campaign is not None:
+                    notify.finished(conn, campaign, [c for c in claimed if c.campaign_id == campaign_id], now)
             work.finish_participants(conn, [c.participant_id for c in claimed], now)
             work.wake_campaigns(conn, [c.campaign_id for c in claimed], now)
         return len(claimed)

@@ -12,6 +12,7 @@ from reachout.channels import Channel
 from reachout.clock import Clock, VirtualClock
 from reachout.engine import campaigns
 from reachout.engine.dispatch import Dispatcher
+from reachout.events.bus import EventBus
 from reachout.store import work
 from reachout.store.db import Database
 
@@ -19,11 +20,12 @@ log = logging.getLogger("reachout.engine")
 
 
 class Engine:
-    def __init__(self, db: Database, clock: Clock, channels: dict[str, Channel], *, batch: int = 500,
-                 lease: timedelta = timedelta(minutes=2), owner: str | None = None):
+    def __init__(self, db: Database, clock: Clock, channels: dict[str, Channel], *, bus: EventBus | None = None,
+                 batch: int = 500, lease: timedelta = timedelta(minutes=2), owner: str | None = None):
         self.db = db
         self.clock = clock
         self.channels = channels
+        self.bus = bus
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.dispatcher = Dispatcher(db, channels, self.owner, lease, batch)
         self._lock = threading.Lock()  # one pass at a time in this process
@@ -39,6 +41,8 @@ class Engine:
                 handled = self._wake_campaigns(now)
                 handled += self.dispatcher.dispatch_due(now, budget)
                 handled += self.dispatcher.apply_outcomes(now)
+                if self.bus is not None:
+                    handled += self.bus.fan_out(now) + self.bus.deliver(now)
                 handled_total += handled
                 if handled == 0:
                     return handled_total
@@ -64,6 +68,8 @@ class Engine:
     def next_due(self) -> datetime | None:
         with self.db.transaction() as conn:
             candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn)]
+        if self.bus is not None:
+            candidates.append(self.bus.next_due())
         found = [t for t in candidates if t is not None]
         return min(found) if found else None
 

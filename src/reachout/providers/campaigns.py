@@ -268,10 +268,11 @@ class CampaignsProvider:
                 campaign.v1_view()  # refuses campaigns v1 cannot express
             if guard:
                 campaign.require_not_terminal(guard)
+            previous = campaign.state
             apply(campaign)
             store.save_campaign(conn, campaign)
             if after:
-                engine_campaigns.on_transition(conn, campaign, after, self.clock.now())
+                engine_campaigns.on_transition(conn, campaign, after, self.clock.now(), previous)
 
     def _campaign(self, conn, call: Call, *, for_update: bool = False) -> Campaign:
         campaign_id = call.params["id"]

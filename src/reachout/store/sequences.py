@@ -13,3 +13,14 @@ def next_value(conn: Connection, name: str) -> int:
     conn.execute(dialect.insert(sequences).values(name=name, value=0).on_conflict_do_nothing())
     conn.execute(update(sequences).where(sequences.c.name == name).values(value=sequences.c.value + 1))
     return conn.execute(select(sequences.c.value).where(sequences.c.name == name)).scalar_one()
+
+
+def lock_counter(conn: Connection, name: str) -> int:
+    """The counter's current value (0 when new), locked until the transaction ends."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(sequences).values(name=name, value=0).on_conflict_do_nothing())
+    return conn.execute(select(sequences.c.value).where(sequences.c.name == name).with_for_update()).scalar_one()
+
+
+def set_counter(conn: Connection, name: str, value: int) -> None:
+    conn.execute(update(sequences).where(sequences.c.name == name).values(value=value))

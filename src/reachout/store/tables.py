@@ -224,6 +224,45 @@ segment_snapshots = Table(
 )
 
 
+# --- Events ----------------------------------------------------------------------------------------
+# The outbox: every event, numbered in commit order, written with the change it reports.
+event_outbox = Table(
+    "event_outbox", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False),  # ordering key: the contact (or campaign) it is about
+    Column("event", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# One event on its way to one target of one matching rule.
+event_deliveries = Table(
+    "event_deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(600), nullable=False),  # rule ARN + "|" + target id
+    Column("seq", Integer, nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_error", Text),
+    Index("ix_event_deliveries_due", "status", "due_at"),
+    Index("ix_event_deliveries_order", "target", "key", "seq"),
+)
+
+# EventBridge resources on the default bus: rules, their targets, connections, API destinations.
+event_resources = Table(
+    "event_resources", metadata,
+    Column("arn", String(600), primary_key=True),
+    Column("region", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),  # rule | target | connection | api-destination
+    Column("name", String(300), nullable=False),  # for targets: rule name + "|" + target id
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_event_resources_kind", "region", "kind", "name"),
+)
+
+
 # --- Engine ----------------------------------------------------------------------------------------
 # One entry of one profile into one campaign (a profile is active at most once per campaign).
 participants = Table(
@@ -309,4 +348,55 @@ sim_sends = Table(
     Column("endpoint", String(255), nullable=False),
     Column("outcome", String(32), nullable=False),
     Column("sent_at", UtcDateTime, nullable=False),
+)
+
+
+# --- Amazon Q in Connect: message templates ------------------------------------------------------
+knowledge_bases = Table(
+    "knowledge_bases", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),  # creation order, for listings
+    Column("region", String(32), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("knowledge_base_type", String(32), nullable=False),
+    Column("settings", JSON, nullable=False),  # description, serverSideEncryptionConfiguration, ...
+    # Idempotency: sha256 of the clientToken (tokens run to 4096 characters) and of the request.
+    Column("client_token", String(64)),
+    Column("fingerprint", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("content_modified_at", UtcDateTime),  # lastContentModificationTime
+    UniqueConstraint("region", "client_token", name="uq_knowledge_bases_token"),
+    Index("ix_knowledge_bases_region", "region", "seq"),
+)
+
+# A template's $LATEST (the draft) lives on its row; its numbered versions are frozen copies.
+message_templates = Table(
+    "message_templates", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("knowledge_base_id", String(36), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("channel_subtype", String(16), nullable=False),
+    Column("details", JSON, nullable=False),  # description, groupingConfiguration: shared by all versions
+    Column("draft", JSON, nullable=False),  # content, language, defaultAttributes
+    Column("active_version", Integer),
+    Column("last_version", Integer, nullable=False),  # version numbers are never reused
+    Column("client_token", String(64)),
+    Column("fingerprint", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("knowledge_base_id", "name", name="uq_message_templates_name"),
+    UniqueConstraint("knowledge_base_id", "client_token", name="uq_message_templates_token"),
+    Index("ix_message_templates_knowledge_base", "knowledge_base_id", "seq"),
+)
+
+message_template_versions = Table(
+    "message_template_versions", metadata,
+    Column("template_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("snapshot", JSON, nullable=False),  # the draft as it was: content, language, defaultAttributes
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -1,4 +1,4 @@
-"""Engine: participants, contacts, communications, suppressions
+"""Engine: participants, contacts, communications, suppressions; the event outbox, deliveries, EventBridge resources
 
 Revision ID: 0003
 Revises: 0002
@@ -16,6 +16,41 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('event_outbox',
+    sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('event', sa.JSON(), nullable=False),
+    sa.Column('created_at', UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('seq')
+    )
+    op.create_table('event_deliveries',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('target', sa.String(length=600), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('due_at', UtcDateTime(), nullable=False),
+    sa.Column('lease_until', UtcDateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('event_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_event_deliveries_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_event_deliveries_order', ['target', 'key', 'seq'], unique=False)
+
+    op.create_table('event_resources',
+    sa.Column('arn', sa.String(length=600), nullable=False),
+    sa.Column('region', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('spec', sa.JSON(), nullable=False),
+    sa.Column('created_at', UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('arn')
+    )
+    with op.batch_alter_table('event_resources', schema=None) as batch_op:
+        batch_op.create_index('ix_event_resources_kind', ['region', 'kind', 'name'], unique=False)
+
     op.create_table('communications',
     sa.Column('contact_id', sa.String(length=36), nullable=False),
     sa.Column('recipient', sa.String(length=255), nullable=False),
@@ -102,6 +137,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in ("event_resources", "event_deliveries", "event_outbox"):
+        op.drop_table(table)
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_index('ix_campaigns_wake')
         batch_op.drop_column('next_snapshot_at')

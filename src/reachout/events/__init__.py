@@ -1,0 +1,1 @@
+"""Contact events: the EventBridge envelope, the outbox, event patterns and rule targets."""
