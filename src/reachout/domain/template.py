@@ -1,0 +1,391 @@
+"""Message templates: their content, its checks and checksum, and rendering it for a recipient.
+
+Content is the qconnect `MessageTemplateContentProvider` union as the API gives it:
+`{"email": {"subject": ..., "body": {"plainText": {"content": ...}, "html": {"content": ...}},
+"headers": [{"name": ..., "value": ...}]}}` or `{"sms": {"body": {"plainText": {"content": ...}}}}`.
+
+Placeholders are Jinja2 expressions in the Amazon Connect style, `{{Attributes.Customer.FirstName}}`,
+run in a sandbox: no attribute starting with `_`, no unsafe callables, no runaway repetition. HTML
+bodies are autoescaped; subjects, plain text and headers are not (they are not HTML).
+
+The variables (all under `Attributes`), as Amazon Connect names them in templates:
+- `Attributes.Customer.*`: the customer profile. Standard fields by their Customer Profiles names
+  (`ProfileId`, `FirstName`, `EmailAddress`, `PhoneNumber`, `AccountNumber`, ...); address parts
+  flattened as Connect does (`Address1`..`Address4`, `City`, `County`, `State`, `Province`, `Country`,
+  `PostalCode`, and the same prefixed `Shipping`, `Mailing`, `Billing`: `ShippingCity`, ...), also
+  nested as in the profile (`Address.City`); custom attributes under `Attributes.Customer.Attributes.*`.
+- `Attributes.Agent.*` and `Attributes.System.*` (`Name`, `CustomerEndpoint.Address`,
+  `SystemEndpoint.Address`): RenderMessageTemplate's agentAttributes and systemAttributes.
+- `Attributes.Campaign.*`: the campaign sending the message (`Id`, `Arn`, `Name`, ...).
+- `Attributes.<key>`: template parameters of an outbound request and RenderMessageTemplate's
+  customAttributes (user-defined attributes, which Connect reaches as `$.Attributes.<key>`). They
+  cannot shadow the namespaces above.
+RenderMessageTemplate's `attributes` map onto these by capitalising each member name
+(customerProfileAttributes.firstName -> Attributes.Customer.FirstName; its `custom` map ->
+Attributes.Customer.Attributes).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
+
+from jinja2 import StrictUndefined, Undefined, meta, nodes
+from jinja2 import TemplateError as JinjaError
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import missing
+
+from reachout.domain.errors import DomainError
+
+CHANNEL_CONTENT = {"EMAIL": "email", "SMS": "sms"}  # channel subtype -> its member of the content union
+# The language codes the CreateMessageTemplate documentation lists.
+LANGUAGES = ("de_DE", "en_US", "es_ES", "fr_FR", "id_ID", "it_IT", "ja_JP", "ko_KR", "pt_BR", "zh_CN", "zh_TW")
+# Namespace under Attributes -> the attribute type the API reports for it (the rest are CUSTOM).
+ATTRIBUTE_TYPES = {"System": "SYSTEM", "Agent": "AGENT", "Customer": "CUSTOMER_PROFILE"}
+ADDRESSES = {"Address": "", "ShippingAddress": "Shipping", "MailingAddress": "Mailing",
+             "BillingAddress": "Billing"}  # profile field -> prefix of its flattened parts
+API_CATEGORIES = {"customerProfileAttributes": "Customer", "agentAttributes": "Agent",
+                  "systemAttributes": "System"}
+MAX_REPEAT = 100_000  # longest string or list a template may build with `*`
+MAX_EXPONENT = 100
+
+
+class TemplateError(DomainError):
+    """A template that cannot be compiled or rendered; `variable` names the missing one, if that is why."""
+
+    def __init__(self, message: str, variable: str | None = None):
+        super().__init__(message)
+        self.variable = variable
+
+
+# --- content ---------------------------------------------------------------------------------------
+def check_content(channel_subtype: str, content: dict) -> None:
+    """The content fits the channel and every part compiles."""
+    expected = CHANNEL_CONTENT[channel_subtype]
+    given = next(iter(content))
+    if given != expected:
+        raise DomainError(f"A {channel_subtype} message template takes content.{expected}, not content.{given}")
+    if expected == "email":
+        email = content["email"]
+        if "subject" not in email:
+            raise DomainError("An EMAIL message template needs content.email.subject")
+        if not email.get("body"):
+            raise DomainError("An EMAIL message template needs content.email.body with plainText, html or both")
+    elif "plainText" not in content["sms"].get("body", {}):
+        raise DomainError("An SMS message template needs content.sms.body.plainText")
+    for label, source, html in _parts(content):
+        _compiled(source, html, strict=True, label=label)
+
+
+def content_sha256(content: dict | None, language: str | None, default_attributes: dict | None) -> str:
+    """messageTemplateContentSha256: over what the model says it covers (content, language, default
+    attributes; Reachout has no attachments), canonically serialised."""
+    canonical = json.dumps([content, language, default_attributes], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def placeholders(content: dict) -> list[str]:
+    """Every variable the content refers to, as dotted paths (`Attributes.Customer.FirstName`)."""
+    found: set[str] = set()
+    for label, source, html in _parts(content):
+        found |= _references(source, label)
+    return sorted(found)
+
+
+def attribute_types(content: dict) -> list[str]:
+    """attributeTypes: the kinds of attribute the content uses."""
+    kinds = set()
+    for path in placeholders(content):
+        root, _, rest = path.partition(".")
+        namespace = rest.partition(".")[0] if root == "Attributes" else ""
+        kinds.add(ATTRIBUTE_TYPES.get(namespace, "CUSTOM"))
+    return sorted(kinds)
+
+
+# --- rendering -------------------------------------------------------------------------------------
+def render(content: dict, variables: dict) -> dict:
+    """The content with every placeholder filled from `variables`; a variable without a value is a
+    TemplateError naming it, never a half-rendered message."""
+    return _map_parts(content, lambda label, source, html: _render(source, html, variables, True, label))
+
+
+def preview(content: dict, variables: dict) -> tuple[dict, list[str]]:
+    """RenderMessageTemplate: as `render`, except that a placeholder without a value stays as it is
+    and is reported in the list of variables not interpolated."""
+    rendered = _map_parts(content, lambda label, source, html: _render(source, html, variables, False, label))
+    return rendered, [path for path in placeholders(content) if not _resolves(variables, path)]
+
+
+def render_for_contact(content: dict, profile: dict, template_parameters: dict, campaign: dict, *,
+                       defaults: dict | None = None) -> dict:
+    """What one recipient receives: `render` over the variables of `contact_variables`, after the
+    template's defaultAttributes (API shape) where the contact has no value."""
+    variables = contact_variables(profile, template_parameters, campaign)
+    if defaults:
+        variables = merge(template_variables(defaults), variables)
+    return render(content, variables)
+
+
+def contact_variables(profile: dict, template_parameters: dict, campaign: dict) -> dict:
+    """The variables for one contact (see the module documentation for the names)."""
+    customer = {name: value for name, value in profile.items() if name not in ADDRESSES}
+    for field, prefix in ADDRESSES.items():
+        if field in profile:
+            customer[field] = profile[field]
+            customer.update({prefix + part: value for part, value in profile[field].items()})
+    return {"Attributes": {**template_parameters, "Customer": customer,
+                           "Campaign": {_pascal(name): value for name, value in campaign.items()}}}
+
+
+def template_variables(attributes: dict) -> dict:
+    """RenderMessageTemplate's `attributes` (MessageTemplateAttributes) as variables."""
+    scope = dict(attributes.get("customAttributes", {}))
+    for member, namespace in API_CATEGORIES.items():
+        if member in attributes:
+            scope[namespace] = _capitalised(attributes[member])
+    return {"Attributes": scope}
+
+
+def merge(base: dict, over: dict) -> dict:
+    """`over` on top of `base`, level by level."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = merge(merged[key], value)
+        merged[key] = value
+    return merged
+
+
+def _capitalised(value):
+    if not isinstance(value, dict):
+        return value
+    # Customer Profiles custom attributes keep their own names, under Connect's `Attributes`.
+    return {("Attributes" if key == "custom" else key[:1].upper() + key[1:]):
+            (item if key == "custom" else _capitalised(item)) for key, item in value.items()}
+
+
+def _pascal(name: str) -> str:
+    """connect_instance_id, connectInstanceId -> ConnectInstanceId."""
+    return "".join(word[:1].upper() + word[1:] for word in name.split("_"))
+
+
+def _resolves(variables: dict, path: str) -> bool:
+    value = variables
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return False
+        value = value[key]
+    return True
+
+
+# --- the parts of a content ------------------------------------------------------------------------
+def _parts(content: dict) -> Iterator[tuple[str, str, bool]]:
+    """(label, template source, is HTML) for every text part."""
+    found: list[tuple[str, str, bool]] = []
+
+    def collect(label: str, source: str, html: bool) -> str:
+        found.append((label, source, html))
+        return source
+
+    _map_parts(content, collect)
+    return iter(found)
+
+
+def _map_parts(content: dict, fn: Callable[[str, str, bool], str]) -> dict:
+    """The content with each text part replaced by fn(label, source, is_html)."""
+    if "email" in content:
+        email = dict(content["email"])
+        if "subject" in email:
+            email["subject"] = fn("email subject", email["subject"], False)
+        if "body" in email:
+            body = email["body"]
+            email["body"] = {kind: {"content": fn(label, body[kind]["content"], kind == "html")}
+                             for kind, label in (("plainText", "email plain text body"), ("html", "email HTML body"))
+                             if kind in body}
+        if "headers" in email:
+            email["headers"] = [
+                {**header, "value": fn(f"email header {header.get('name', '')}", header["value"], False)}
+                if "value" in header else header for header in email["headers"]]
+        return {"email": email}
+    if "sms" in content:
+        body = content["sms"].get("body", {})
+        if "plainText" not in body:
+            return content
+        text = fn("SMS body", body["plainText"]["content"], False)
+        return {"sms": {**content["sms"], "body": {"plainText": {"content": text}}}}
+    raise TemplateError(f"Reachout renders EMAIL and SMS templates, not {next(iter(content), 'empty content')}")
+
+
+# --- Jinja2 ----------------------------------------------------------------------------------------
+class _Scope(Mapping):
+    """One level of the variables, which knows its dotted path so that a missing variable is named
+    in full. Templates reach its entries only as keys: `Attributes.Customer.items` is the custom
+    attribute "items", never a dict method."""
+
+    __slots__ = ("values", "path")
+
+    def __init__(self, values: dict, path: str):
+        self.values = values
+        self.path = path
+
+    def lookup(self, environment: _Sandbox, key: str):
+        if key not in self.values:
+            return environment.undefined(name=f"{self.path}.{key}")
+        value = self.values[key]
+        return _Scope(value, f"{self.path}.{key}") if isinstance(value, dict) else value
+
+    def __getitem__(self, key):
+        return self.values[key]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self):
+        return len(self.values)
+
+    def __str__(self):
+        return json.dumps(self.values, default=str)
+
+
+class _Missing(StrictUndefined):
+    """A variable without a value: refuses to render, naming its whole path."""
+
+    __slots__ = ()
+
+    def __init__(self, hint=None, obj=missing, name=None, exc=UndefinedError):
+        if hint is None and obj is missing:
+            exc = _MissingVariable
+        super().__init__(hint, obj, name, exc)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or self._undefined_hint is not None or self._undefined_obj is not missing:
+            return super().__getattr__(name)
+        return type(self)(name=f"{self._undefined_name}.{name}")
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_exception is _MissingVariable:
+            return self._undefined_name  # _MissingVariable words the message
+        return super()._undefined_message
+
+
+class _MissingVariable(UndefinedError):
+    def __init__(self, variable: str):
+        super().__init__(f"variable {variable} has no value")
+        self.variable = variable
+
+
+class _Placeholder(Undefined):
+    """RenderMessageTemplate's missing variable: renders as the placeholder it came from."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or self._undefined_hint is not None or self._undefined_obj is not missing:
+            return super().__getattr__(name)
+        return type(self)(name=f"{self._undefined_name}.{name}")
+
+    def __str__(self) -> str:
+        if self._undefined_hint is not None or self._undefined_obj is not missing:
+            self._fail_with_undefined_error()  # unsafe access, or a missing attribute of a value
+        return "{{" + self._undefined_name + "}}"
+
+
+class _Sandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def getattr(self, obj, attribute):
+        if isinstance(obj, _Scope):
+            return obj.lookup(self, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        if isinstance(obj, _Scope) and isinstance(argument, str):
+            return obj.lookup(self, argument)
+        return super().getitem(obj, argument)
+
+    def call_binop(self, context, op: str, left, right):
+        # Templates come from API callers and run once per recipient: no gigabyte strings or
+        # minute-long powers.
+        if op == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponents above {MAX_EXPONENT} are not allowed")
+        if op == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int) \
+                        and len(sequence) * count > MAX_REPEAT:
+                    raise SecurityError(f"repetition longer than {MAX_REPEAT} is not allowed")
+        return {"*": operator.mul, "**": operator.pow}[op](left, right)
+
+
+@lru_cache(maxsize=None)
+def _environment(html: bool, strict: bool) -> _Sandbox:
+    return _Sandbox(autoescape=html, undefined=_Missing if strict else _Placeholder, keep_trailing_newline=True)
+
+
+def _compiled(source: str, html: bool, strict: bool, label: str):
+    try:
+        return _compile(source, html, strict)
+    except TemplateSyntaxError as error:
+        raise TemplateError(f"The {label} is not a valid template: {error.message} (line {error.lineno})") from None
+
+
+@lru_cache(maxsize=4096)
+def _compile(source: str, html: bool, strict: bool):
+    """Compiled once per distinct source: rendering runs once per recipient."""
+    return _environment(html, strict).from_string(source)
+
+
+def _render(source: str, html: bool, variables: dict, strict: bool, label: str) -> str:
+    template = _compiled(source, html, strict, label)
+    scopes = {name: _Scope(value, name) if isinstance(value, dict) else value for name, value in variables.items()}
+    try:
+        return template.render(scopes)
+    except _MissingVariable as error:
+        raise TemplateError(f"Cannot render the {label}: {error}", error.variable) from None
+    except SecurityError as error:
+        raise TemplateError(f"The {label} does something templates may not: {error}") from None
+    except (JinjaError, ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as error:
+        raise TemplateError(f"Cannot render the {label}: {error}") from None
+
+
+@lru_cache(maxsize=4096)
+def _reference_set(source: str) -> frozenset[str]:
+    tree = _environment(False, True).parse(source)
+    found: set[str] = set()
+
+    def dotted(node) -> str | None:
+        if isinstance(node, nodes.Name):
+            return node.name
+        if isinstance(node, nodes.Getattr):
+            base = dotted(node.node)
+            return base and f"{base}.{node.attr}"
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            base = dotted(node.node)
+            return base and f"{base}.{node.arg.value}"
+        return None
+
+    def visit(node, parent) -> None:
+        path = dotted(node)
+        if path is not None:
+            if isinstance(parent, nodes.Call) and parent.node is node:
+                path = path.rpartition(".")[0]  # a method call: the variable is its object
+            if path:
+                found.add(path)
+                return
+        for child in node.iter_child_nodes():
+            visit(child, node)
+
+    visit(tree, None)
+    roots = meta.find_undeclared_variables(tree)  # loop and {% set %} names are not variables
+    return frozenset(path for path in found if path.split(".")[0] in roots)
+
+
+def _references(source: str, label: str) -> set[str]:
+    try:
+        return set(_reference_set(source))
+    except TemplateSyntaxError as error:
+        raise TemplateError(f"The {label} is not a valid template: {error.message} (line {error.lineno})") from None
+
