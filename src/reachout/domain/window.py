@@ -124,6 +124,7 @@ class Window:
         if self.is_open(after, zones):
             return after
         found: datetime | None = None
+        found_day = 0
         # Zones' local days overlap in UTC by up to ~26 h, so once a day yields an opening, the
         # next two days of candidates are checked too before answering.
         for day in range(-1, HORIZON_DAYS):

@@ -11,9 +11,19 @@ import functools
 from botocore import xform_name
 
 from reachout.aws.catalog import ServiceCatalog
+from reachout.clock import Clock
 from reachout.aws.errors import AwsError
 from reachout.aws.gateway import Handler
 from reachout.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
+from reachout.store.db import Database
+
+
+class Provider:
+    """What every provider works with: the database and the engine's clock."""
+
+    def __init__(self, db: Database, clock: Clock):
+        self.db = db
+        self.clock = clock
 
 
 def handlers_of(provider: object, catalog: ServiceCatalog, services: list[str]) -> dict[tuple[str, str], Handler]:

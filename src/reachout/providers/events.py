@@ -7,24 +7,18 @@ import uuid
 
 from reachout.aws.errors import AwsError
 from reachout.aws.gateway import Call
-from reachout.clock import Clock
 from reachout.domain.errors import DomainError, NotFound
 from reachout.events.pattern import InvalidEventPattern, matches, validate
 from reachout.events.targets import kind_of
-from reachout.providers import translated
+from reachout.providers import Provider, translated
 from reachout.store import event_rules, outbox
-from reachout.store.db import Database
 
 events_api = translated("ValidationException")
 BUS = "default"
 ENVELOPE = ("id", "account", "source", "time", "region", "detail-type")
 
 
-class EventsProvider:
-    def __init__(self, db: Database, clock: Clock):
-        self.db = db
-        self.clock = clock
-
+class EventsProvider(Provider):
     # --- rules --------------------------------------------------------------------------------
     @events_api
     def put_rule(self, call: Call) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from reachout.aws.gateway import Call
-from reachout.clock import Clock
+from reachout.providers import Provider
 from reachout.domain import ingestion
 from reachout.domain.errors import DomainError, NotFound
 from reachout.domain.profile import PREDEFINED_KEYS
@@ -13,7 +13,6 @@ from reachout.providers.profiles import domain_or_404, profiles_api
 from reachout.store import profile_domains as domains
 from reachout.store import profile_objects as objects
 from reachout.store import profiles, tags
-from reachout.store.db import Database
 from reachout.store.profile_domains import Domain
 
 # Members of PutProfileObjectType kept as the object type's definition (Tags live with the ARN).
@@ -29,11 +28,7 @@ WELL_KNOWN_KEYS = frozenset({
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-class ProfileObjectsProvider:
-    def __init__(self, db: Database, clock: Clock):
-        self.db = db
-        self.clock = clock
-
+class ProfileObjectsProvider(Provider):
     # --- object types -------------------------------------------------------------------------
     @profiles_api
     def put_profile_object_type(self, call: Call) -> dict:

@@ -7,14 +7,12 @@ from __future__ import annotations
 import uuid
 
 from reachout.aws.gateway import Call
-from reachout.clock import Clock
 from reachout.domain.errors import DomainError, NotFound
 from reachout.domain.profile import apply_update, new_profile
-from reachout.providers import translated
+from reachout.providers import Provider, translated
 from reachout.providers.paging import page, position
 from reachout.store import profile_domains as domains
 from reachout.store import profiles, tags
-from reachout.store.db import Database
 from reachout.store.profile_domains import Domain
 
 SERVICE = "customer-profiles"
@@ -31,11 +29,7 @@ def domain_or_404(conn, call: Call, *, for_update: bool = False) -> Domain:
     return domain
 
 
-class ProfilesProvider:
-    def __init__(self, db: Database, clock: Clock):
-        self.db = db
-        self.clock = clock
-
+class ProfilesProvider(Provider):
     # --- domains ------------------------------------------------------------------------------
     @profiles_api
     def create_domain(self, call: Call) -> dict:

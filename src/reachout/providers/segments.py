@@ -22,16 +22,14 @@ from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from reachout.aws.gateway import Call
-from reachout.clock import Clock
 from reachout.domain.errors import DomainError, NotFound
 from reachout.domain.profile import ADDRESS_FIELDS, ADDRESS_PARTS, TEXT_FIELDS
 from reachout.domain.segment import check, source_names
-from reachout.providers import translated
+from reachout.providers import Provider, translated
 from reachout.providers.paging import page, position
 from reachout.providers.profiles import domain_or_404
 from reachout.store import profiles, tags
 from reachout.store import segments as store
-from reachout.store.db import Database
 from reachout.store.profile_domains import Domain
 
 segments_api = translated("BadRequestException")
@@ -48,11 +46,7 @@ def segment_or_404(conn, domain: Domain, name: str) -> store.SegmentDefinition:
     return segment
 
 
-class SegmentsProvider:
-    def __init__(self, db: Database, clock: Clock):
-        self.db = db
-        self.clock = clock
-
+class SegmentsProvider(Provider):
     # --- definitions ----------------------------------------------------------------------------------
     @segments_api
     def create_segment_definition(self, call: Call) -> dict:

@@ -13,15 +13,13 @@ import json
 import uuid
 
 from reachout.aws.gateway import Call
-from reachout.clock import Clock
 from reachout.domain.errors import Conflict, DomainError, NotFound
 from reachout.domain.template import (CHANNEL_CONTENT, LANGUAGES, attribute_types, check_content, content_sha256,
                                       merge, preview, template_variables)
-from reachout.providers import translated
+from reachout.providers import Provider, translated
 from reachout.providers.paging import page, sequence_position
 from reachout.store import tags
 from reachout.store import templates as store
-from reachout.store.db import Database
 from reachout.store.templates import KnowledgeBase, MessageTemplate, Version, split_qualifier
 
 SERVICE = "qconnect"
@@ -31,11 +29,7 @@ DRAFT_MEMBERS = ("content", "language", "defaultAttributes")  # what a version f
 DETAIL_MEMBERS = ("description", "groupingConfiguration")  # what every version shares
 
 
-class TemplatesProvider:
-    def __init__(self, db: Database, clock: Clock):
-        self.db = db
-        self.clock = clock
-
+class TemplatesProvider(Provider):
     # --- knowledge bases ----------------------------------------------------------------------
     @templates_api
     def create_knowledge_base(self, call: Call) -> dict:
