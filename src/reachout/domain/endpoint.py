@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -43,13 +44,19 @@ def endpoint_for(channel: str, profile: dict) -> Endpoint:
 
 
 def valid_number(text: str) -> str | None:
+    parsed = parsed_number(text)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) if parsed else None
+
+
+@lru_cache(maxsize=8192)
+def parsed_number(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number if it is a valid international one. Cached: planning asks for the same number twice
+    (endpoint and time zone) and parsing is the costliest step."""
     try:
         parsed = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return parsed if phonenumbers.is_valid_number(parsed) else None
 
 
 def valid_email(text: str) -> str | None:

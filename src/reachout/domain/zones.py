@@ -15,6 +15,7 @@ import us
 import zipcodes
 from phonenumbers import timezone as phone_zones
 
+from reachout.domain.endpoint import parsed_number
 from reachout.domain.profile import ADDRESS_FIELDS, PHONE_FIELDS
 
 _ZIP = re.compile(r"(\d{5})(?:-\d{4})?")
@@ -73,11 +74,8 @@ def zip_zones(postal_code: str, country: str = "") -> frozenset[str]:
 def number_zones(number: str) -> frozenset[str]:
     """Zones of a phone number's exchange; none for numbers that locate nobody (toll-free, mobile
     ranges with no geography, invalid numbers)."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return frozenset()
-    if not phonenumbers.is_valid_number(parsed) or phonenumbers.number_type(parsed) in _NOWHERE:
+    parsed = parsed_number(number)
+    if parsed is None or phonenumbers.number_type(parsed) in _NOWHERE:
         return frozenset()
     zones = phone_zones.time_zones_for_number(parsed)
     return frozenset(z for z in zones if z != _UNKNOWN)
