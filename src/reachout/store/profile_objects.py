@@ -1,21 +1,25 @@
 """Profile objects <-> rows, and ingestion: the one path by which an object reaches a profile, used by
-PutProfileObject and by the bulk importer alike. Also the profile search behind SearchProfiles.
+PutProfileObject (one object) and by the bulk importer (chunks of thousands) alike. Also the profile
+search behind SearchProfiles.
 
-Ingestion is built for volume: every lookup is a primary-key (prefix) probe — profile_keys by
-(domain, key name, value), profile_objects by (domain, type, unique key) — and a profile is only
-rewritten when the object changes it.
+Ingestion is set-based: `ingest_many` reads what a whole chunk of objects needs in a few queries
+(who holds each key value the objects look profiles up by, which profile owns each unique key, the
+profiles those can find), then ingests the objects one after another in memory, each seeing what the
+ones before it did, and writes the outcome in a few bulk statements. The decisions are the rules of
+`reachout.domain.ingestion`, taken in the same order as for a lone object, so a chunk ends exactly as
+if its objects had been put one by one.
 """
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, intersect, select, union, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, intersect, or_, select, union, union_all, update
 
 from reachout.domain import ingestion
-from reachout.domain.errors import NotFound
-from reachout.domain.profile import apply_update, new_profile
+from reachout.domain.errors import DomainError, NotFound
+from reachout.domain.profile import PREDEFINED_KEYS, apply_update, new_profile, search_keys
 from reachout.store import profiles as profile_store
 from reachout.store.profile_domains import Domain
 from reachout.store.tables import object_types, profile_domains, profile_keys, profile_objects, profiles
@@ -28,26 +32,18 @@ class IngestResult:
     created_profile: bool
 
 
-# The statements ingestion runs for every object, built once: the importer pushes millions of rows
-# through them, and building a statement costs more than running a primary-key probe.
+# The statements ingestion runs for every chunk, built once.
 _OBJECT_TYPE = select(object_types.c.definition).where(object_types.c.domain_id == bindparam("domain_id"),
                                                        object_types.c.name == bindparam("name"))
 _OBJECT_TYPE_LOCKING_DOMAIN = (_OBJECT_TYPE.join_from(object_types, profile_domains,
                                                       profile_domains.c.id == object_types.c.domain_id)
                                .with_for_update(of=profile_domains))
-_OBJECT_OWNER = select(profile_objects.c.profile_id).where(
-    profile_objects.c.domain_id == bindparam("domain_id"), profile_objects.c.object_type == bindparam("object_type"),
-    profile_objects.c.unique_key == bindparam("unique_key"))
 # (Bound names differ from the columns it sets: SQLAlchemy reserves those for the SET clause.)
 _REPLACE_OBJECT = update(profile_objects).where(profile_objects.c.domain_id == bindparam("b_domain_id"),
                                                 profile_objects.c.object_type == bindparam("b_object_type"),
                                                 profile_objects.c.unique_key == bindparam("b_unique_key"))
-_PROFILES_BY_KEY = select(profile_keys.c.profile_id).where(
-    profile_keys.c.domain_id == bindparam("domain_id"), profile_keys.c.key_name == bindparam("key_name"),
-    profile_keys.c.value == bindparam("value")).limit(2)
-_PROFILE_BY_ID = select(profiles.c.id).where(profiles.c.domain_id == bindparam("domain_id"),
-                                             profiles.c.id == bindparam("value"))
-_KEY_HELD = _PROFILES_BY_KEY.where(profile_keys.c.profile_id == bindparam("profile_id"))
+_IN_LIST = 5000  # values per IN list: well below SQLite's limit of 32766 bound parameters
+_OR_TERMS = 100  # (key, value, profile) probes per statement: SQLite nests OR terms, up to depth 1000
 
 
 def load_object_type(conn: Connection, domain: Domain, name: str, *, for_ingestion: bool = False
@@ -55,7 +51,7 @@ def load_object_type(conn: Connection, domain: Domain, name: str, *, for_ingesti
     """The compiled object type. For ingestion, the domain's row is locked with it (in the same statement):
     ingestion within a domain is then serialised on PostgreSQL, as SQLite's BEGIN IMMEDIATE serialises
     every writer, so two objects bearing the same new key cannot both create a profile, nor both insert
-    the same unique key."""
+    the same unique key; and what a chunk reads up front stays true until it commits."""
     query = _OBJECT_TYPE_LOCKING_DOMAIN if for_ingestion else _OBJECT_TYPE
     definition = conn.execute(query, {"domain_id": domain.id, "name": name}).scalar()
     if definition is None:
@@ -63,66 +59,238 @@ def load_object_type(conn: Connection, domain: Domain, name: str, *, for_ingesti
     return ingestion.compile_object_type(name, definition)
 
 
+BULK_PAGE_CACHE_KIB = 256 * 1024
+
+
+def prepare_bulk_ingestion(conn: Connection) -> None:
+    """Connection settings for ingesting chunk after chunk. SQLite: a page cache big enough for the
+    index pages a chunk touches all over (the keys of new profiles, emails and phone numbers, fall
+    anywhere in their index); the default 2 MB holds a sliver of them, and every page dropped is read
+    again for the next chunk."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_PAGE_CACHE_KIB}")
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """PostgreSQL plans a chunk's lookups (thousands of values each) from the tables' statistics. A
+    table filling faster than autovacuum re-analyses it looks nearly empty to the planner, which then
+    filters the rows of the whole domain instead of probing the index for each value; a bulk import
+    refreshes them as the tables grow. (SQLite plans without statistics.)"""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE profiles, profile_attributes, profile_keys, profile_objects")
+
+
 def ingest(conn: Connection, domain: Domain, object_type_name: str, object_text: str, now: datetime) -> IngestResult:
     """Ingests one object (JSON text) of the named object type; DomainError with the reason when the
     object cannot be ingested (nothing is written then)."""
+    result, = ingest_many(conn, domain, object_type_name, [object_text], now)
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def ingest_many(conn: Connection, domain: Domain, object_type_name: str, object_texts: list[str],
+                now: datetime) -> list[IngestResult | DomainError]:
+    """Ingests objects (JSON texts) of the named object type as if one after another: for each, what
+    `ingest` would have answered at that point, or the DomainError refusing it (a refused object writes
+    nothing and is invisible to the others). NotFound for an unknown object type."""
     object_type = load_object_type(conn, domain, object_type_name, for_ingestion=True)
-    return _ingest(conn, domain, object_type, object_text, now)
+    readings: list[ingestion.Reading | DomainError] = []
+    for text in object_texts:
+        try:
+            readings.append(ingestion.read_object(object_type, text))
+        except DomainError as error:
+            readings.append(error)
+    chunk = _Chunk(conn, domain.id, object_type, [r for r in readings if not isinstance(r, DomainError)], now)
+    results: list[IngestResult | DomainError] = []
+    for reading, text in zip(readings, object_texts):
+        if isinstance(reading, DomainError):
+            results.append(reading)
+            continue
+        try:
+            results.append(chunk.ingest(reading, text))
+        except DomainError as error:
+            results.append(error)
+    chunk.write()
+    return results
 
 
-def _ingest(conn: Connection, domain: Domain, object_type: ingestion.ObjectType, object_text: str,
-           now: datetime) -> IngestResult:
-    reading = ingestion.read_object(object_type, object_text)
-    earlier = None
-    if reading.unique_key is not None:
-        earlier = conn.execute(_OBJECT_OWNER, {"domain_id": domain.id, "object_type": object_type.name,
-                                               "unique_key": reading.unique_key}).scalar()
-    profile_id = ingestion.find_profile(object_type, reading,
-                                        lambda name, value: _profiles_with(conn, domain.id, name, value))
-    # An object re-ingested under the same unique key stays with its profile unless its keys say otherwise.
-    profile_id = profile_id or earlier
-    created = profile_id is None
-    if created:
-        if not object_type.allow_profile_creation:
-            raise ingestion.no_profile_found(object_type, reading)
-        profile = new_profile(uuid.uuid4().hex, reading.profile_changes)
-        profile_id = profile["ProfileId"]
-        profile_store.save_profile(conn, domain.id, profile, now, new=True)
-        profile_store.insert_many(conn, profile_keys, [
-            {"domain_id": domain.id, "key_name": name, "value": value, "profile_id": profile_id}
-            for name, value in ingestion.keys_to_store(reading, created_profile=True)])
-    else:
-        if reading.profile_changes:
-            profile = profile_store.get_profile(conn, domain.id, profile_id)
+class _Chunk:
+    """The database as a chunk of objects sees it, read up front and kept current in memory while the
+    objects are ingested in turn; `write` then stores the outcome.
+
+    What the rules consult is read whole: every holder of every key value the objects look profiles up
+    by (so ambiguity and NEW_ONLY / SECONDARY decisions see exactly what the database would answer), the
+    owner of every unique key they bear, and the profiles those can lead to. In memory, a profile the
+    chunk creates or rewrites holds its keys at once, so a later object of the chunk finds it."""
+
+    def __init__(self, conn: Connection, domain_id: int, object_type: ingestion.ObjectType,
+                 readings: list[ingestion.Reading], now: datetime):
+        self.conn, self.domain_id, self.object_type, self.now = conn, domain_id, object_type, now
+        lookups = {(key.name, value) for reading in readings for key, value in reading.key_values if key.lookup_pass}
+        by_id = {value for name, value in lookups if name == ingestion.PROFILE_ID_KEY}
+        # (key name, value) -> every profile holding it now; for each key value the objects look up by.
+        self.holders: dict[tuple[str, str], list[str]] = _holders(
+            conn, domain_id, {pair for pair in lookups if pair[0] != ingestion.PROFILE_ID_KEY})
+        # Whether objects look profiles up by predefined keys (_email, ...), which follow profile fields.
+        self.predefined_lookups = any(name in PREDEFINED_KEYS for name, _ in lookups)
+        # Unique key -> the profile its stored object belongs to.
+        self.owners = _owners(conn, domain_id, object_type.name,
+                              {reading.unique_key for reading in readings if reading.unique_key is not None})
+        self.stored_before = set(self.owners)  # unique keys whose object is replaced rather than inserted
+        # The profiles an object can be assigned to: the one holder of a key value, a unique key's owner,
+        # an id looked up; any other (a key held twice that the chunk frees) is loaded when reached.
+        reachable = {found[0] for found in self.holders.values() if len(found) == 1}
+        self.profiles: dict[str, dict] = {}
+        for ids in _slices(reachable | set(self.owners.values()) | by_id, _IN_LIST):
+            self.profiles.update(profile_store.get_profiles(conn, domain_id, ids))
+        self.holders.update({(ingestion.PROFILE_ID_KEY, value): [value] if value in self.profiles else []
+                             for value in by_id})
+        self.created: dict[str, None] = {}  # profiles the chunk creates, in order
+        self.changed: dict[str, None] = {}  # profiles that existed and that the chunk rewrites
+        self.new_keys: set[tuple[str, str, str]] = set()  # (profile, key name, value) to insert
+        # Keys for profiles that existed, of values nobody looks up: whether they are held already is
+        # asked once, when the chunk is written.
+        self.unsure_keys: set[tuple[str, str, str]] = set()
+        self.objects: dict[str, dict] = {}  # unique key -> the object row stored under it
+
+    def ingest(self, reading: ingestion.Reading, text: str) -> IngestResult:
+        """One object, as `reachout.domain.ingestion` decides it; DomainError changes nothing."""
+        earlier = self.owners.get(reading.unique_key) if reading.unique_key is not None else None
+        profile_id = ingestion.find_profile(self.object_type, reading, self._holding)
+        # An object re-ingested under the same unique key stays with its profile unless its keys say otherwise.
+        profile_id = profile_id or earlier
+        created = profile_id is None
+        if created:
+            if not self.object_type.allow_profile_creation:
+                raise ingestion.no_profile_found(self.object_type, reading)
+            profile_id = profile_store.new_id(self.now)
+            self.created[profile_id] = None
+            self._rewrite(profile_id, None, new_profile(profile_id, reading.profile_changes))
+        elif reading.profile_changes:
+            profile = self._profile(profile_id)
             updated = apply_update(profile, reading.profile_changes)
             if updated != profile:
-                profile_store.save_profile(conn, domain.id, updated, now, new=False)
-        _add_keys(conn, domain.id, profile_id, ingestion.keys_to_store(reading, created_profile=False))
-    unique_key = reading.unique_key or uuid.uuid4().hex
-    row = {"profile_id": profile_id, "object": object_text, "created_at": now}
-    if earlier is None:
-        conn.execute(insert(profile_objects), {"domain_id": domain.id, "object_type": object_type.name,
-                                               "unique_key": unique_key, **row})
-    else:
+                if profile_id not in self.created:
+                    self.changed[profile_id] = None
+                self._rewrite(profile_id, profile, updated)
+        self._add_keys(profile_id, ingestion.keys_to_store(reading, created_profile=created))
+        unique_key = reading.unique_key or profile_store.new_id(self.now)
         # Same unique key: the new object replaces the old one wholesale.
-        conn.execute(_REPLACE_OBJECT, {"b_domain_id": domain.id, "b_object_type": object_type.name,
-                                       "b_unique_key": unique_key, **row})
-    return IngestResult(profile_id, unique_key, created)
+        self.objects[unique_key] = {"profile_id": profile_id, "object": text, "created_at": self.now}
+        if reading.unique_key is not None:
+            self.owners[unique_key] = profile_id
+        return IngestResult(profile_id, unique_key, created)
+
+    def _holding(self, key_name: str, value: str) -> list[str]:
+        return self.holders[(key_name, value)]
+
+    def _profile(self, profile_id: str) -> dict:
+        if profile_id not in self.profiles:
+            self.profiles[profile_id] = profile_store.get_profile(self.conn, self.domain_id, profile_id)
+        return self.profiles[profile_id]
+
+    def _rewrite(self, profile_id: str, before: dict | None, after: dict) -> None:
+        """The profile becomes `after`; its predefined keys (_email, ...) follow its fields, as
+        save_profile keeps them in the database."""
+        self.profiles[profile_id] = after
+        if before is None:
+            self._hold(profile_id, (ingestion.PROFILE_ID_KEY, profile_id))
+        if not self.predefined_lookups:
+            return
+        held, holding = search_keys(before) if before else set(), search_keys(after)
+        for pair in held - holding:
+            found = self.holders.get(pair)
+            if found and profile_id in found:
+                found.remove(profile_id)
+        for pair in holding - held:
+            self._hold(profile_id, pair)
+
+    def _hold(self, profile_id: str, pair: tuple[str, str]) -> bool:
+        """Records that the profile holds a key value someone looks up; False if it held it already."""
+        found = self.holders.get(pair)
+        if found is None or profile_id in found:
+            return False
+        found.append(profile_id)
+        return True
+
+    def _add_keys(self, profile_id: str, keys: set[tuple[str, str]]) -> None:
+        """Adds the (key name, value) keys the profile lacks."""
+        for pair in keys:
+            key = (profile_id, *pair)
+            if pair in self.holders:
+                if self._hold(profile_id, pair):
+                    self.new_keys.add(key)
+            elif profile_id in self.created:
+                self.new_keys.add(key)
+            else:
+                self.unsure_keys.add(key)
+
+    def write(self) -> None:
+        conn, domain_id = self.conn, self.domain_id
+        profile_store.save_profiles(conn, domain_id, [self.profiles[p] for p in self.created],
+                                    [self.profiles[p] for p in self.changed], self.now)
+        keys = self.new_keys | (self.unsure_keys - _held(conn, domain_id, self.unsure_keys))
+        profile_store.insert_many(conn, profile_keys, [
+            {"domain_id": domain_id, "key_name": name, "value": value, "profile_id": profile_id}
+            for profile_id, name, value in sorted(keys, key=_by_key_value)])
+        object_type = self.object_type.name
+        profile_store.insert_many(conn, profile_objects, [
+            {"domain_id": domain_id, "object_type": object_type, "unique_key": unique_key, **row}
+            for unique_key, row in self.objects.items() if unique_key not in self.stored_before])
+        replaced = [{"b_domain_id": domain_id, "b_object_type": object_type, "b_unique_key": unique_key, **row}
+                    for unique_key, row in self.objects.items() if unique_key in self.stored_before]
+        if replaced:
+            conn.execute(_REPLACE_OBJECT, replaced)
 
 
-def _add_keys(conn: Connection, domain_id: int, profile_id: str, keys: set[tuple[str, str]]) -> None:
-    """Adds the keys the profile lacks, probing each by its full primary key (an object has few keys,
-    a profile may have many)."""
-    for name, value in keys:
-        row = {"domain_id": domain_id, "key_name": name, "value": value, "profile_id": profile_id}
-        if conn.execute(_KEY_HELD, row).first() is None:
-            conn.execute(insert(profile_keys), row)
+def _by_key_value(key: tuple[str, str, str]) -> tuple[str, str]:
+    return key[1], key[2]  # profile_keys' primary key order: inserts then walk its index forwards
 
 
-def _profiles_with(conn: Connection, domain_id: int, key_name: str, value: str) -> list[str]:
-    """Up to two profiles having this key value (two is enough to know it is ambiguous)."""
-    query = _PROFILE_BY_ID if key_name == ingestion.PROFILE_ID_KEY else _PROFILES_BY_KEY
-    return list(conn.execute(query, {"domain_id": domain_id, "key_name": key_name, "value": value}).scalars())
+def _slices(values, size: int) -> Iterator[list]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _holders(conn: Connection, domain_id: int, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """Every profile holding each (key name, value): one IN list per key name, on the primary key."""
+    holders: dict[tuple[str, str], list[str]] = {pair: [] for pair in pairs}
+    by_name: dict[str, list[str]] = {}
+    for name, value in pairs:
+        by_name.setdefault(name, []).append(value)
+    queries = [select(profile_keys.c.key_name, profile_keys.c.value, profile_keys.c.profile_id)
+               .where(profile_keys.c.domain_id == domain_id, profile_keys.c.key_name == name,
+                      profile_store.one_of(conn, profile_keys.c.value, values))
+               for name, all_values in by_name.items() for values in _slices(all_values, _IN_LIST)]
+    for query in _slices(queries, 10):
+        for name, value, profile_id in conn.execute(union_all(*query) if len(query) > 1 else query[0]):
+            holders[(name, value)].append(profile_id)
+    return holders
+
+
+def _owners(conn: Connection, domain_id: int, object_type: str, unique_keys: set[str]) -> dict[str, str]:
+    """The profile owning the stored object of each of these unique keys that has one."""
+    owners = {}
+    for keys in _slices(unique_keys, _IN_LIST):
+        owners.update(conn.execute(select(profile_objects.c.unique_key, profile_objects.c.profile_id).where(
+            profile_objects.c.domain_id == domain_id, profile_objects.c.object_type == object_type,
+            profile_store.one_of(conn, profile_objects.c.unique_key, keys))).all())
+    return owners
+
+
+def _held(conn: Connection, domain_id: int, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which of these (profile, key name, value) keys exist, each probed along the whole primary key
+    (a profile may hold many values of one key, and a value may be held by many profiles)."""
+    held = set()
+    for probes in _slices(keys, _OR_TERMS):
+        held |= set(conn.execute(
+            select(profile_keys.c.profile_id, profile_keys.c.key_name, profile_keys.c.value)
+            .where(profile_keys.c.domain_id == domain_id,
+                   or_(*(and_(profile_keys.c.key_name == name, profile_keys.c.value == value,
+                              profile_keys.c.profile_id == profile_id) for profile_id, name, value in probes)))).all())
+    return held
 
 
 def _object_key(domain_id: int, object_type: str, unique_key: str):
