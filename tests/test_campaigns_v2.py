@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT, make_client, start_server
+from tests.expect import aws_error
 
 REGION, OTHER_REGION = "us-east-1", "us-west-2"
 UTC = timezone.utc
@@ -43,21 +43,8 @@ SERVICE_ROLE = (f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/connect-campaigns
 
 
 # --- errors ------------------------------------------------------------------------------------------
-STATUS = {"ValidationException": 400, "ResourceNotFoundException": 404, "ConflictException": 409,
-          "InvalidCampaignStateException": 409, "InvalidStateException": 409,
-          "ServiceQuotaExceededException": 402}
 
 
-@contextmanager
-def aws_error(code: str, mentions: str | None = None):
-    """Expects the modelled error `code` with its HTTP status; yields the excinfo for extra checks."""
-    with pytest.raises(ClientError) as caught:
-        yield caught
-    response = caught.value.response
-    assert response["Error"]["Code"] == code, response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == STATUS[code], response
-    if mentions is not None:
-        assert mentions in response["Error"]["Message"], response["Error"]["Message"]
 
 
 @contextmanager

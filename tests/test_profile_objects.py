@@ -13,30 +13,20 @@ import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
-from botocore.exceptions import ClientError
+
+from tests.expect import aws_error
 
 from reachout.domain.errors import DomainError
 from reachout.store.db import Database
 from reachout.store.profile_domains import get_domain
 from reachout.store.profile_objects import ingest
 
-STATUS = {"BadRequestException": 400, "ResourceNotFoundException": 404}
 UNKNOWN_PROFILE = "0" * 32
 
 
-@contextmanager
-def aws_error(code: str, mentions: str | None = None):
-    with pytest.raises(ClientError) as caught:
-        yield caught
-    response = caught.value.response
-    assert response["Error"]["Code"] == code, response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == STATUS[code], response
-    if mentions is not None:
-        assert mentions in response["Error"]["Message"], response["Error"]["Message"]
 
 
 @pytest.fixture

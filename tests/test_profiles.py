@@ -6,28 +6,16 @@ Every test works in domains of its own (unique names), so listings and counts on
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT
+from tests.expect import aws_error
 
 REGION, OTHER_REGION = "us-east-1", "us-west-2"
-STATUS = {"BadRequestException": 400, "ResourceNotFoundException": 404}
 UNKNOWN_PROFILE = "0" * 32
 
 
-@contextmanager
-def aws_error(code: str, mentions: str | None = None):
-    """Expects the modelled error `code` with its HTTP status."""
-    with pytest.raises(ClientError) as caught:
-        yield caught
-    response = caught.value.response
-    assert response["Error"]["Code"] == code, response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == STATUS[code], response
-    if mentions is not None:
-        assert mentions in response["Error"]["Message"], response["Error"]["Message"]
 
 
 def unique_name(prefix: str = "dom") -> str:

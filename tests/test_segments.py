@@ -10,29 +10,17 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT
+from tests.expect import aws_error
 
 REGION = "us-east-1"
-STATUS = {"BadRequestException": 400, "ResourceNotFoundException": 404}
 UNKNOWN_ID = "0" * 32
 
 
-@contextmanager
-def aws_error(code: str, mentions: str | None = None):
-    """Expects the modelled error `code` with its HTTP status."""
-    with pytest.raises(ClientError) as caught:
-        yield caught
-    response = caught.value.response
-    assert response["Error"]["Code"] == code, response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == STATUS[code], response
-    if mentions is not None:
-        assert mentions in response["Error"]["Message"], response["Error"]["Message"]
 
 
 def unique_name(prefix: str) -> str:

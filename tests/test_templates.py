@@ -8,32 +8,20 @@ Every server test works in a knowledge base of its own, so listings only see its
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 
 import pytest
-from botocore.exceptions import ClientError
 
 from reachout.domain import template as templating
 from reachout.domain.template import TemplateError, check_content, preview, render, render_for_contact
 from reachout.store.db import Database, database_url
 from reachout.store.templates import content_for_arn
 from tests.conftest import ACCOUNT
+from tests.expect import aws_error
 
 REGION, OTHER_REGION = "us-east-1", "us-west-2"
-STATUS = {"ValidationException": 400, "ResourceNotFoundException": 404, "ConflictException": 409}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
 
-@contextmanager
-def aws_error(code: str, mentions: str | None = None):
-    """Expects the modelled error `code` with its HTTP status."""
-    with pytest.raises(ClientError) as caught:
-        yield caught
-    response = caught.value.response
-    assert response["Error"]["Code"] == code, response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == STATUS[code], response
-    if mentions is not None:
-        assert mentions in response["Error"]["Message"], response["Error"]["Message"]
 
 
 def email_content(subject: str = "Hello {{Attributes.Customer.FirstName}}",
