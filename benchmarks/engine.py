@@ -44,7 +44,7 @@ from sqlalchemy import JSON, Text, cast, func, insert, select
 
 from reachout.aws.gateway import Call
 from reachout.clock import VirtualClock
-from reachout.domain.profile import COLUMNS, as_instant, as_number, search_keys
+from reachout.domain.profile import as_instant, as_number, search_keys
 from reachout.providers.campaigns import V2, CampaignsProvider
 from reachout.providers.profiles import SERVICE as PROFILES
 from reachout.providers.profiles import ProfilesProvider
@@ -55,7 +55,7 @@ from reachout.store import campaigns as campaign_store
 from reachout.store import work
 from reachout.store.db import database_url, open_database
 from reachout.store.profile_domains import get_domain
-from reachout.store.profiles import save_profile
+from reachout.store.profiles import profile_row, save_profile
 from reachout.store.tables import contacts, participants, profile_attributes, profile_keys, profiles, suppressions
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -159,8 +159,7 @@ def profile_rows(domain_id: int, profile: dict, now: datetime) -> tuple[dict, li
     """The rows save_profile(..., new=True) writes for a new profile: its profiles row, its
     profile_attributes rows and its predefined profile_keys rows (a new profile has no keys yet)."""
     profile_id = profile["ProfileId"]
-    row = {"id": profile_id, "domain_id": domain_id, "created_at": now, "updated_at": now,
-           **{column: profile.get(name) for name, column in COLUMNS.items()}}
+    row = profile_row(domain_id, profile, now)
     attributes = [{"profile_id": profile_id, "key": key, "domain_id": domain_id, "value": value,
                    "number": as_number(value), "instant": as_instant(value)}
                   for key, value in profile.get("Attributes", {}).items()]
@@ -332,8 +331,9 @@ def raw_insert_ceiling(bench: Bench, count: int, campaign_id: str) -> tuple[floa
     # The driver-level form of the same values: what UtcDateTime and JSON bind processing produce.
     stored_now = now.replace(tzinfo=None) if postgres else now.replace(tzinfo=None).isoformat(" ", "microseconds")
     zones = ["America/New_York"]
-    participant_columns = [c.name for c in participants.c]
-    contact_columns = [c.name for c in contacts.c]
+    participant_columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at"]
+    contact_columns = ["id", "campaign_id", "participant_id", "recipient", "channel", "endpoint", "zones", "attempt",
+                       "state", "due_at", "reason", "created_at", "completed_at"]
 
     def driver_insert(table, columns: list[str]) -> str:
         # psycopg sends text: a json column needs the cast that SQLAlchemy's JSON type adds itself.
@@ -344,19 +344,20 @@ def raw_insert_ceiling(bench: Bench, count: int, campaign_id: str) -> tuple[floa
                   contacts: driver_insert(contacts, contact_columns)}
 
     def batches() -> Iterator[tuple[list[dict], list[dict]]]:
+        # The very rows _enter writes: the same ids (work.new_ids), columns and values.
         for first in range(0, count, SNAPSHOT_BATCH):
+            ids = work.new_ids()
             new_participants, new_contacts = [], []
             for i in range(first, min(count, first + SNAPSHOT_BATCH)):
-                participant_id = str(uuid.uuid4())
+                participant_id = next(ids)
                 new_participants.append({"id": participant_id, "campaign_id": campaign_id, "profile_id": f"{i:032x}",
                                          "entry": 1, "state": "active", "entered_at": now, "finished_at": None})
                 for channel in ("email", "sms"):
                     new_contacts.append({
-                        "id": str(uuid.uuid4()), "campaign_id": campaign_id, "participant_id": participant_id,
+                        "id": next(ids), "campaign_id": campaign_id, "participant_id": participant_id,
                         "recipient": f"{i:032x}", "channel": channel, "endpoint": "+12125550100", "zones": zones,
-                        "attempt": 1, "state": work.PLANNED, "due_at": now, "lease_owner": None,
-                        "lease_until": None, "outcome": None, "disposition": None, "reason": None,
-                        "created_at": now, "dispatched_at": None, "completed_at": None})
+                        "attempt": 1, "state": work.PLANNED, "due_at": now, "reason": None, "created_at": now,
+                        "completed_at": None})
             yield new_participants, new_contacts
 
     def stored(row: dict, columns: list[str]) -> tuple:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import platform
 import random
 import sys
@@ -282,10 +281,13 @@ def time_segments(db: Database, domain_id: int, explain: bool) -> None:
 def print_plan(conn, domain_id: int, groups: dict) -> None:
     query = (select(func.count()).select_from(profiles)
              .where(profiles.c.domain_id == domain_id, segments.condition(conn, domain_id, groups)))
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     postgres = conn.dialect.name == "postgresql"
-    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
-    for row in conn.execute(text(prefix + str(compiled))):
+    if postgres:
+        sql = "EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%%", "%")  # sent without parameters: no escapes
+    else:
+        sql = "EXPLAIN QUERY PLAN " + sql
+    for row in conn.connection.driver_connection.execute(sql).fetchall():
         print("      " + (row[0] if postgres else f"{row[1]:>4} {row[-1]}"))
 
 

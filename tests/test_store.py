@@ -2,14 +2,18 @@
 timestamps survive the round trip as timezone-aware UTC."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import create_engine, inspect, select, text
 
-from reachout.store.db import Database, open_database
+from reachout.domain.reach import reach_of
+from reachout.store.db import MIGRATIONS, Database, open_database
 from reachout.store.tables import campaigns, metadata
 
 
@@ -57,3 +61,24 @@ def test_a_failed_transaction_leaves_nothing_behind(database):
             raise RuntimeError("crash mid-work")
     with database.transaction() as conn:
         assert conn.execute(select(campaigns).where(campaigns.c.id == "rolled-back")).first() is None
+
+
+def test_profiles_written_before_reach_existed_get_theirs_when_migrated(tmp_path):
+    """0008 adds profiles.reach and derives it for the profiles already there."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+        conn.execute(text("INSERT INTO profiles (id, domain_id, mobile_phone_number, email_address, address, "
+                          "created_at, updated_at) VALUES ('p1', 1, '+13125550100', 'ann@example.com', "
+                          "'{\"PostalCode\": \"10001\"}', '2026-01-05 08:00:00', '2026-01-05 08:00:00')"))
+    engine.dispose()
+    database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    with database.transaction() as conn:
+        reach = conn.execute(text("SELECT reach FROM profiles WHERE id = 'p1'")).scalar_one()
+    database.dispose()
+    assert json.loads(reach) == reach_of({"MobilePhoneNumber": "+13125550100",
+                                        "EmailAddress": "ann@example.com",
+                                        "Address": {"PostalCode": "10001"}})

@@ -8,6 +8,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from reachout.domain.profile import EMAIL_FIELDS, PHONE_FIELDS
+
 # The order in which a channel looks for its endpoint on the profile.
 ENDPOINT_FIELDS = {
     "telephony": ("PhoneNumber", "MobilePhoneNumber", "HomePhoneNumber", "BusinessPhoneNumber"),
@@ -28,15 +30,32 @@ class Endpoint:
 
 def endpoint_for(channel: str, profile: dict) -> Endpoint:
     """The first valid endpoint among the channel's fields; a reason when there is none."""
+    return choose_endpoint(channel, checked_endpoints(profile))
+
+
+def checked_endpoints(profile: dict) -> dict[str, list]:
+    """field -> [the value as given, the usable endpoint or None], for every endpoint field the
+    profile has: what choose_endpoint needs, derived once when the profile is written."""
+    checked = {}
+    for field in PHONE_FIELDS:
+        if field in profile:
+            checked[field] = [profile[field], valid_number(profile[field])]
+    for field in EMAIL_FIELDS:
+        if field in profile:
+            checked[field] = [profile[field], valid_email(profile[field])]
+    return checked
+
+
+def choose_endpoint(channel: str, checked: dict[str, list]) -> Endpoint:
     fields = ENDPOINT_FIELDS[channel]
     rejected = []
     for field in fields:
-        if field not in profile:
+        found = checked.get(field)
+        if found is None:
             continue
-        address = valid_email(profile[field]) if channel == "email" else valid_number(profile[field])
-        if address:
-            return Endpoint(address, field)
-        rejected.append(f"{field} '{profile[field]}'")
+        if found[1]:
+            return Endpoint(found[1], field)
+        rejected.append(f"{field} '{found[0]}'")
     if rejected:
         kind = "email address" if channel == "email" else "phone number (E.164)"
         return Endpoint(None, reason=f"invalid endpoint: {', '.join(rejected)} is not a valid {kind}")

@@ -30,28 +30,42 @@ class Zones:
 
 def recipient_zones(profile: dict, config: dict | None) -> Zones:
     """The zones a campaign's localTimeZoneConfig assigns to this profile."""
+    return zones_from(located(profile), config)
+
+
+def located(profile: dict) -> dict[str, list]:
+    """Where the profile's addresses and phone numbers place the recipient, in the standard order
+    (Address before ShippingAddress..., PhoneNumber before MobilePhoneNumber...): per address its
+    ZIP code's zones and its state's, per number its exchange's. Derived once when the profile is
+    written; zones_from applies a campaign's configuration to it."""
+    addresses = [profile[f] for f in ADDRESS_FIELDS if f in profile]
+    return {
+        "addresses": [[sorted(zip_zones(a.get("PostalCode", ""), a.get("Country", ""))),
+                       sorted(state_zones(a.get("State", "")))] for a in addresses],
+        "numbers": [sorted(number_zones(profile[f])) for f in PHONE_FIELDS if f in profile],
+    }
+
+
+def zones_from(place: dict[str, list], config: dict | None) -> Zones:
     config = config or {}
     default = config.get("defaultTimeZone")
     detection = config.get("localTimeZoneDetection") or []
     if not detection:
         return Zones((default,)) if default else Zones((), "the campaign has no time zone configured")
-    # PRIMARY_ONLY reads the recipient's primary address and number: the first the profile has, in
-    # the standard order (Address before ShippingAddress..., PhoneNumber before MobilePhoneNumber...).
-    everything = config.get("localTimeZoneDetectionScope") == "ALL_AVAILABLE"
-    addresses = [profile[f] for f in ADDRESS_FIELDS if f in profile]
-    numbers = [profile[f] for f in PHONE_FIELDS if f in profile]
-    if not everything:
+    # PRIMARY_ONLY reads the recipient's primary address and number: the first the profile has.
+    addresses, numbers = place["addresses"], place["numbers"]
+    if config.get("localTimeZoneDetectionScope") != "ALL_AVAILABLE":
         addresses, numbers = addresses[:1], numbers[:1]
     found: set[str] = set()
     if "ZIP_CODE" in detection:
-        for address in addresses:
-            found |= zip_zones(address.get("PostalCode", ""), address.get("Country", ""))
+        for by_zip, _ in addresses:
+            found.update(by_zip)
     if "AREA_CODE" in detection:
-        for number in numbers:
-            found |= number_zones(number)
+        for by_number in numbers:
+            found.update(by_number)
     if not found and "ZIP_CODE" in detection:  # the state narrows it down when nothing finer did
-        for address in addresses:
-            found |= state_zones(address.get("State", ""))
+        for _, by_state in addresses:
+            found.update(by_state)
     if found:
         return Zones(tuple(sorted(found)))
     if default:

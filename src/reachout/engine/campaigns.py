@@ -3,7 +3,6 @@ ending at endTime, dropping what is left when stopped, and completing when nothi
 """
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -14,7 +13,7 @@ from reachout.engine import notify
 from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import profile_domains, work
-from reachout.store.segments import get_definition, member_profiles
+from reachout.store.segments import get_definition, member_reach
 from reachout.store.tables import contacts, participants
 
 SNAPSHOT_BATCH = 2000
@@ -91,11 +90,11 @@ def snapshot(conn: Connection, campaign: Campaign, now: datetime) -> int | None:
     limits = campaign.entry_limits_config
     planner = Planner(campaign, now)
     entered = 0
-    batch: list[dict] = []
-    for profile in member_profiles(conn, domain_id, definition):
-        if profile["ProfileId"] in active:
+    batch: list[tuple[str, dict]] = []
+    for member in member_reach(conn, domain_id, definition, SNAPSHOT_BATCH):
+        if member[0] in active:
             continue  # a profile is active at most once in a campaign at a time
-        batch.append(profile)
+        batch.append(member)
         if len(batch) >= SNAPSHOT_BATCH:
             entered += _enter(conn, campaign, batch, limits, planner, now)
             batch = []
@@ -112,42 +111,39 @@ def segment_of(conn: Connection, campaign: Campaign, arn: str):
     return (domain.id, definition.segment_groups) if definition else None
 
 
-def _enter(conn: Connection, campaign: Campaign, profiles: list[dict], limits: dict | None, planner: Planner,
-           now: datetime) -> int:
-    if not profiles:
+def _enter(conn: Connection, campaign: Campaign, members: list[tuple[str, dict]], limits: dict | None,
+           planner: Planner, now: datetime) -> int:
+    """Enters a batch of (profile id, reach): a participant each, with a contact per channel, planned
+    or dropped. Deferred contacts carry their reason on the contact row: recording and announcing
+    each of them apart would cost more than planning them (they are the bulk of an evening launch)."""
+    if not members:
         return 0
-    history = work.entry_history(conn, campaign.id, [p["ProfileId"] for p in profiles])
+    history = work.entry_history(conn, campaign.id, [profile_id for profile_id, _ in members]) if limits else {}
+    ids = work.new_ids()
     new_participants, new_contacts, suppressed = [], [], []
-    for profile in profiles:
-        profile_id = profile["ProfileId"]
+    for profile_id, reach in members:
         entries, last_entry = history.get(profile_id, (0, None))
         refusal = _entry_refusal(limits, entries, last_entry, now)
         if refusal:
             suppressed.append({"campaign_id": campaign.id, "recipient": profile_id, "reason": refusal, "at": now})
             continue
-        participant_id = str(uuid.uuid4())
-        planned = planner.plan(profile)
+        participant_id = next(ids)
+        planned = planner.plan(reach)
         alive = any(p.due_at for p in planned)
         new_participants.append({"id": participant_id, "campaign_id": campaign.id, "profile_id": profile_id,
                                  "entry": entries + 1, "state": "active" if alive else "dropped",
                                  "entered_at": now, "finished_at": None if alive else now})
         for p in planned:
-            contact_id = str(uuid.uuid4())
+            contact_id = next(ids)
             new_contacts.append({
                 "id": contact_id, "campaign_id": campaign.id, "participant_id": participant_id,
-                "recipient": profile_id, "channel": p.channel, "endpoint": p.endpoint or "", "zones": list(p.zones),
+                "recipient": profile_id, "channel": p.channel, "endpoint": p.endpoint or "", "zones": p.zones,
                 "attempt": 1, "state": work.PLANNED if p.due_at else work.DROPPED, "due_at": p.due_at or now,
-                "lease_owner": None, "lease_until": None, "outcome": None, "disposition": None, "reason": p.reason,
-                "created_at": now, "dispatched_at": None, "completed_at": None if p.due_at else now})
-            if p.reason:
+                "reason": p.reason, "created_at": now, "completed_at": None if p.due_at else now})
+            if p.due_at is None:
                 suppressed.append({"campaign_id": campaign.id, "participant_id": participant_id,
                                    "contact_id": contact_id, "recipient": profile_id, "channel": p.channel,
                                    "reason": p.reason, "at": now})
-            elif p.due_at > now:
-                suppressed.append({"campaign_id": campaign.id, "participant_id": participant_id,
-                                   "contact_id": contact_id, "recipient": profile_id, "channel": p.channel,
-                                   "reason": f"deferred: communication time closed until {p.due_at.isoformat()}",
-                                   "at": now})
     work.insert_rows(conn, participants, new_participants)
     work.insert_rows(conn, contacts, new_contacts)
     notify.suppressed(conn, campaign, suppressed, now)

@@ -17,7 +17,7 @@ from reachout.engine.campaigns import segment_of
 from reachout.engine.planning import Planner
 from reachout.store import instances, work
 from reachout.store.db import Database
-from reachout.store.segments import member_profiles
+from reachout.store.segments import member_reach
 
 
 @dataclass
@@ -54,14 +54,13 @@ def forecast(db: Database, campaign: Campaign, start: datetime, *, seed: int = 0
         instance = instances.get_instance(conn, campaign.region, campaign.connect_instance_id) or {}
         limits = effective_limits(campaign.communication_limits_override, instance.get("communication_limits"))
         planner = Planner(campaign, start)
-        for profile in member_profiles(conn, *located):
+        for profile_id, reach in member_reach(conn, *located):
             result.recipients += 1
-            for contact in planner.plan(profile):
+            for contact in planner.plan(reach):
                 if contact.due_at is None:
                     result.dropped[_general(contact.reason)] += 1
                 else:
-                    planned.append((contact.due_at, profile["ProfileId"], contact.channel, contact.endpoint,
-                                    contact.zones))
+                    planned.append((contact.due_at, profile_id, contact.channel, contact.endpoint, contact.zones))
         longest = max((limit.days for limit in limits), default=0)
         counted = work.counted_communications(conn, {p[1] for p in planned}, start - timedelta(days=longest)) \
             if limits else {}

@@ -3,6 +3,10 @@
 Per channel: the endpoint (first valid one in the channel's field order), the recipient's zone(s),
 and the first instant the channel's window is open in all of them. A recipient without a usable
 endpoint or time zone is dropped for that channel with the reason.
+
+Planning works from the profile's reach (domain/reach.py), derived when the profile was written:
+validating and placing phone numbers is most of the work, and it is done once per profile, not once
+per campaign and refresh.
 """
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from reachout.domain.campaign import Campaign
-from reachout.domain.endpoint import endpoint_for
+from reachout.domain.endpoint import choose_endpoint
 from reachout.domain.window import Window
-from reachout.domain.zones import recipient_zones
+from reachout.domain.zones import zones_from
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class PlannedContact:
     endpoint: str | None
     zones: tuple[str, ...]
     due_at: datetime | None  # None: dropped
-    reason: str | None = None  # why dropped
+    reason: str | None = None  # why dropped, or why deferred past now
 
 
 class Planner:
@@ -35,30 +39,35 @@ class Planner:
         self.now = now
         time_config = campaign.communication_time_config or {}
         self.zone_config = time_config.get("localTimeZoneConfig")
+        self.channels = tuple(campaign.channel_subtype_config)
         self.windows = {channel: Window.from_config(time_config[channel])
-                        for channel in campaign.channel_subtype_config if channel in time_config}
-        self._next_open = lru_cache(maxsize=4096)(self._compute_next_open)
+                        for channel in self.channels if channel in time_config}
+        self._opening = lru_cache(maxsize=4096)(self._compute_opening)
 
-    def plan(self, profile: dict) -> list[PlannedContact]:
+    def plan(self, reach: dict) -> list[PlannedContact]:
         planned = []
         zones = None
-        for channel in self.campaign.channel_subtype_config:
-            endpoint = endpoint_for(channel, profile)
+        for channel in self.channels:
+            endpoint = choose_endpoint(channel, reach["endpoints"])
             if endpoint.address is None:
                 planned.append(PlannedContact(channel, None, (), None, endpoint.reason))
                 continue
-            window = self.windows.get(channel)
-            if window is None:  # no communication time for this channel: as soon as published
+            if channel not in self.windows:  # no communication time for this channel: as soon as published
                 planned.append(PlannedContact(channel, endpoint.address, (), self.now))
                 continue
-            zones = zones or recipient_zones(profile, self.zone_config)
+            zones = zones or zones_from(reach, self.zone_config)
             if zones.reason:
                 planned.append(PlannedContact(channel, endpoint.address, (), None, zones.reason))
                 continue
-            due = self._next_open(channel, zones.names)
-            reason = None if due else "the channel's communication time never opens within 400 days"
+            due, reason = self._opening(channel, zones.names)
             planned.append(PlannedContact(channel, endpoint.address, zones.names, due, reason))
         return planned
 
-    def _compute_next_open(self, channel: str, zone_names: tuple[str, ...]) -> datetime | None:
-        return self.windows[channel].next_open(self.now, [ZoneInfo(z) for z in zone_names])
+    def _compute_opening(self, channel: str, zone_names: tuple[str, ...]) -> tuple[datetime | None, str | None]:
+        """(due, reason) for a channel's contact with recipients in these zones."""
+        due = self.windows[channel].next_open(self.now, [ZoneInfo(z) for z in zone_names])
+        if due is None:
+            return None, "the channel's communication time never opens within 400 days"
+        if due > self.now:
+            return due, f"deferred: communication time closed until {due.isoformat()}"
+        return due, None

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, intersect, or_, select, union, union_all, update
+from sqlalchemy import Connection, and_, bindparam, delete, intersect, or_, select, union, union_all, update
 
 from reachout.domain import ingestion
 from reachout.domain.errors import DomainError, NotFound

@@ -9,17 +9,16 @@ profile itself.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, Dialect, Table, any_, bindparam, delete, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import ARRAY, ColumnElement, Connection, any_, bindparam, delete, select, update
 
 from reachout.domain.profile import COLUMNS, PREDEFINED_KEYS, as_instant, as_number, search_keys
+from reachout.domain.reach import reach_of
+from reachout.store.bulk import insert_many
 from reachout.store.tables import profile_attributes, profile_keys, profile_objects, profiles
 
 
@@ -75,7 +74,7 @@ _REWRITE_PROFILE = update(profiles).where(profiles.c.id == bindparam("b_id"))
 
 
 def _columns(profile: dict) -> dict:
-    return {column: profile.get(name) for name, column in COLUMNS.items()}
+    return {**{column: profile.get(name) for name, column in COLUMNS.items()}, "reach": reach_of(profile)}
 
 
 def profile_row(domain_id: int, profile: dict, now: datetime) -> dict:
@@ -96,65 +95,6 @@ def predefined_key_rows(domain_id: int, profile: dict) -> list[dict]:
     """The profile's predefined search key rows (_phone, _email, ...), derived from its fields."""
     return [{"domain_id": domain_id, "key_name": name, "value": value, "profile_id": profile["ProfileId"]}
             for name, value in search_keys(profile)]
-
-
-def insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:
-    """INSERTs rows (dicts with the same keys), as `conn.execute(insert(table), rows)` would, with less
-    work per row: each value goes through its column type's own bind processing (JSON, UTC datetimes)
-    but not through SQLAlchemy's per-row bookkeeping, which costs more than SQLite's own insert.
-    SQLite runs one prepared statement over all the rows; PostgreSQL, whose driver would send one
-    statement per row, takes them through COPY."""
-    if not rows:
-        return
-    names = tuple(rows[0])
-    plan = _insert_plan(conn.dialect, table, names)
-    values = [tuple([row[name] for name in names]) for row in rows]
-    if plan.processors:
-        values = _bound(values, plan.processors)
-    if conn.dialect.name != "postgresql":
-        conn.exec_driver_sql(plan.statement, values)
-        return
-    dbapi_error = conn.dialect.dbapi.Error
-    try:
-        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(plan.statement) as copy:
-            for row in values:
-                copy.write_row(row)
-    except dbapi_error as error:  # as SQLAlchemy would have raised it, for callers catching DataError & co
-        raise DBAPIError.instance(plan.statement, None, error, dbapi_error) from error
-
-
-def _bound(values: list[tuple], processors: tuple[tuple[int, Callable], ...]) -> list[tuple]:
-    """The rows with their processed columns bound. A value that is the very object the row before had
-    there (a chunk's one `now`, the None of every absent address) is processed once."""
-    last = [(object(), None)] * len(processors)
-    bound = []
-    for row in values:
-        row = list(row)
-        for slot, (index, process) in enumerate(processors):
-            value = row[index]
-            if value is not last[slot][0]:
-                last[slot] = (value, process(value))
-            row[index] = last[slot][1]
-        bound.append(tuple(row))
-    return bound
-
-
-@dataclass(frozen=True)
-class _InsertPlan:
-    statement: str  # INSERT ... VALUES (?, ...) for executemany, or COPY ... FROM STDIN
-    processors: tuple[tuple[int, Callable], ...]  # (column index, bind processor) of columns that have one
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _InsertPlan:
-    quote = dialect.identifier_preparer
-    columns = [table.c[name] for name in names]
-    processors = tuple((index, process) for index, column in enumerate(columns)
-                       if (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None)
-    listed = f"{quote.format_table(table)} ({', '.join(quote.format_column(c) for c in columns)})"
-    if dialect.name == "postgresql":
-        return _InsertPlan(f"COPY {listed} FROM STDIN", processors)
-    return _InsertPlan(f"INSERT INTO {listed} VALUES ({', '.join(['?'] * len(columns))})", processors)
 
 
 def get_profile(conn: Connection, domain_id: int, profile_id: str) -> dict | None:

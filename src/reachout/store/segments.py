@@ -77,6 +77,16 @@ def member_profiles(conn: Connection, domain_id: int, definition: dict, batch: i
         yield profile_of(row)
 
 
+def member_reach(conn: Connection, domain_id: int, definition: dict, batch: int = 2000) -> Iterator[tuple[str, dict]]:
+    """(profile id, reach) of each member in id order, streamed: all that planning reads of a profile."""
+    query = (select(profiles.c.id, profiles.c.reach)
+             .where(profiles.c.domain_id == domain_id, condition(conn, domain_id, definition))
+             .order_by(profiles.c.id)
+             .execution_options(yield_per=batch))
+    for profile_id, reach in conn.execute(query):
+        yield profile_id, reach
+
+
 class _Compiler:
     def __init__(self, conn: Connection, domain_id: int):
         self.conn = conn

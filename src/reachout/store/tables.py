@@ -149,6 +149,7 @@ profiles = Table(
     Column("domain_id", Integer, nullable=False),
     *(Column(name, Text) for name in PROFILE_TEXT_COLUMNS),
     *(Column(name, JSON) for name in PROFILE_JSON_COLUMNS),
+    Column("reach", JSON),  # endpoints and zones, derived at write time for planning (domain/reach.py)
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_profiles_domain", "domain_id", "id"),
@@ -275,7 +276,6 @@ participants = Table(
     Column("entered_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
     Index("ix_participants_profile", "campaign_id", "profile_id", "state"),
-    Index("ix_participants_state", "campaign_id", "state"),
 )
 
 # One communication to one recipient on one channel: planned (waiting for its window), dispatching

@@ -7,12 +7,15 @@ work without taking the same row twice.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+import secrets
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from reachout.store.bulk import insert_many
 from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
                                    suppressions)
 
@@ -22,8 +25,18 @@ ACTIVE = "active"
 
 
 def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
-    if rows:
-        conn.execute(insert(table), rows)
+    """Rows with the same keys, many at a time (a snapshot writes thousands)."""
+    insert_many(conn, table, rows)
+
+
+def new_ids() -> Iterator[str]:
+    """Ids for participants and contacts, in the form of version-4 UUIDs: random in their first 80
+    bits, then a counter. Ids made together sort together, so a snapshot's rows go to one end of
+    each index led by an id instead of to random pages all over it; the random part keeps ids of
+    different snapshots and processes apart."""
+    prefix = f"{secrets.randbits(76) | 1 << 79:020x}"  # the leading 1 keeps the width fixed
+    head = f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-{'89ab'[int(prefix[16], 16) & 3]}{prefix[17:20]}-"
+    return (f"{head}{n:012x}" for n in itertools.count())
 
 
 # --- claims --------------------------------------------------------------------------------------
@@ -107,11 +120,6 @@ def finish_participants(conn: Connection, participant_ids: Iterable[str], now: d
                      .values(state=COMPLETED if COMPLETED in states else DROPPED, finished_at=now))
 
 
-def active_participant_count(conn: Connection, campaign_id: str) -> int:
-    return conn.execute(select(func.count()).select_from(participants).where(
-        participants.c.campaign_id == campaign_id, participants.c.state == ACTIVE)).scalar_one()
-
-
 # --- communication limits ------------------------------------------------------------------------
 def lock_recipients(conn: Connection, recipients: Iterable[str]) -> None:
     """Row locks on the recipients about to be counted, taken in sorted order (no deadlocks)."""
@@ -157,9 +165,17 @@ def suppress(conn: Connection, rows: list[dict]) -> None:
 
 
 def suppressions_of(conn: Connection, campaign_id: str, limit: int = 1000) -> list[dict]:
-    rows = conn.execute(select(suppressions).where(suppressions.c.campaign_id == campaign_id)
-                        .order_by(suppressions.c.at, suppressions.c.id).limit(limit))
-    return [row._asdict() for row in rows]
+    """Why recipients were dropped, limited or are waiting: the suppression log, and the contacts
+    still deferred by a closed window (their reason is on the contact row)."""
+    logged = conn.execute(select(suppressions).where(suppressions.c.campaign_id == campaign_id)
+                          .order_by(suppressions.c.at, suppressions.c.id).limit(limit))
+    deferred = conn.execute(
+        select(contacts.c.campaign_id, contacts.c.participant_id, contacts.c.id.label("contact_id"),
+               contacts.c.recipient, contacts.c.channel, contacts.c.reason, contacts.c.created_at.label("at"))
+        .where(contacts.c.campaign_id == campaign_id, contacts.c.state == PLANNED, contacts.c.reason.is_not(None))
+        .order_by(contacts.c.created_at, contacts.c.id).limit(limit))
+    rows = [row._asdict() for row in logged] + [{"id": None, **row._asdict()} for row in deferred]
+    return sorted(rows, key=lambda row: row["at"])[:limit]
 
 
 def campaign_contacts(conn: Connection, campaign_id: str) -> list[dict]:
