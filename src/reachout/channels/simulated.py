@@ -53,7 +53,7 @@ class SimulatedChannel:
             return []
         dialect = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite
         with self.db.transaction() as conn:
-            conn.execute(dialect.insert(sim_sends).values(rows).on_conflict_do_nothing())
+            conn.execute(dialect.insert(sim_sends).on_conflict_do_nothing(), rows)
             # A key seen before keeps its first send: its time and outcome.
             logged = {row.idempotency_key: row.sent_at for row in conn.execute(
                 select(sim_sends.c.idempotency_key, sim_sends.c.sent_at).where(

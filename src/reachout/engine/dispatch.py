@@ -69,28 +69,33 @@ class Dispatcher:
         work.lock_recipients(conn, [c.recipient for c in claimed])
         longest = max((limit.days for limit in limits), default=0)
         counted = work.counted_communications(conn, [c.recipient for c in claimed], now - timedelta(days=longest))
-        ready, suppressed, finished = [], [], []
+        windows = {channel: Window.from_config(config) for channel, config in time_config.items()
+                   if channel in campaign.channel_subtype_config}
+        ready, suppressed, finished, deferred, limited = [], [], [], [], []
         for contact in claimed:
-            window = time_config.get(contact.channel)
+            window = windows.get(contact.channel)
             zones = [ZoneInfo(z) for z in contact.zones]
-            if window and zones and not Window.from_config(window).is_open(now, zones):
+            if window and zones and not window.is_open(now, zones):
                 # Paused past its window, or resumed outside it: wait for the next opening.
-                reopen = Window.from_config(window).next_open(now, zones)
+                reopen = window.next_open(now, zones)
                 if reopen is not None:
-                    work.update_contact(conn, contact.id, due_at=reopen, lease_owner=None, lease_until=None)
-                    suppressed.append(_suppression(contact, f"deferred: communication time closed until "
-                                                            f"{reopen.isoformat()}", now))
+                    reason = f"deferred: communication time closed until {reopen.isoformat()}"
+                    deferred.append({"id": contact.id, "due_at": reopen, "reason": reason, "lease_owner": None,
+                                     "lease_until": None})
+                    suppressed.append(_suppression(contact, reason, now))
                     continue
             blocking = blocking_limit(limits, counted.get(contact.recipient, []), now) if limits else None
             if blocking is not None:
                 reason = _limit_reason(blocking, counted.get(contact.recipient, []), now)
-                work.update_contact(conn, contact.id, state=work.DROPPED, reason=reason, completed_at=now,
-                                    lease_owner=None, lease_until=None)
+                limited.append({"id": contact.id, "state": work.DROPPED, "reason": reason, "completed_at": now,
+                                "lease_owner": None, "lease_until": None})
                 suppressed.append(_suppression(contact, reason, now))
                 finished.append(contact.participant_id)
                 continue
             counted.setdefault(contact.recipient, []).append(now)
             ready.append(contact)
+        work.update_contacts(conn, deferred)
+        work.update_contacts(conn, limited)
         work.reserve(conn, ready, now)
         notify.initiated(conn, campaign, ready, now)
         notify.suppressed(conn, campaign, suppressed, now)
@@ -112,23 +117,21 @@ class Dispatcher:
             receipts = self.channels[channel].send(
                 [Outgoing(c.id, c.id, c.campaign_id, c.channel, c.endpoint, c.attempt) for c in group], now)
             with self.db.transaction() as conn:
-                for contact, receipt in zip(group, receipts):
-                    work.update_contact(conn, contact.id, state=work.SENT, outcome=receipt.outcome,
-                                        due_at=receipt.outcome_at, lease_owner=None, lease_until=None)
+                work.update_contacts(conn, [{"id": contact.id, "state": work.SENT, "outcome": receipt.outcome,
+                                             "due_at": receipt.outcome_at, "lease_owner": None, "lease_until": None}
+                                            for contact, receipt in zip(group, receipts)])
         return len(contacts)
 
     # --- outcomes ------------------------------------------------------------------------------
     def apply_outcomes(self, now: datetime) -> int:
         with self.db.transaction() as conn:
             claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, self.batch)
-            never_reached = []
-            for contact in claimed:
-                disposition = disposition_of(contact.outcome)
-                if disposition.reached is False:
-                    never_reached.append(contact.id)
-                work.update_contact(conn, contact.id, state=work.COMPLETED, disposition=disposition.code,
-                                    completed_at=now, lease_owner=None, lease_until=None)
-            work.release_communications(conn, never_reached)
+            dispositions = {contact.id: disposition_of(contact.outcome) for contact in claimed}
+            work.update_contacts(conn, [{"id": contact_id, "state": work.COMPLETED, "disposition": disposition.code,
+                                         "completed_at": now, "lease_owner": None, "lease_until": None}
+                                        for contact_id, disposition in dispositions.items()])
+            work.release_communications(conn, [contact_id for contact_id, disposition in dispositions.items()
+                                               if disposition.reached is False])
             for campaign_id in {c.campaign_id for c in claimed}:
                 campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
                 if campaign is not None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
+from reachout.store.bulk import insert_many
 from reachout.store.sequences import lock_counter, set_counter
 from reachout.store.tables import event_deliveries, event_outbox, sequences
 
@@ -19,9 +20,7 @@ FANNED_OUT = "event_outbox_fanned_out"  # the sequence holding the last outbox r
 
 def emit(conn: Connection, events: Iterable[tuple[str, dict]], now: datetime) -> None:
     """Adds (ordering key, event) pairs to the outbox, in this order."""
-    rows = [{"key": key, "event": event, "created_at": now} for key, event in events]
-    if rows:
-        conn.execute(insert(event_outbox), rows)
+    insert_many(conn, event_outbox, [{"key": key, "event": event, "created_at": now} for key, event in events])
 
 
 def claim_unfanned(conn: Connection, limit: int) -> list:

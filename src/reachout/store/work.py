@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.bulk import insert_many
@@ -81,6 +81,18 @@ def update_contact(conn: Connection, contact_id: str, **values) -> None:
     conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))
 
 
+def update_contacts(conn: Connection, changes: list[dict]) -> None:
+    """Many contacts, each set its own way: dicts of the contact's `id` and the same columns, in one
+    statement executed for all of them."""
+    if changes:
+        conn.execute(_UPDATE_CONTACT, [{"b_id": change["id"], **{k: v for k, v in change.items() if k != "id"}}
+                                       for change in changes])
+
+
+# (The bound name differs from the column: SQLAlchemy reserves column names for the SET clause.)
+_UPDATE_CONTACT = update(contacts).where(contacts.c.id == bindparam("b_id"))
+
+
 def drop_open_contacts(conn: Connection, campaign_id: str, reason: str, now: datetime) -> list:
     """Drops every contact of the campaign still waiting for its window; returns them."""
     waiting = list(conn.execute(select(contacts).where(contacts.c.campaign_id == campaign_id,
@@ -112,12 +124,21 @@ def entry_history(conn: Connection, campaign_id: str, profile_ids: list[str]) ->
 
 def finish_participants(conn: Connection, participant_ids: Iterable[str], now: datetime) -> None:
     """Participants with no open contact left exit: completed if any contact completed, else dropped."""
-    for participant_id in set(p for p in participant_ids if p):
-        states = set(conn.execute(select(contacts.c.state).where(contacts.c.participant_id == participant_id)).scalars())
-        if states & set(OPEN_STATES):
-            continue
-        conn.execute(update(participants).where(participants.c.id == participant_id, participants.c.state == ACTIVE)
-                     .values(state=COMPLETED if COMPLETED in states else DROPPED, finished_at=now))
+    ids = list({p for p in participant_ids if p})
+    if not ids:
+        return
+    states: dict[str, set[str]] = {}
+    for participant_id, state in conn.execute(select(contacts.c.participant_id, contacts.c.state)
+                                              .where(contacts.c.participant_id.in_(ids))):
+        states.setdefault(participant_id, set()).add(state)
+    finished = {COMPLETED: [], DROPPED: []}
+    for participant_id, seen in states.items():
+        if not seen & set(OPEN_STATES):
+            finished[COMPLETED if COMPLETED in seen else DROPPED].append(participant_id)
+    for state, exiting in finished.items():
+        if exiting:
+            conn.execute(update(participants).where(participants.c.id.in_(exiting), participants.c.state == ACTIVE)
+                         .values(state=state, finished_at=now))
 
 
 # --- communication limits ------------------------------------------------------------------------
@@ -127,7 +148,7 @@ def lock_recipients(conn: Connection, recipients: Iterable[str]) -> None:
     if not ordered:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(recipient_locks).values([{"recipient": r} for r in ordered]).on_conflict_do_nothing())
+    conn.execute(dialect.insert(recipient_locks).on_conflict_do_nothing(), [{"recipient": r} for r in ordered])
     conn.execute(select(recipient_locks.c.recipient).where(recipient_locks.c.recipient.in_(ordered))
                  .order_by(recipient_locks.c.recipient).with_for_update()).all()
 
