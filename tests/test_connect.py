@@ -11,17 +11,21 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from reachout.channels import Outgoing
 from reachout.channels.simulated import SimulatedChannel, outcome_for
-from reachout.engine.connect_contacts import ConnectContacts
+from reachout.engine.connect_contacts import ConnectContacts, campaign_contact, ended
+from reachout.store import campaigns as campaign_store
+from reachout.store import connect_contacts as contact_store
 from reachout.store.db import Database, database_url
 from reachout.store.tables import sim_sends
 from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
 from tests.expect import aws_error
+from tests.test_engine import EMAIL as EMAIL_CHANNEL
 from tests.test_engine import advance, internal
 
 REGION = "us-east-1"
@@ -225,7 +229,8 @@ def test_contact_flows_are_created_described_and_listed_by_type(connect):
     assert json.loads(by_arn["ContactFlow"]["Content"]) == RULES
 
     listed = connect.list_contact_flows(InstanceId=instance)["ContactFlowSummaryList"]
-    assert [(f["Name"], f["ContactFlowType"]) for f in listed] == [("greeting", "CONTACT_FLOW"), ("retries", "CAMPAIGN")]
+    assert [(f["Name"], f["ContactFlowType"]) for f in listed] == [("greeting", "CONTACT_FLOW"),
+                                                                   ("retries", "CAMPAIGN")]
     campaign_flows = connect.list_contact_flows(InstanceId=instance, ContactFlowTypes=["CAMPAIGN"])
     assert [f["Id"] for f in campaign_flows["ContactFlowSummaryList"]] == [rules["ContactFlowId"]]
     first = connect.list_contact_flows(InstanceId=instance, MaxResults=1)
@@ -395,7 +400,8 @@ def test_outbound_contacts_are_idempotent_per_client_token(connect):
     assert connect.start_outbound_email_contact(**request)["ContactId"] == email
     assert connect.start_outbound_email_contact(**request)["ContactId"] == email  # replayed, not refused
     with aws_error("IdempotencyException", "ClientToken"):
-        connect.start_outbound_email_contact(**{**request, "DestinationEmailAddress": {"EmailAddress": "b@example.com"}})
+        connect.start_outbound_email_contact(**{**request,
+                                                "DestinationEmailAddress": {"EmailAddress": "b@example.com"}})
     assert setup.describe(first)["CustomerEndpoint"]["Address"] == "+12125550101"
 
 
@@ -419,7 +425,8 @@ def test_batch_put_contact_fails_requests_one_by_one_with_the_model_codes(connec
         {**good, "RequestIdentifier": "no-campaign", "Campaign": None},
         {**good, "RequestIdentifier": "other-campaign", "Campaign": {"CampaignId": elsewhere}},
         {**good, "RequestIdentifier": "no-customer", "CustomerEndpoint": None},
-        {**good, "RequestIdentifier": "bad-customer", "CustomerEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "555"}},
+        {**good, "RequestIdentifier": "bad-customer",
+         "CustomerEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "555"}},
         {**good, "RequestIdentifier": "email-customer",
          "CustomerEndpoint": {"Type": "EMAIL_ADDRESS", "Address": "a@example.com"}},
         {**good, "RequestIdentifier": "no-system", "SystemEndpoint": None},
@@ -458,7 +465,8 @@ def test_batch_put_contact_fails_requests_one_by_one_with_the_model_codes(connec
     assert [f["FailureReasonCode"] for f in retried["FailedRequestList"]] == ["IDEMPOTENCY_EXCEPTION"]
     assert retried["SuccessfulRequestList"][0] == answer["SuccessfulRequestList"][1]
     assert retried["SuccessfulRequestList"][1]["RequestIdentifier"] == "new"
-    assert retried["SuccessfulRequestList"][1]["ContactId"] not in {s["ContactId"] for s in answer["SuccessfulRequestList"]}
+    assert retried["SuccessfulRequestList"][1]["ContactId"] not in {s["ContactId"]
+                                                                    for s in answer["SuccessfulRequestList"]}
 
     other = Setup(connect)
     with aws_error("IdempotencyException", "another instance"):
@@ -489,7 +497,8 @@ START = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 def engine(request, tmp_path_factory):
     """A server of this module's own, its virtual clock at START; tests move it forward."""
     data = tmp_path_factory.mktemp("connect")
-    urls = iter([f"sqlite:///{data / 'connect.db'}"]) if request.param == "sqlite" else postgres_schema_url("reachout_connect")
+    urls = (iter([f"sqlite:///{data / 'connect.db'}"]) if request.param == "sqlite"
+            else postgres_schema_url("reachout_connect"))
     running = start_server(next(urls), data, "--virtual-clock", START.isoformat())
     running.data = data
     yield running
@@ -692,3 +701,36 @@ def test_a_worker_dying_between_record_and_send_leaves_one_send(engine):
 
 def _outgoing(contact) -> Outgoing:
     return Outgoing(contact.id, contact.id, "", "telephony", contact.customer_endpoint["Address"], 1)
+
+
+def test_campaign_contacts_recorded_by_the_engine_are_described(engine):
+    """The campaign engine records its own contacts in the Connect view (engine/connect_contacts.py
+    helpers over store/connect_contacts.py); DescribeContact then answers for them, under the
+    instance id the campaign names."""
+    v2 = make_client(engine.url, "connectcampaignsv2")
+    connect = make_client(engine.url, "connect")
+    instance_id = f"inst-{uuid.uuid4().hex[:8]}"  # campaigns accept any instance id
+    campaign_id = v2.create_campaign(name="recorded", connectInstanceId=instance_id,
+                                     channelSubtypeConfig=EMAIL_CHANNEL)["id"]
+    contact = SimpleNamespace(id=str(uuid.uuid4()), channel="email", endpoint="ann@example.com")
+    now = clock_of(engine)
+    database = Database(database_url(engine.db, engine.data))
+    try:
+        with database.transaction() as conn:
+            campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
+            contact_store.record_contacts(conn, [campaign_contact(campaign, contact, now)])
+        with database.transaction() as conn:
+            assert contact_store.update_contact(conn, contact.id, now=now + timedelta(seconds=5),
+                                                state=contact_store.DISCONNECTED,
+                                                **ended("email", "BOUNCED", now + timedelta(seconds=5)))
+    finally:
+        database.dispose()
+    described = connect.describe_contact(InstanceId=instance_id, ContactId=contact.id)["Contact"]
+    assert (described["Channel"], described["InitiationMethod"], described["Campaign"], described["DisconnectReason"],
+            described["InitiationTimestamp"], described["DisconnectTimestamp"]) == \
+        ("EMAIL", "API", {"CampaignId": campaign_id}, "OUTBOUND_DESTINATION_ENDPOINT_ERROR", now,
+         now + timedelta(seconds=5))
+    assert described["CustomerEndpoint"] == {"Type": "EMAIL_ADDRESS", "Address": "ann@example.com"}
+    assert described["SegmentAttributes"] == {"connect:Subtype": {"ValueString": "connect:Email"}}
+    with aws_error("ContactNotFoundException", "not active"):
+        connect.stop_contact(InstanceId=instance_id, ContactId=contact.id)

@@ -67,7 +67,8 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
         what = f"reattempt {attempt} on {rule.channel} after {disposition_of(contact.outcome).code}"
         profile = profiles.get(contact.recipient)
         if profile is None:
-            notes.append(_note(contact, rule.channel, f"{what} not made: the recipient's profile no longer exists", now))
+            notes.append(_note(contact, rule.channel, f"{what} not made: the recipient's profile no longer exists",
+                               now))
             continue
         key = (rule.channel, rule.wait)
         if key not in planners:
@@ -94,7 +95,8 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
 def _profile_domain(conn: Connection, campaign: Campaign) -> int | None:
     """The Customer Profiles domain the campaign's recipients come from (segment or event trigger)."""
     source = campaign.source or {}
-    arn = source.get("customerProfilesSegmentArn") or (source.get("eventTrigger") or {}).get("customerProfilesDomainArn")
+    trigger = source.get("eventTrigger") or {}
+    arn = source.get("customerProfilesSegmentArn") or trigger.get("customerProfilesDomainArn")
     parts = (arn or "").split(":", 5)[-1].split("/")
     if len(parts) < 2 or parts[0] != "domains":
         return None

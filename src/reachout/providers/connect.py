@@ -168,7 +168,8 @@ class ConnectProvider(Provider):
         country = phonenumbers.region_code_for_number(parsed)
         if country not in self.country_codes:
             raise DomainError(f"PhoneNumber {number} belongs to no country where numbers can be claimed")
-        number_type = "TOLL_FREE" if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE else "DID"
+        toll_free = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE
+        number_type = "TOLL_FREE" if toll_free else "DID"
 
         def claim() -> dict:
             instance = self._target(conn, call)
@@ -367,7 +368,8 @@ class ConnectProvider(Provider):
         p = call.params
         if (p["Channel"], p["InitiationMethod"]) != ("EMAIL", "OUTBOUND"):
             raise DomainError(f"Reachout creates EMAIL contacts with InitiationMethod OUTBOUND (sent with "
-                              f"StartOutboundEmailContact), not {p['Channel']} contacts initiated {p['InitiationMethod']}")
+                              f"StartOutboundEmailContact), not {p['Channel']} contacts initiated "
+                              f"{p['InitiationMethod']}")
         for member in ("UserInfo", "InitiateAs", "PreviousContactId"):
             if member in p:
                 raise DomainError(f"{member} is not served: Reachout has no agents and no transfers")
@@ -414,11 +416,7 @@ class ConnectProvider(Provider):
             sender = p.get("FromEmailAddress")
             contacts.update_contact(
                 conn, contact.id, now=now, state=contacts.PENDING, due_at=now,
-                customer_endpoint={"Type": "EMAIL_ADDRESS", "Address": destination["EmailAddress"],
-                                   **({"DisplayName": destination["DisplayName"]} if "DisplayName" in destination else {})},
-                system_endpoint={"Type": "EMAIL_ADDRESS", "Address": sender["EmailAddress"],
-                                 **({"DisplayName": sender["DisplayName"]} if "DisplayName" in sender else {})}
-                if sender else None,
+                customer_endpoint=_email_endpoint(destination), system_endpoint=sender and _email_endpoint(sender),
                 options={**contact.options, "email": message,
                          "cc": (p.get("AdditionalRecipients") or {}).get("CcEmailAddresses", [])})
             return {"ContactId": contact.id}
@@ -428,7 +426,8 @@ class ConnectProvider(Provider):
 
     @staticmethod
     def _check_template(conn, call: Call, config: dict) -> None:
-        knowledge_base = template_store.get_knowledge_base(conn, call.region, config["KnowledgeBaseId"].rpartition("/")[2])
+        knowledge_base_id = config["KnowledgeBaseId"].rpartition("/")[2]
+        knowledge_base = template_store.get_knowledge_base(conn, call.region, knowledge_base_id)
         template_id = template_store.split_qualifier(config["MessageTemplateId"])[0].rpartition("/")[2]
         if knowledge_base is None or template_store.get_template(conn, knowledge_base.id, template_id) is None:
             raise NotFound(f"Message template {config['MessageTemplateId']} not found in knowledge base "
@@ -447,7 +446,8 @@ class ConnectProvider(Provider):
                 taken = client_tokens.take(conn, call.region, call.operation, token, client_tokens.digest(instance.id),
                                            now)
                 if not taken.same_request:
-                    raise TokenReused(f"ClientToken {token} was used in the last 7 days for a batch of another instance")
+                    raise TokenReused(f"ClientToken {token} was used in the last 7 days for a batch of another "
+                                      "instance")
             succeeded, failed = [], []
             for index, item in enumerate(p["ContactDataRequestList"], 1):
                 answer = None
@@ -587,10 +587,19 @@ def _instance_view(instance: Row, account: str) -> dict:
             "InstanceAccessUrl": f"https://{instance.alias}.my.connect.aws" if instance.alias else None}
 
 
+def _email_endpoint(info: dict) -> dict:
+    """An EmailAddressInfo as an EndpointInfo."""
+    endpoint = {"Type": "EMAIL_ADDRESS", "Address": info["EmailAddress"]}
+    if "DisplayName" in info:
+        endpoint["DisplayName"] = info["DisplayName"]
+    return endpoint
+
+
 def _contact_view(contact: Row) -> dict:
     cc = contact.options.get("cc") or []
     return {
-        "Arn": f"arn:aws:connect:{contact.region}:{contact.account}:instance/{contact.instance_id}/contact/{contact.id}",
+        "Arn": f"arn:aws:connect:{contact.region}:{contact.account}:instance/{contact.instance_id}"
+               f"/contact/{contact.id}",
         "Id": contact.id, "InitialContactId": contact.id, "InitiationMethod": contact.initiation_method,
         "Name": contact.name, "Description": contact.description, "Channel": contact.channel,
         "InitiationTimestamp": contact.initiated_at, "ConnectedToSystemTimestamp": contact.connected_at,
