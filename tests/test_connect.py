@@ -126,11 +126,11 @@ def test_instances_are_created_described_and_listed_in_creation_order(connect, c
                                  ["InstanceSummaryList"]]
 
 
-def test_instance_refusals(connect, client):
+def test_instance_refusals(connect):
     with aws_error("ResourceNotFoundException", UNKNOWN_ID):
         connect.describe_instance(InstanceId=UNKNOWN_ID)
-    alias = new_instance(connect)  # its alias is now taken
-    taken = connect.describe_instance(InstanceId=alias["Id"])["Instance"]["InstanceAlias"]
+    existing = new_instance(connect)
+    taken = connect.describe_instance(InstanceId=existing["Id"])["Instance"]["InstanceAlias"]
     with aws_error("InvalidRequestException", "already exists"):
         new_instance(connect, InstanceAlias=taken)
     with aws_error("InvalidRequestException", "DirectoryId"):
@@ -349,7 +349,7 @@ def test_outbound_chat_refusals(connect):
             SegmentAttributes={"connect:Subtype": {"ValueString": "connect:SMS"}})
 
 
-def test_outbound_email_refusals(connect, client):
+def test_outbound_email_refusals(connect):
     setup = Setup(connect)
     with aws_error("InvalidParameterException", "EMAIL contacts with InitiationMethod OUTBOUND"):
         connect.create_contact(InstanceId=setup.instance_id, Channel="VOICE", InitiationMethod="TRANSFER")
@@ -734,3 +734,17 @@ def test_campaign_contacts_recorded_by_the_engine_are_described(engine):
     assert described["SegmentAttributes"] == {"connect:Subtype": {"ValueString": "connect:Email"}}
     with aws_error("ContactNotFoundException", "not active"):
         connect.stop_contact(InstanceId=instance_id, ContactId=contact.id)
+
+
+def test_a_client_token_is_free_again_after_7_days(engine):
+    connect = make_client(engine.url, "connect")
+    setup = Setup(connect)
+    token = unique("week")
+    first = setup.voice("+12125550101", ClientToken=token)
+    advance(engine, seconds=7 * 24 * 3600 - 60)
+    with aws_error("InvalidParameterException", "ClientToken"):
+        setup.voice("+12125550102", ClientToken=token)
+    assert setup.voice("+12125550101", ClientToken=token) == first
+    advance(engine, seconds=120)
+    second = setup.voice("+12125550102", ClientToken=token)
+    assert second != first and setup.describe(second)["CustomerEndpoint"]["Address"] == "+12125550102"
