@@ -9,7 +9,10 @@ from botocore.exceptions import ClientError
 
 STATUS = {"ValidationException": 400, "BadRequestException": 400, "ResourceNotFoundException": 404,
           "ConflictException": 409, "InvalidCampaignStateException": 409, "InvalidStateException": 409,
-          "ServiceQuotaExceededException": 402}
+          "ServiceQuotaExceededException": 402, "InvalidRequestException": 400, "InvalidParameterException": 400,
+          "InvalidContactFlowException": 400, "IdempotencyException": 409, "DuplicateResourceException": 409,
+          "ContactNotFoundException": 410, "OutboundContactNotPermittedException": 403,
+          "ContactFlowNotPublishedException": 404}
 
 
 @contextmanager

@@ -22,6 +22,8 @@ from reachout.engine.forecast import forecast
 from reachout.events.bus import EventBus
 from reachout.providers import handlers_of
 from reachout.providers.campaigns import V1, V2, CampaignsProvider
+from reachout.providers.connect import SERVICE as CONNECT
+from reachout.providers.connect import ConnectProvider
 from reachout.providers.events import EventsProvider
 from reachout.providers.profile_objects import ProfileObjectsProvider
 from reachout.providers.profiles import SERVICE as PROFILES
@@ -48,6 +50,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         **handlers_of(SegmentsProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(EventsProvider(database, clock), catalog, ["events"]),
         **handlers_of(TemplatesProvider(database, clock), catalog, ["qconnect"]),
+        **handlers_of(ConnectProvider(database, clock, catalog.services[CONNECT]), catalog, [CONNECT]),
     }
     gateway = Gateway(catalog, handlers, {settings.access_key_id: settings.secret_access_key},
                       settings.account_id, SystemClock().now)

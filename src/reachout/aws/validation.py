@@ -83,9 +83,16 @@ def _pattern(pattern: str) -> regex.Pattern:
     (profiles' TagArn `^arn:[a-z0-9]{1,10}:profile` is a prefix). Models that carry none at all
     (campaigns' `[a-zA-Z0-9_\-.]*`) are whole-value patterns: their API reference prints the same
     pattern anchored (`^[a-zA-Z0-9_\-.]*$`)."""
+    pattern = _OVER_ESCAPED.sub(lambda _: "\\", pattern)
     if not pattern.startswith("^") and not pattern.endswith("$"):
         pattern = f"^(?:{pattern})\\Z"
     return regex.compile(pattern)
+
+
+# Some patterns are escaped twice in the models (connect's PhoneNumber `\\+[1-9]\\d{1,14}$`, Page,
+# Workspace*, an events ARN): read literally they would demand a backslash, and no valid value has one.
+# The services apply them as singly escaped; so does Reachout (a doubled backslash before an escape).
+_OVER_ESCAPED = regex.compile(r"\\\\(?=[pPdDsSwW+.\-])")
 
 
 def _show(value) -> str:

@@ -41,29 +41,35 @@ def _stamp(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
-def contact_event(event_type: str, *, contact: dict, campaign_id: str, instance_id: str, account: str,
-                  region: str, at: datetime, outcome: str | None = None) -> dict:
-    """One contact event. `contact` has id, channel, endpoint, dispatched_at (INITIATED time)."""
+def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, instance_id: str, account: str,
+                  region: str, at: datetime, outcome: str | None = None, initiation_method: str = "API",
+                  amd: bool = True, disconnect_reason: str | None = None) -> dict:
+    """One contact event. `contact` has id, channel, endpoint, dispatched_at (INITIATED time).
+    Contacts started through the Connect APIs have no campaign, may have answering machine detection
+    off, and may say why they were disconnected (`disconnect_reason`)."""
     instance_arn = f"arn:aws:connect:{region}:{account}:instance/{instance_id}"
     contact_arn = f"{instance_arn}/contact/{contact['id']}"
     channel, subtype = CONNECT_CHANNELS.get(contact["channel"], ("VOICE", "connect:Telephony"))
     detail: dict = {
         "eventType": event_type, "contactId": contact["id"], "initialContactId": contact["id"],
-        "channel": channel, "instanceArn": instance_arn, "initiationMethod": "API",
+        "channel": channel, "instanceArn": instance_arn, "initiationMethod": initiation_method,
         "initiationTimestamp": _stamp(contact.get("dispatched_at") or at),
-        "campaign": {"campaignId": campaign_id},
         "segmentAttributes": {"connect:Subtype": {"ValueString": subtype}},
         "tags": {"aws:connect:instanceId": instance_id, "aws:connect:systemEndpoint": contact.get("endpoint", "")},
     }
+    if campaign_id is not None:
+        detail["campaign"] = {"campaignId": campaign_id}
     if event_type == "CONNECTED_TO_SYSTEM":
         detail["connectedToSystemTimestamp"] = _stamp(at)
     if event_type == "DISCONNECTED":
         detail["disconnectTimestamp"] = _stamp(at)
-    if contact["channel"] == "telephony" and outcome is not None:
+    if contact["channel"] == "telephony" and outcome is not None and amd:
         status, reason = VOICE_STATUS.get(outcome, ("AMD_ERROR", None))
         detail["answeringMachineDetectionStatus"] = status
         if reason and event_type == "DISCONNECTED":
             detail["disconnectReason"] = reason
+    if disconnect_reason is not None and event_type == "DISCONNECTED":
+        detail["disconnectReason"] = disconnect_reason
     if outcome is not None and event_type == "DISCONNECTED":
         detail["disposition"] = outcome  # Reachout's addition: the outcome the channel reported
     return envelope(CONTACT_EVENT, CONNECT_SOURCE, account, region, at, [contact_arn, instance_arn], detail)

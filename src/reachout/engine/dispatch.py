@@ -21,7 +21,7 @@ from reachout.domain.campaign import Campaign
 from reachout.domain.disposition import disposition_of
 from reachout.domain.limits import Limit, blocking_limit, effective_limits
 from reachout.domain.window import Window
-from reachout.engine import notify
+from reachout.engine import notify, reattempts
 from reachout.store import campaigns as campaign_store
 from reachout.store import instances, work
 from reachout.store.db import Database
@@ -136,6 +136,7 @@ class Dispatcher:
                 campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
                 if campaign is not None:
                     notify.finished(conn, campaign, [c for c in claimed if c.campaign_id == campaign_id], now)
+            reattempts.schedule(conn, claimed, now)  # before participants with nothing left exit
             work.finish_participants(conn, [c.participant_id for c in claimed], now)
             work.wake_campaigns(conn, [c.campaign_id for c in claimed], now)
         return len(claimed)

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from reachout.channels import Channel
 from reachout.clock import Clock, VirtualClock
 from reachout.engine import campaigns
+from reachout.engine.connect_contacts import ConnectContacts
 from reachout.engine.dispatch import Dispatcher
 from reachout.events.bus import EventBus
-from reachout.store import work
+from reachout.store import connect_contacts, work
 from reachout.store.db import Database
 
 log = logging.getLogger("reachout.engine")
@@ -28,6 +29,7 @@ class Engine:
         self.bus = bus
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.dispatcher = Dispatcher(db, channels, self.owner, lease, batch)
+        self.connect_contacts = ConnectContacts(db, channels, self.owner, lease, batch)
         self._lock = threading.Lock()  # one pass at a time in this process
         self._last_pass: datetime | None = None
 
@@ -41,6 +43,7 @@ class Engine:
                 handled = self._wake_campaigns(now)
                 handled += self.dispatcher.dispatch_due(now, budget)
                 handled += self.dispatcher.apply_outcomes(now)
+                handled += self.connect_contacts.run_due(now)
                 if self.bus is not None:
                     handled += self.bus.fan_out(now) + self.bus.deliver(now)
                 handled_total += handled
@@ -67,7 +70,8 @@ class Engine:
 
     def next_due(self) -> datetime | None:
         with self.db.transaction() as conn:
-            candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn)]
+            candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn),
+                          connect_contacts.next_due(conn)]
         if self.bus is not None:
             candidates.append(self.bus.next_due())
         found = [t for t in candidates if t is not None]

@@ -48,3 +48,32 @@ def state_changed(conn: Connection, campaign: Campaign, previous: str, now: date
     outbox.emit(conn, [(campaign.id, campaign_state_event(campaign_id=campaign.id, state=campaign.state,
                                                           previous=previous, account=account,
                                                           region=campaign.region, at=now))], now)
+
+
+# --- contacts in the Connect view (connect_contacts rows): API-started ones -------------------------
+def _connect_where(row, at: datetime) -> dict:
+    return {"campaign_id": row.campaign_id, "instance_id": row.instance_id, "account": row.account,
+            "region": row.region, "at": at, "initiation_method": row.initiation_method,
+            "amd": bool(row.options.get("amd", True))}
+
+
+def _connect_contact(row) -> dict:
+    return {"id": row.id, "channel": row.delivery, "endpoint": (row.system_endpoint or {}).get("Address", ""),
+            "dispatched_at": row.initiated_at}
+
+
+def contacts_initiated(conn: Connection, rows: list, now: datetime) -> None:
+    outbox.emit(conn, [(row.id, contact_event("INITIATED", contact=_connect_contact(row), **_connect_where(row, now)))
+                       for row in rows], now)
+
+
+def contacts_ended(conn: Connection, rows: list, reasons: dict[str, str], now: datetime) -> None:
+    """Rows that ended with their channel's outcome; `reasons`: contact id -> disconnect reason."""
+    outbox.emit(conn, [(row.id, event) for row in rows for event in outcome_events(
+        _connect_contact(row), row.outcome, disconnect_reason=reasons[row.id], **_connect_where(row, now))], now)
+
+
+def contact_stopped(conn: Connection, row, reason: str, now: datetime) -> None:
+    """StopContact: disconnected, with no outcome from any channel."""
+    outbox.emit(conn, [(row.id, contact_event("DISCONNECTED", contact=_connect_contact(row), disconnect_reason=reason,
+                                              **_connect_where(row, now)))], now)

@@ -400,3 +400,112 @@ message_template_versions = Table(
     Column("sha256", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+
+# --- Amazon Connect: instances, phone numbers, flows, contacts ----------------------------------
+connect_instances = Table(
+    "connect_instances", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),  # creation order, for listings
+    Column("region", String(32), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("alias", String(45)),
+    Column("identity_management_type", String(32), nullable=False),
+    Column("directory_id", String(12)),
+    Column("inbound_calls", Boolean, nullable=False),
+    Column("outbound_calls", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("region", "alias", name="uq_connect_instances_alias"),
+    Index("ix_connect_instances_region", "region", "seq"),
+)
+
+# Numbers claimed by an instance: any valid E.164 number its caller names (there is no carrier
+# inventory to claim from).
+connect_phone_numbers = Table(
+    "connect_phone_numbers", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("region", String(32), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("number", String(16), nullable=False),  # E.164
+    Column("instance_id", String(36), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("number_type", String(16), nullable=False),  # DID | TOLL_FREE
+    Column("description", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("region", "number", name="uq_connect_phone_numbers_number"),
+    Index("ix_connect_phone_numbers_instance", "instance_id", "seq"),
+)
+
+contact_flows = Table(
+    "contact_flows", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("region", String(32), nullable=False),
+    Column("instance_id", String(36), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("name", String(500), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # PUBLISHED | SAVED
+    Column("description", Text),
+    Column("content", Text, nullable=False),  # as given: flow language, or reattempt rules for CAMPAIGN
+    Column("content_sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("instance_id", "name", name="uq_contact_flows_name"),
+    Index("ix_contact_flows_instance", "instance_id", "seq"),
+)
+
+# The Connect view of every contact: those started through the contact APIs (origin `api`, which the
+# engine hands to a channel: created -> pending -> dispatching -> sent -> disconnected) and those the
+# campaign engine records for its own contacts (origin `campaign`), so that DescribeContact and the
+# contact events tell one story.
+connect_contacts = Table(
+    "connect_contacts", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("region", String(32), nullable=False),
+    Column("account", String(12), nullable=False),
+    Column("instance_id", String(100), nullable=False),
+    Column("origin", String(16), nullable=False),  # api | campaign
+    Column("channel", String(8), nullable=False),  # Connect's: VOICE | CHAT | EMAIL
+    Column("delivery", String(16), nullable=False),  # the engine channel: telephony | sms | whatsApp | email
+    Column("initiation_method", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("customer_endpoint", JSON),  # {Type, Address[, DisplayName]}
+    Column("system_endpoint", JSON),
+    Column("flow_id", String(500)),
+    Column("campaign_id", String(100)),
+    Column("related_contact_id", String(256)),
+    Column("name", Text),
+    Column("description", Text),
+    Column("attributes", JSON, nullable=False),
+    Column("segment_attributes", JSON, nullable=False),
+    Column("options", JSON, nullable=False),  # what the sender needs: AMD on/off, email message, ...
+    Column("client_token", String(500)),
+    Column("initiated_at", UtcDateTime, nullable=False),
+    Column("dispatched_at", UtcDateTime),
+    Column("connected_at", UtcDateTime),
+    Column("disconnected_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("outcome", String(32)),
+    Column("disconnect_reason", String(64)),
+    Column("amd_status", String(32)),
+    # A work item for API-started contacts: claimed by due_at under a lease.
+    Column("due_at", UtcDateTime),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Index("ix_connect_contacts_due", "state", "due_at"),
+    Index("ix_connect_contacts_instance", "region", "instance_id"),
+)
+
+# ClientToken idempotency of the Connect APIs: a token names one request for 7 days; the same
+# request again gets the first answer back.
+client_tokens = Table(
+    "client_tokens", metadata,
+    Column("region", String(32), primary_key=True),
+    Column("operation", String(64), primary_key=True),
+    Column("token", String(64), primary_key=True),  # sha256 of the token (tokens run to 500 characters)
+    Column("fingerprint", String(64), nullable=False),  # sha256 of the rest of the request
+    Column("response", JSON),  # None until the request that took the token commits its answer
+    Column("created_at", UtcDateTime, nullable=False),
+)

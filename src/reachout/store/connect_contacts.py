@@ -1,0 +1,76 @@
+"""The Connect view of contacts (table connect_contacts).
+
+Contacts started through the Connect APIs are also work items of the engine, claimed by due_at under
+a lease: created (an EMAIL contact waiting for StartOutboundEmailContact) -> pending (due to be handed
+to its channel) -> dispatching (recorded as handed over; its id is the idempotency key) -> sent
+(waiting for the outcome) -> disconnected. The campaign engine records its own contacts here as well
+(`record_contacts`, `update_contact`), so that DescribeContact answers for them too.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
+
+from reachout.store.tables import connect_contacts as contacts
+
+CREATED, PENDING, DISPATCHING, SENT, DISCONNECTED = "created", "pending", "dispatching", "sent", "disconnected"
+ACTIVE_STATES = (CREATED, PENDING, DISPATCHING, SENT)
+API, CAMPAIGN = "api", "campaign"  # origins
+
+_OPTIONAL = {"customer_endpoint": None, "system_endpoint": None, "flow_id": None, "campaign_id": None,
+             "related_contact_id": None, "name": None, "description": None, "attributes": {},
+             "segment_attributes": {}, "options": {}, "client_token": None, "dispatched_at": None,
+             "connected_at": None, "disconnected_at": None, "outcome": None, "disconnect_reason": None,
+             "amd_status": None, "due_at": None, "lease_owner": None, "lease_until": None}
+
+
+def record_contacts(conn: Connection, rows: Iterable[dict]) -> None:
+    """Records contacts. Each row needs id, region, account, instance_id, origin, channel (VOICE, CHAT,
+    EMAIL), delivery (telephony, sms, whatsApp, email), initiation_method, state and initiated_at;
+    every other column is optional. For the campaign engine's own contacts: origin `campaign`."""
+    rows = [{**_OPTIONAL, "updated_at": row["initiated_at"], **row} for row in rows]
+    if rows:
+        conn.execute(insert(contacts), rows)
+
+
+def update_contact(conn: Connection, contact_id: str, *, now: datetime, only_in: Iterable[str] | None = None,
+                   **values) -> bool:
+    """Changes a contact (LastUpdateTimestamp becomes `now`); with `only_in`, only while its state is one
+    of those. Returns whether it changed."""
+    query = update(contacts).where(contacts.c.id == contact_id)
+    if only_in is not None:
+        query = query.where(contacts.c.state.in_(list(only_in)))
+    return conn.execute(query.values(**values, updated_at=now)).rowcount > 0
+
+
+def get_contact(conn: Connection, region: str, instance_id: str, contact_id: str, *,
+                for_update: bool = False) -> Row | None:
+    query = select(contacts).where(contacts.c.id == contact_id, contacts.c.region == region,
+                                   contacts.c.instance_id == instance_id)
+    return conn.execute(query.with_for_update() if for_update else query).first()
+
+
+def claim_due(conn: Connection, states: Iterable[str], now: datetime, owner: str, lease: timedelta,
+              limit: int) -> list[Row]:
+    """Leases up to `limit` API-started contacts in `states` that are due, oldest first. Their due time
+    moves to the lease's end, so that a worker dying now leaves them due again when the lease ends."""
+    free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
+    query = (select(contacts.c.id)
+             .where(contacts.c.origin == API, contacts.c.state.in_(list(states)), contacts.c.due_at <= now, free)
+             .order_by(contacts.c.due_at, contacts.c.id).limit(limit))
+    ids = list(conn.execute(query.with_for_update(skip_locked=True)).scalars())
+    if not ids:
+        return []
+    conn.execute(update(contacts).where(contacts.c.id.in_(ids))
+                 .values(lease_owner=owner, lease_until=now + lease, due_at=now + lease))
+    return list(conn.execute(select(contacts).where(contacts.c.id.in_(ids))
+                             .order_by(contacts.c.initiated_at, contacts.c.id)))
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """When the next API-started contact needs the engine."""
+    query = select(func.min(contacts.c.due_at)).where(contacts.c.origin == API,
+                                                      contacts.c.state.in_([PENDING, DISPATCHING, SENT]))
+    return conn.execute(query).scalar()
