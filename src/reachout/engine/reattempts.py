@@ -20,6 +20,7 @@ from reachout.domain import reattempt
 from reachout.domain.campaign import Campaign
 from reachout.domain.contact_flow import CAMPAIGN
 from reachout.domain.disposition import disposition_of
+from reachout.domain.reach import reach_of
 from reachout.engine import notify
 from reachout.engine.planning import Planner, PlannedContact
 from reachout.store import campaigns as campaign_store
@@ -75,7 +76,7 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
             # The campaign as seen by this one channel: its window and zone rules, its config if it has one.
             one_channel = {rule.channel: campaign.channel_subtype_config.get(rule.channel) or {}}
             planners[key] = Planner(replace(campaign, channel_subtype_config=one_channel), now + rule.wait)
-        planned: PlannedContact = planners[key].plan(profile)[0]
+        planned: PlannedContact = planners[key].plan(reach_of(profile))[0]
         if planned.due_at is None:
             notes.append(_note(contact, rule.channel, f"{what} not made: {planned.reason}", now))
             continue
