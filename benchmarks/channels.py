@@ -32,7 +32,7 @@ import aiosmtplib  # noqa: E402
 import smpp34  # noqa: E402
 
 from reachout.channels import Outgoing, Receipt  # noqa: E402
-from reachout.channels.email import EmailChannel, RenderedOutgoing  # noqa: E402
+from reachout.channels.email import EmailChannel  # noqa: E402
 from reachout.channels.sms import SmsChannel  # noqa: E402
 from tests.test_channel_email import LocalSmtpServer  # noqa: E402
 from tests.test_channel_sms import LocalSmsc  # noqa: E402
@@ -43,15 +43,15 @@ HTML = "<p>Hello {name},</p><p>your statement for March is ready. " + "Lorem ips
 
 # --- what is sent ---------------------------------------------------------------------------------
 
-def email(n: int) -> RenderedOutgoing:
-    return RenderedOutgoing(f"contact-{n:07}", f"contact-{n:07}", "campaign-1", "email", f"user{n}@example.org", 1,
-                            subject="Your March statement", text=f"Hello {n},\nyour statement is ready.",
-                            html=HTML.format(name=n), sender="billing@example.com", sender_name="Example Billing")
+def email(n: int) -> Outgoing:
+    return Outgoing(f"contact-{n:07}", f"contact-{n:07}", "campaign-1", "email", f"user{n}@example.org", 1,
+                    subject="Your March statement", text=f"Hello {n},\nyour statement is ready.",
+                    html=HTML.format(name=n), sender="billing@example.com", sender_name="Example Billing")
 
 
-def sms(n: int, text: str) -> RenderedOutgoing:
-    return RenderedOutgoing(f"contact-{n:07}", f"contact-{n:07}", "campaign-1", "sms", f"+49151{n:08}", 1,
-                            text=text, sender="+15550100")
+def sms(n: int, text: str) -> Outgoing:
+    return Outgoing(f"contact-{n:07}", f"contact-{n:07}", "campaign-1", "sms", f"+49151{n:08}", 1,
+                    text=text, origination_number="+15550100")
 
 
 def batches(count: int, size: int, make: Callable[[int], Outgoing]) -> list[list[Outgoing]]:
