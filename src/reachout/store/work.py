@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
@@ -80,6 +80,22 @@ def drop_open_contacts(conn: Connection, campaign_id: str, reason: str, now: dat
 def open_contact_count(conn: Connection, campaign_id: str) -> int:
     return conn.execute(select(func.count()).select_from(contacts).where(
         contacts.c.campaign_id == campaign_id, contacts.c.state.in_(OPEN_STATES))).scalar_one()
+
+
+# --- outcomes that come later ------------------------------------------------------------------
+def record_sent(conn: Connection, contact_id: str, outcome: str | None, due_at: datetime) -> None:
+    """The channel has the contact: its outcome is known at `due_at`, or (outcome None) is reported by
+    then at the latest. An outcome reported while it was being handed over wins, due as it was."""
+    waiting = contacts.c.outcome.is_(None)
+    conn.execute(update(contacts).where(contacts.c.id == contact_id).values(
+        state=SENT, lease_owner=None, lease_until=None,
+        outcome=case((waiting, literal(outcome, contacts.c.outcome.type)), else_=contacts.c.outcome),
+        due_at=case((waiting, literal(due_at, contacts.c.due_at.type)), else_=contacts.c.due_at)))
+
+
+def lock_contact(conn: Connection, contact_id: str):
+    """One contact, under a row lock (None if there is none)."""
+    return conn.execute(select(contacts).where(contacts.c.id == contact_id).with_for_update()).first()
 
 
 # --- participants --------------------------------------------------------------------------------
