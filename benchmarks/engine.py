@@ -356,7 +356,7 @@ def raw_insert_ceiling(bench: Bench, count: int, campaign_id: str) -> tuple[floa
                         "recipient": f"{i:032x}", "channel": channel, "endpoint": "+12125550100", "zones": zones,
                         "attempt": 1, "state": work.PLANNED, "due_at": now, "lease_owner": None,
                         "lease_until": None, "outcome": None, "disposition": None, "reason": None,
-                        "created_at": now, "dispatched_at": None, "completed_at": None})
+                        "created_at": now, "dispatched_at": None, "completed_at": None, "request_id": None})
             yield new_participants, new_contacts
 
     def stored(row: dict, columns: list[str]) -> tuple:
