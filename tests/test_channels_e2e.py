@@ -33,7 +33,8 @@ EMAIL_TEMPLATE = {"email": {
                                       "your code is {{Attributes.Customer.Attributes.code}}."},
              "html": {"content": "<p>Dear {{Attributes.Customer.FirstName}} {{Attributes.Customer.LastName}},</p>"
                                  "<p>your code is <b>{{Attributes.Customer.Attributes.code}}</b>.</p>"}},
-    "headers": [{"name": "List-Unsubscribe", "value": "<mailto:stop@example.com?subject={{Attributes.Customer.ProfileId}}>"}]}}
+    "headers": [{"name": "List-Unsubscribe",
+                 "value": "<mailto:stop@example.com?subject={{Attributes.Customer.ProfileId}}>"}]}}
 SMS_TEMPLATE = {"sms": {"body": {"plainText": {"content": "Hi {{Attributes.Customer.FirstName}}, your code is "
                                                           "{{Attributes.Customer.Attributes.code}}"}}}}
 
@@ -66,7 +67,8 @@ def peers() -> Iterator[Peers]:
 def channel_server(request, peers: Peers, tmp_path_factory) -> Iterator[Server]:
     """A server of the test's own on a virtual clock at START, sending through `peers`."""
     data = tmp_path_factory.mktemp("channels")
-    urls = iter([f"sqlite:///{data / 'channels.db'}"]) if request.param == "sqlite" else postgres_schema_url("reachout_channels")
+    urls = (iter([f"sqlite:///{data / 'channels.db'}"]) if request.param == "sqlite"
+            else postgres_schema_url("reachout_channels"))
     url = next(urls)
     running = start_server(url, data, "--virtual-clock", START.isoformat(), *peers.args())
     yield running
@@ -126,7 +128,8 @@ def test_campaign_renders_and_sends_real_email_and_sms(channel_server: Server, p
     subscribe(channel_server, events_file)
     # Two communications a week per recipient, across campaigns and channels.
     world.campaigns.put_instance_communication_limits(connectInstanceId=world.instance, communicationLimitsConfig={
-        "allChannelSubtypes": {"communicationLimitsList": [{"maxCountPerRecipient": 2, "frequency": 7, "unit": "DAY"}]}})
+        "allChannelSubtypes": {"communicationLimitsList": [
+            {"maxCountPerRecipient": 2, "frequency": 7, "unit": "DAY"}]}})
 
     def person(**fields) -> str:
         code = fields.pop("code")
@@ -337,3 +340,29 @@ def test_a_dispatch_reserved_before_a_crash_is_rendered_again_and_sent_once(chan
     assert message["Message-ID"] == f"<{reserved['email']}@reachout>" and message["Subject"] == "Ana, your "\
         f"{world.campaigns.describe_campaign(id=campaign_id)['campaign']['name']} code"
     assert peers.smsc.submits == []  # its receipt had come: it had left already
+
+
+def test_real_channels_need_an_existing_template_and_a_known_number(channel_server: Server, peers: Peers) -> None:
+    """What only a delivery needs: without it the real adapters are handed nothing, and the contact is
+    dropped with the reason (the simulated carriers would have sent it)."""
+    _, sms_template = templates(channel_server)
+    world = World(channel_server)
+    person = world.profiles.create_profile(DomainName=world.domain, FirstName="Ana", LastName="Lind",
+                                           EmailAddress="ana@example.org", MobilePhoneNumber="+4915112345601",
+                                           Attributes={"cohort": "bare", "code": "1"})["ProfileId"]
+    config = channels(f"arn:aws:wisdom:{REGION}:{ACCOUNT}:message-template/{uuid.uuid4().hex}/{uuid.uuid4().hex}",
+                      sms_template)
+    config["sms"]["defaultOutboundConfig"]["connectSourcePhoneNumberArn"] = \
+        f"arn:aws:sms-voice:{REGION}:{ACCOUNT}:phone-number/phone-0123abcd"
+    campaign_id = world.campaign(world.segment("bare"), config)
+
+    advance(channel_server, seconds=1)
+
+    found = {c["channel"]: c for c in records(channel_server, campaign_id, "contacts")}
+    assert {c["recipient"] for c in found.values()} == {person}
+    assert {ch: c["state"] for ch, c in found.items()} == {"email": "dropped", "sms": "dropped"}
+    missing = config["email"]["defaultOutboundConfig"]["wisdomTemplateArn"]
+    assert found["email"]["reason"].startswith(f"message template {missing} does not exist")
+    assert found["sms"]["reason"].startswith("connectSourcePhoneNumberArn arn:aws:sms-voice:")
+    assert peers.mailbox.received == [] and peers.smsc.submits == []
+    assert world.state(campaign_id) == "Completed"
