@@ -107,10 +107,10 @@ class Renderer:
             if needs_content and not sender:
                 raise _Unsendable("the campaign's email channel has no connectSourceEmailAddress")
             return replace(base, subject=email.get("subject"), text=_part(body, "plainText"),
-                            html=_part(body, "html"), sender=sender,
-                            sender_name=config.get("sourceEmailAddressDisplayName") or None,
-                            headers=tuple((h["name"], h.get("value", "")) for h in email.get("headers", [])
-                                          if h.get("name")))
+                           html=_part(body, "html"), sender=sender,
+                           sender_name=config.get("sourceEmailAddressDisplayName") or None,
+                           headers=tuple((h["name"], h.get("value", "")) for h in email.get("headers", [])
+                                         if h.get("name")))
         number = origination_number(config.get("connectSourcePhoneNumberArn"))
         if needs_content and number is None:
             raise _Unsendable(f"connectSourcePhoneNumberArn {config.get('connectSourcePhoneNumberArn')} names no "
