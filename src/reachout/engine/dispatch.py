@@ -143,17 +143,19 @@ class Dispatcher:
         """Steps 2 and 3."""
         by_channel = defaultdict(list)
         for contact in contacts:
-            if contact.outcome is not None:
-                # Resumed after a crash, but its outcome was reported meanwhile: it left already.
-                with self.db.transaction() as conn:
-                    work.record_sent(conn, contact.id, contact.outcome, contact.due_at)
-                continue
             by_channel[contact.channel].append(contact)
+        # Resumed after a crash, but their outcome was reported meanwhile: they left already.
+        reported = [(c.id, c.outcome, c.due_at) for c in contacts if c.outcome is not None]
+        if reported:
+            with self.db.transaction() as conn:
+                work.record_sent(conn, reported)
         for channel, group in by_channel.items():
+            group = [c for c in group if c.outcome is None]
+            if not group:
+                continue
             receipts = self.channels[channel].send([messages[c.id] for c in group], now)
             with self.db.transaction() as conn:
-                for contact, receipt in zip(group, receipts):
-                    work.record_sent(conn, contact.id, receipt.outcome, receipt.outcome_at)
+                work.record_sent(conn, [(c.id, r.outcome, r.outcome_at) for c, r in zip(group, receipts)])
         return len(contacts)
 
     # --- outcomes ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, case, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
@@ -83,14 +83,20 @@ def open_contact_count(conn: Connection, campaign_id: str) -> int:
 
 
 # --- outcomes that come later ------------------------------------------------------------------
-def record_sent(conn: Connection, contact_id: str, outcome: str | None, due_at: datetime) -> None:
-    """The channel has the contact: its outcome is known at `due_at`, or (outcome None) is reported by
-    then at the latest. An outcome reported while it was being handed over wins, due as it was."""
-    waiting = contacts.c.outcome.is_(None)
-    conn.execute(update(contacts).where(contacts.c.id == contact_id).values(
-        state=SENT, lease_owner=None, lease_until=None,
-        outcome=case((waiting, literal(outcome, contacts.c.outcome.type)), else_=contacts.c.outcome),
-        due_at=case((waiting, literal(due_at, contacts.c.due_at.type)), else_=contacts.c.due_at)))
+def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime]]) -> None:
+    """The channel has these contacts, (contact id, outcome, due at) each: the outcome is known at
+    `due at`, or (outcome None) is reported by then at the latest. An outcome reported while a contact
+    was being handed over wins, due as it was. One statement for the batch."""
+    if receipts:
+        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at}
+                                    for contact_id, outcome, due_at in receipts])
+
+
+_WAITING = contacts.c.outcome.is_(None)
+_RECORD_SENT = update(contacts).where(contacts.c.id == bindparam("b_id")).values(
+    state=SENT, lease_owner=None, lease_until=None,
+    outcome=case((_WAITING, bindparam("b_outcome", type_=contacts.c.outcome.type)), else_=contacts.c.outcome),
+    due_at=case((_WAITING, bindparam("b_due", type_=contacts.c.due_at.type)), else_=contacts.c.due_at))
 
 
 def lock_contact(conn: Connection, contact_id: str):
