@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from reachout.channels.email import EmailChannel, RenderedOutgoing, SmtpConfig, parse_bounce
+from reachout.channels import Outgoing
+from reachout.channels.email import EmailChannel, SmtpConfig, parse_bounce
 
 NOW = dt.datetime(2025, 3, 4, 12, 30, tzinfo=dt.timezone.utc)
 USER, PASSWORD = "campaigns", "s3cret:/@"
@@ -106,12 +107,12 @@ class LocalSmtpServer:
         self.loop.close()
 
 
-def rendered(contact_id: str, endpoint: str, **content: Any) -> RenderedOutgoing:
+def rendered(contact_id: str, endpoint: str, **content: Any) -> Outgoing:
     fields: dict[str, Any] = {"subject": "Your March statement", "text": "Hello Ana,\nyour statement is ready.",
                               "html": "<p>Hello Ana,<br>your statement is <b>ready</b>.</p>",
                               "sender": "billing@example.com", "sender_name": "Example Billing"}
     fields.update(content)
-    return RenderedOutgoing(contact_id, contact_id, "campaign-1", "email", endpoint, 1, **fields)
+    return Outgoing(contact_id, contact_id, "campaign-1", "email", endpoint, 1, **fields)
 
 
 @pytest.fixture
@@ -234,6 +235,24 @@ def test_text_only_message_is_single_part(mailbox: Mailbox, serve: Callable[...,
     assert parsed.get_content_type() == "text/plain" and "Subject" not in parsed
     assert parsed["MIME-Version"] == "1.0" and parsed.get_content_charset() == "utf-8"
     assert parsed["From"] == "billing@example.com"
+
+
+def test_html_only_message_and_template_headers(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
+                                                channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    headers = (("List-Unsubscribe", "<mailto:stop@example.com>"), ("X-Campaign", "Frühling"),
+               ("Message-ID", "<forged@example.com>"), ("Bad Name", "x"), ("X-Inject", "a\r\nBcc: x@example.org"))
+    [receipt] = channel.send([rendered("c-1", "ana@example.org", text=None, headers=headers)], NOW)
+    assert receipt.outcome == "DELIVERED"
+    parsed = mailbox.parsed()
+    assert parsed.get_content_type() == "text/html"
+    # SMTP ends the DATA on a line of its own: a single-part body gains that line end.
+    assert parsed.get_content() == "<p>Hello Ana,<br>your statement is <b>ready</b>.</p>\r\n"
+    assert parsed["List-Unsubscribe"] == "<mailto:stop@example.com>" and parsed["X-Campaign"] == "Frühling"
+    # Headers that would make it another message, or smuggle in lines, stay out.
+    assert parsed.get_all("Message-ID") == ["<c-1@reachout>"]
+    assert "Bad Name" not in parsed and "Bcc" not in parsed and parsed["X-Inject"] == "a  Bcc: x@example.org"
 
 
 def test_a_resend_is_the_same_message(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
@@ -368,8 +387,6 @@ def test_unreachable_relay_fails(channels: Callable[..., EmailChannel]) -> None:
 
 
 def test_plain_outgoing_without_content_is_a_programming_error(channels: Callable[..., EmailChannel]) -> None:
-    from reachout.channels import Outgoing
-
     channel = channels("smtp://127.0.0.1:9")
     with pytest.raises(TypeError):
         channel.send([Outgoing("c-1", "c-1", "campaign-1", "email", "ana@example.org", 1)], NOW)

@@ -15,7 +15,7 @@ import smpp34
 from smpp34._smpp34 import (ESME_RINVDSTADR, ESME_RSYSERR, ESME_RTHROTTLED, TLV_MESSAGE_STATE,
                             TLV_RECEIPTED_MESSAGE_ID)
 
-from reachout.channels.email import RenderedOutgoing
+from reachout.channels import Outgoing
 from reachout.channels.sms import (GSM7, UCS2, EncodedSms, SmppConfig, SmsChannel, address, encode_sms,
                                    parse_receipt, relative_time)
 
@@ -191,8 +191,8 @@ class FixedClock:
         return NOW + dt.timedelta(minutes=1)
 
 
-def sms(contact_id: str, endpoint: str, text: str = "Your code is 1234") -> RenderedOutgoing:
-    return RenderedOutgoing(contact_id, contact_id, "campaign-1", "sms", endpoint, 1, text=text, sender=SENDER)
+def sms(contact_id: str, endpoint: str, text: str = "Your code is 1234") -> Outgoing:
+    return Outgoing(contact_id, contact_id, "campaign-1", "sms", endpoint, 1, text=text, origination_number=SENDER)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

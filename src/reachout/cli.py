@@ -15,6 +15,12 @@ app = typer.Typer(help="Reachout: a self-hosted outbound campaign engine speakin
                   no_args_is_help=True)
 
 
+SMTP_HELP = ("Send email through this SMTP relay instead of the simulated carrier: smtp://user:password@host:port "
+             "(STARTTLS when offered) or smtps://... (implicit TLS) [env REACHOUT_SMTP_URL]")
+SMPP_HELP = ("Send SMS through this SMS centre (SMPP 3.4 transceiver) instead of the simulated carrier: "
+             "smpp://system_id:password@host:port [env REACHOUT_SMPP_URL]")
+
+
 @app.callback()
 def main() -> None:
     """Reachout's commands."""
@@ -34,6 +40,8 @@ def serve(
     seed: Optional[int] = typer.Option(None, help="Seed of the simulated carriers [env REACHOUT_SEED, default 0]"),
     engine: bool = typer.Option(True, help="Run the campaign engine here too; --no-engine when `reachout worker` "
                                            "processes do the work"),
+    smtp_url: Optional[str] = typer.Option(None, help=SMTP_HELP),
+    smpp_url: Optional[str] = typer.Option(None, help=SMPP_HELP),
 ) -> None:
     """Run the AWS-compatible API server and the campaign engine in this process."""
     from reachout.server import build_app
@@ -41,8 +49,12 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env(host=host, port=port, db=db, data_dir=data_dir, seed=seed, engine=engine,
-                                 virtual_clock=_instant(virtual_clock) if virtual_clock else None)
-    application = build_app(settings)
+                                 virtual_clock=_instant(virtual_clock) if virtual_clock else None,
+                                 smtp_url=smtp_url, smpp_url=smpp_url)
+    try:
+        application = build_app(settings)
+    except ValueError as error:  # a relay or SMS centre URL of the wrong form
+        raise typer.BadParameter(str(error)) from None
     logging.getLogger("reachout").info(
         "Reachout on http://%s:%d (access key %s, account %s)", settings.host, settings.port,
         settings.access_key_id, settings.account_id)
@@ -58,6 +70,8 @@ def worker(
     db: Optional[str] = typer.Option(None, help="Database URL shared with `reachout serve` [env REACHOUT_DB]"),
     data_dir: Optional[Path] = typer.Option(None, help="Data directory [env REACHOUT_DATA_DIR]"),
     seed: Optional[int] = typer.Option(None, help="Seed of the simulated carriers [env REACHOUT_SEED]"),
+    smtp_url: Optional[str] = typer.Option(None, help=SMTP_HELP),
+    smpp_url: Optional[str] = typer.Option(None, help=SMPP_HELP),
 ) -> None:
     """Run the campaign engine alone. On PostgreSQL any number of workers share the work: claims
     skip rows another worker holds, and a dead worker's leases expire for the others to take over."""
@@ -69,9 +83,14 @@ def worker(
     from reachout.store.db import database_url, open_database
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(db=db, data_dir=data_dir, seed=seed)
+    settings = Settings.from_env(db=db, data_dir=data_dir, seed=seed, smtp_url=smtp_url, smpp_url=smpp_url)
     database = open_database(database_url(settings.db, settings.data_dir))
-    thread = EngineThread(build_engine(settings, database, SystemClock()))
+    try:
+        engine = build_engine(settings, database, SystemClock())
+    except ValueError as error:
+        database.dispose()
+        raise typer.BadParameter(str(error)) from None
+    thread = EngineThread(engine)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -79,6 +98,7 @@ def worker(
     logging.getLogger("reachout").info("worker %s running", thread.engine.owner)
     stopping.wait()
     thread.stop()  # finishes the pass in progress: nothing is left half-done
+    engine.close()
     database.dispose()
 
 

@@ -15,10 +15,14 @@ from starlette.routing import Mount, Route
 import reachout
 from reachout.aws.catalog import ServiceCatalog
 from reachout.aws.gateway import Gateway
+from reachout.channels import Channel
+from reachout.channels.email import EmailChannel, SmtpConfig
 from reachout.channels.simulated import simulated_channels
+from reachout.channels.sms import SmppConfig, SmsChannel
 from reachout.clock import Clock, SystemClock, VirtualClock
 from reachout.engine.engine import Engine, EngineThread
 from reachout.engine.forecast import forecast
+from reachout.engine.reports import Reports
 from reachout.events.bus import EventBus
 from reachout.providers import handlers_of
 from reachout.providers.campaigns import V1, V2, CampaignsProvider
@@ -109,6 +113,16 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
             return _problem(400, "start must be an ISO 8601 instant")
         return JSONResponse(view) if view else _problem(404, "no such campaign")
 
+    async def email_bounce(request: Request) -> JSONResponse:
+        """A delivery status notification (RFC 3464) from the bounce mailbox of the SMTP relay, as raw
+        bytes: a final failure of one of our messages becomes that contact's HARD_BOUNCE."""
+        channel = engine.channels.get("email")
+        if not isinstance(channel, EmailChannel):
+            return _problem(409, "email goes to the simulated carrier; start the server with --smtp-url")
+        body = await request.body()
+        contact_id = await run_in_threadpool(channel.bounce, body, clock.now())
+        return JSONResponse({"contactId": contact_id})
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         thread = EngineThread(engine) if settings.engine and not isinstance(clock, VirtualClock) else None
@@ -117,6 +131,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         yield
         if thread:
             thread.stop()
+        engine.close()
         database.dispose()
 
     app = Starlette(routes=[
@@ -124,6 +139,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         Route("/_reachout/clock", get_clock),
         Route("/_reachout/clock/advance", advance_clock, methods=["POST"]),
         Route("/_reachout/campaigns/{campaign_id}/forecast", campaign_forecast),
+        Route("/_reachout/channels/email/bounces", email_bounce, methods=["POST"]),
         Route("/_reachout/campaigns/{campaign_id}/{kind}", campaign_records),
         Mount("/", app=gateway),
     ], lifespan=lifespan)
@@ -133,7 +149,18 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
 
 
 def build_engine(settings: Settings, database: Database, clock: Clock) -> Engine:
-    channels = simulated_channels(database, settings.seed, settings.sim_rate)
+    """The engine with its channels: the simulated carriers, except where a real relay (--smtp-url)
+    or SMS centre (--smpp-url) is configured. Raises ValueError for a URL of the wrong form."""
+    if settings.smtp_url:
+        SmtpConfig.from_url(settings.smtp_url)  # both URLs checked before either adapter opens anything
+    if settings.smpp_url:
+        SmppConfig.from_url(settings.smpp_url)
+    channels: dict[str, Channel] = dict(simulated_channels(database, settings.seed, settings.sim_rate))
+    reports = Reports(database, clock)  # outcomes the adapters learn later
+    if settings.smtp_url:
+        channels["email"] = EmailChannel(settings.smtp_url, report=reports, rate=settings.smtp_rate)
+    if settings.smpp_url:
+        channels["sms"] = SmsChannel(settings.smpp_url, reports, rate=settings.smpp_rate, clock=clock)
     bus = EventBus(database, settings.data_dir, settings.redis_url)
     return Engine(database, clock, channels, bus=bus, lease=timedelta(seconds=settings.lease_seconds))
 

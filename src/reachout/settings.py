@@ -25,6 +25,10 @@ class Settings:
     lease_seconds: float = 120.0  # how long claimed work stays with a worker before others may redo it
     engine: bool = True  # run the engine in `serve` (off when separate workers do the work)
     redis_url: str = "redis://127.0.0.1:6379/0"  # where Kinesis-stream rule targets become Redis streams
+    smtp_url: str | None = None  # smtp[s]://user:password@host:port: email goes there instead of the simulation
+    smpp_url: str | None = None  # smpp://system_id:password@host:port: SMS go there instead of the simulation
+    smtp_rate: float = 50.0  # emails per second handed to the relay
+    smpp_rate: float = 50.0  # submit_sm per second (a long SMS takes one per part): the SMS centre's limit
 
     @classmethod
     def from_env(cls, **flags) -> Settings:
@@ -42,6 +46,10 @@ class Settings:
             "sim_rate": float(env["REACHOUT_SIM_RATE"]) if "REACHOUT_SIM_RATE" in env else None,
             "lease_seconds": float(env["REACHOUT_LEASE_SECONDS"]) if "REACHOUT_LEASE_SECONDS" in env else None,
             "redis_url": env.get("REACHOUT_REDIS_URL"),
+            "smtp_url": env.get("REACHOUT_SMTP_URL") or None,
+            "smpp_url": env.get("REACHOUT_SMPP_URL") or None,
+            "smtp_rate": float(env["REACHOUT_SMTP_RATE"]) if "REACHOUT_SMTP_RATE" in env else None,
+            "smpp_rate": float(env["REACHOUT_SMPP_RATE"]) if "REACHOUT_SMPP_RATE" in env else None,
             "quotas": Quotas(
                 int(env.get("REACHOUT_QUOTA_ACTIVE_CAMPAIGNS_PER_INSTANCE", Quotas.active_campaigns_per_instance)),
                 int(env.get("REACHOUT_QUOTA_CAMPAIGNS_PER_INSTANCE", Quotas.campaigns_per_instance)),

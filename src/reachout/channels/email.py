@@ -31,7 +31,6 @@ import socket
 import ssl
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.charset import QP, Charset
@@ -44,20 +43,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from reachout.channels import Outgoing, Receipt
-
-# report(contact_id, outcome, at): an outcome learnt after `send` returned
-Report = Callable[[str, str, datetime], None]
-
-
-@dataclass(frozen=True)
-class RenderedOutgoing(Outgoing):
-    """An Outgoing with its rendered content; these fields are to move into Outgoing itself."""
-    subject: str | None = None
-    text: str = ""
-    html: str | None = None
-    sender: str = ""  # source email address, or source phone number for SMS
-    sender_name: str | None = None
+from reachout.channels import Outgoing, Receipt, Report
 
 
 @dataclass(frozen=True)
@@ -89,6 +75,8 @@ class _Try:
 
 
 class EmailChannel:
+    needs_content = True
+
     def __init__(self, url: str, *, report: Report | None = None, rate: float = 50.0, connections: int = 4,
                  tries: int = 3, backoff: float = 1.0, timeout: float = 30.0,
                  tls_context: ssl.SSLContext | None = None, message_id_domain: str = "reachout"):
@@ -131,33 +119,40 @@ class EmailChannel:
         return f"<{contact_id}@{self.message_id_domain}>"
 
     def compose(self, message: Outgoing, now: datetime) -> Message:
-        """The MIME message: text/plain, or multipart/alternative of text/plain and text/html.
+        """The MIME message: text/plain, text/html, or multipart/alternative of both.
         Raises ValueError for an address that cannot be sent to."""
-        if not isinstance(message, RenderedOutgoing):
-            raise TypeError("the email channel needs rendered content (RenderedOutgoing)")
+        if message.sender is None or (message.text is None and message.html is None):
+            raise TypeError("the email channel needs rendered content: a sender and a text or HTML body")
         for address in (message.sender, message.endpoint):
             if not _ADDRESS.fullmatch(address):
                 raise ValueError(f"not an email address: {address!r}")
         # The email.mime classes rather than EmailMessage: they cost a quarter as much, as they do not
         # parse back every header they are given. Bodies are UTF-8 quoted-printable, which keeps
         # lines short whatever the template did.
-        text = MIMEText(message.text, "plain", _UTF8_QP)  # type: ignore[arg-type]  # a Charset does too
-        if message.html is None:
-            mime: Message = text
+        parts = [MIMEText(body, kind, _UTF8_QP)  # type: ignore[arg-type]  # a Charset does too
+                 for body, kind in ((message.text, "plain"), (message.html, "html")) if body is not None]
+        if len(parts) == 1:
+            mime: Message = parts[0]
         else:
             # A boundary of our own instead of a random one, so that a message sent again is the same
             # bytes. It is a hash of the content it separates, so that content cannot contain it.
             digest = hashlib.sha256(f"{message.contact_id}\0{message.text}\0{message.html}".encode()).hexdigest()
             mime = MIMEMultipart("alternative", boundary=f"=_reachout_{digest[:40]}")
-            for part in (text, MIMEText(message.html, "html", _UTF8_QP)):  # type: ignore[arg-type]
+            for part in parts:
                 del part["MIME-Version"]  # the message has it; a part needs none
                 mime.attach(part)
         mime["From"] = formataddr((message.sender_name or "", message.sender), charset="utf-8")
         mime["To"] = message.endpoint
         if message.subject is not None:
-            mime["Subject"] = message.subject if message.subject.isascii() else Header(message.subject, "utf-8").encode()
+            mime["Subject"] = _header(message.subject)
         mime["Date"] = format_datetime(now.astimezone(timezone.utc))
         mime["Message-ID"] = self.message_id(message.contact_id)
+        for name, value in message.headers:
+            # A template's headers (List-Unsubscribe, Reply-To, ...) add to the message; they cannot
+            # replace what makes it this message or its structure, nor inject lines of their own.
+            if name.lower() in _OWN_HEADERS or not _HEADER_NAME.fullmatch(name):
+                continue
+            mime[name] = _header(value.replace("\r", " ").replace("\n", " "))
         return mime
 
     def bounce(self, raw: bytes, at: datetime) -> str | None:
@@ -258,6 +253,13 @@ class EmailChannel:
 _ADDRESS = re.compile(r'[^@\s<>()\[\],;:"\\]+@[^@\s<>()\[\],;:"\\]+')
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
+_OWN_HEADERS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "content-type",
+                "content-transfer-encoding"}
+_HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII without the colon (RFC 5322)
+
+
+def _header(value: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
 
 
 async def _quit(smtp: aiosmtplib.SMTP) -> None:

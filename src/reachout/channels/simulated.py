@@ -39,6 +39,8 @@ def outcome_for(seed: int, channel: str, endpoint: str, attempt: int) -> str:
 
 
 class SimulatedChannel:
+    needs_content = False  # outcomes depend on the recipient alone
+
     def __init__(self, db: Database, channel: str, seed: int = 0, rate: float = 1000.0):
         self.db = db
         self.channel = channel
@@ -59,6 +61,9 @@ class SimulatedChannel:
                 select(sim_sends.c.idempotency_key, sim_sends.c.sent_at).where(
                     sim_sends.c.idempotency_key.in_([r["idempotency_key"] for r in rows])))}
         return [Receipt(r["outcome"], logged[r["idempotency_key"]] + OUTCOMES[r["channel"]][1]) for r in rows]
+
+    def close(self) -> None:
+        pass  # holds nothing open
 
 
 def simulated_channels(db: Database, seed: int = 0, rate: float = 1000.0) -> dict[str, SimulatedChannel]:

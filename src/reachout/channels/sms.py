@@ -25,7 +25,6 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
@@ -36,14 +35,10 @@ import smpplib.consts as smpp
 import smpplib.exceptions
 import smpplib.smpp
 
-from reachout.channels import Outgoing, Receipt
-from reachout.channels.email import RenderedOutgoing
+from reachout.channels import Outgoing, Receipt, Report
 from reachout.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
-
-# report(contact_id, outcome, at): an outcome learnt after `send` returned
-Report = Callable[[str, str, datetime], None]
 
 # --- encoding ------------------------------------------------------------------------------------
 
@@ -201,7 +196,7 @@ class _Bind:
 class _Submit:
     """One submit_sm (one part), and its submit_sm_resp when it comes."""
     tracked: _Tracked
-    message: RenderedOutgoing
+    message: Outgoing
     short_message: bytes
     data_coding: int
     esm_class: int
@@ -212,6 +207,8 @@ class _Submit:
 
 
 class SmsChannel:
+    needs_content = True
+
     def __init__(self, url: str, report: Report, *, rate: float = 50.0, window: int = 10,
                  receipt_deadline: timedelta = timedelta(hours=24), response_timeout: float = 10.0,
                  tries: int = 3, backoff: float = 1.0, enquire_link_every: float = 30.0,
@@ -250,8 +247,8 @@ class SmsChannel:
             receipts: list[Receipt | None] = [None] * len(messages)
             by_message: list[list[_Submit]] = []
             for index, message in enumerate(messages):
-                if not isinstance(message, RenderedOutgoing):
-                    raise TypeError("the SMS channel needs rendered content (RenderedOutgoing)")
+                if message.text is None or message.origination_number is None:
+                    raise TypeError("the SMS channel needs rendered content: a text and an origination number")
                 self._reference = (self._reference + 1) % 256
                 try:
                     encoded = encode_sms(message.text, self._reference)
@@ -345,7 +342,7 @@ class SmsChannel:
                 return True
         self._pace()
         message = submit.message
-        source_ton, source_npi, source = address(message.sender)
+        source_ton, source_npi, source = address(message.origination_number or "")
         dest_ton, dest_npi, destination = address(message.endpoint)
         with self._write:
             pdu = smpplib.smpp.make_pdu(

@@ -35,8 +35,25 @@ DISPOSITIONS = {
     # any channel
     "FAILED": Disposition("FAILED", None),
     "REJECTED": Disposition("REJECTED", False),  # refused by the channel before it left
+    "NO_RECEIPT": Disposition("NO_RECEIPT", None),  # handed over; no report came before its deadline
 }
+NO_RECEIPT = "NO_RECEIPT"
+
+
+def final_outcome(outcome: str | None) -> str:
+    """The outcome a contact completes with: the one reported, or NO_RECEIPT when its deadline passed
+    without one (it may well have arrived, so it keeps counting against limits)."""
+    return outcome or NO_RECEIPT
 
 
 def disposition_of(outcome: str) -> Disposition:
     return DISPOSITIONS.get(outcome, Disposition(outcome, None))
+
+
+def overrides(later: str, earlier: str | None) -> bool:
+    """Whether an outcome reported after the contact completed replaces the one it completed with:
+    a proof it never arrived (a bounce after the relay took the message) beats a hand-over, and any
+    report beats having none."""
+    if earlier in (None, NO_RECEIPT):
+        return True
+    return disposition_of(later).reached is False and disposition_of(earlier).reached is not False

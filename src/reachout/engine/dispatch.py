@@ -1,12 +1,17 @@
 """Dispatching due contacts and applying their outcomes.
 
 A dispatch is three steps, so that a crash anywhere loses nothing and sends nothing twice:
-1. one transaction checks the window, checks and reserves the communication limits under the
-   recipients' row locks, and records the contact as `dispatching` (its id is the idempotency key);
+1. one transaction renders each contact's message (one that cannot be rendered is dropped with the
+   reason and counts nothing), checks the window, checks and reserves the communication limits under
+   the recipients' row locks, and records the contact as `dispatching` (its id is the idempotency key);
 2. the channel gets it (a channel sends at most once per key);
 3. one transaction records the receipt (`sent`, outcome due at).
 A worker that dies after 1 leaves `dispatching` contacts whose lease expires; whoever claims them
-next repeats only steps 2 and 3.
+next renders them again and repeats only steps 2 and 3.
+
+An adapter may learn the outcome later (an SMS delivery receipt): its receipt then has no outcome
+and a deadline, and the contact waits in `sent` until the adapter reports it (reachout.engine.reports)
+or the deadline passes, when it completes as NO_RECEIPT, still counted against limits.
 """
 from __future__ import annotations
 
@@ -18,10 +23,11 @@ from sqlalchemy import Connection
 
 from reachout.channels import Channel, Outgoing
 from reachout.domain.campaign import Campaign
-from reachout.domain.disposition import disposition_of
+from reachout.domain.disposition import disposition_of, final_outcome
 from reachout.domain.limits import Limit, blocking_limit, effective_limits
 from reachout.domain.window import Window
 from reachout.engine import notify, reattempts
+from reachout.engine.rendering import Renderer
 from reachout.store import campaigns as campaign_store
 from reachout.store import instances, work
 from reachout.store.db import Database
@@ -43,7 +49,8 @@ class Dispatcher:
         with self.db.transaction() as conn:
             # Contacts handed over before a crash come first: they are already reserved.
             resumed = work.claim_contacts(conn, [work.DISPATCHING], now, self.owner, self.lease, self.batch)
-        handled += self._send(resumed, now)
+            messages = self._render_resumed(conn, resumed, now)
+        handled += self._send([c for c in resumed if c.id in messages], now, messages)
         with self.db.transaction() as conn:
             due = work.due_by_campaign(conn, work.PLANNED, now)
             campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
@@ -56,10 +63,12 @@ class Dispatcher:
                                                       channel=channel)
                         if not claimed:
                             break
-                        ready = self._reserve(conn, campaigns[campaign_id], claimed, now)
+                        messages = self._render(conn, campaigns[campaign_id], claimed, now)
+                        ready = self._reserve(conn, campaigns[campaign_id],
+                                              [c for c in claimed if c.id in messages], now)
                     quota -= len(claimed)
                     handled += len(claimed)
-                    self._send(ready, now)
+                    self._send(ready, now, messages)
         return handled
 
     def _reserve(self, conn: Connection, campaign: Campaign, claimed: list, now: datetime) -> list:
@@ -108,28 +117,61 @@ class Dispatcher:
         instance = instances.get_instance(conn, campaign.region, campaign.connect_instance_id) or {}
         return effective_limits(campaign.communication_limits_override, instance.get("communication_limits"))
 
-    def _send(self, contacts: list, now: datetime) -> int:
+    def _render(self, conn: Connection, campaign: Campaign, claimed: list, now: datetime) -> dict[str, Outgoing]:
+        """The messages of a batch of one campaign; a contact whose message cannot be made is dropped
+        with the reason before anything is reserved for it."""
+        messages, refused = Renderer(conn, campaign, self.channels).render(claimed)
+        if refused:
+            dropped = [c for c in claimed if c.id in refused]
+            for contact in dropped:
+                work.update_contact(conn, contact.id, state=work.DROPPED, reason=refused[contact.id],
+                                    completed_at=now, lease_owner=None, lease_until=None)
+            notify.suppressed(conn, campaign, [_suppression(c, refused[c.id], now) for c in dropped], now)
+            work.finish_participants(conn, [c.participant_id for c in dropped], now)
+            work.wake_campaigns(conn, [campaign.id], now)
+        return messages
+
+    def _render_resumed(self, conn: Connection, resumed: list, now: datetime) -> dict[str, Outgoing]:
+        """Contacts reserved before a crash, rendered again. One that no longer renders (its template
+        was deleted meanwhile) never left: dropped, and its reservation released."""
+        messages: dict[str, Outgoing] = {}
+        for campaign_id in {c.campaign_id for c in resumed}:
+            campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
+            if campaign is None:
+                continue
+            group = [c for c in resumed if c.campaign_id == campaign_id]
+            messages.update(self._render(conn, campaign, group, now))
+            work.release_communications(conn, [c.id for c in group if c.id not in messages])
+        return messages
+
+    def _send(self, contacts: list, now: datetime, messages: dict[str, Outgoing]) -> int:
         """Steps 2 and 3."""
         by_channel = defaultdict(list)
         for contact in contacts:
             by_channel[contact.channel].append(contact)
-        for channel, group in by_channel.items():
-            receipts = self.channels[channel].send(
-                [Outgoing(c.id, c.id, c.campaign_id, c.channel, c.endpoint, c.attempt) for c in group], now)
+        # Resumed after a crash, but their outcome was reported meanwhile: they left already.
+        reported = [(c.id, c.outcome, c.due_at) for c in contacts if c.outcome is not None]
+        if reported:
             with self.db.transaction() as conn:
-                work.update_contacts(conn, [{"id": contact.id, "state": work.SENT, "outcome": receipt.outcome,
-                                             "due_at": receipt.outcome_at, "lease_owner": None, "lease_until": None}
-                                            for contact, receipt in zip(group, receipts)])
+                work.record_sent(conn, reported)
+        for channel, group in by_channel.items():
+            group = [c for c in group if c.outcome is None]
+            if not group:
+                continue
+            receipts = self.channels[channel].send([messages[c.id] for c in group], now)
+            with self.db.transaction() as conn:
+                work.record_sent(conn, [(c.id, r.outcome, r.outcome_at) for c, r in zip(group, receipts)])
         return len(contacts)
 
     # --- outcomes ------------------------------------------------------------------------------
     def apply_outcomes(self, now: datetime) -> int:
         with self.db.transaction() as conn:
             claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, self.batch)
-            dispositions = {contact.id: disposition_of(contact.outcome) for contact in claimed}
-            work.update_contacts(conn, [{"id": contact_id, "state": work.COMPLETED, "disposition": disposition.code,
-                                         "completed_at": now, "lease_owner": None, "lease_until": None}
-                                        for contact_id, disposition in dispositions.items()])
+            outcomes = {contact.id: final_outcome(contact.outcome) for contact in claimed}  # None: no report by the deadline
+            dispositions = {contact_id: disposition_of(outcome) for contact_id, outcome in outcomes.items()}
+            work.update_contacts(conn, [{"id": contact_id, "state": work.COMPLETED, "outcome": outcomes[contact_id],
+                                         "disposition": disposition.code, "completed_at": now, "lease_owner": None,
+                                         "lease_until": None} for contact_id, disposition in dispositions.items()])
             work.release_communications(conn, [contact_id for contact_id, disposition in dispositions.items()
                                                if disposition.reached is False])
             for campaign_id in {c.campaign_id for c in claimed}:

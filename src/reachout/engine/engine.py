@@ -51,6 +51,16 @@ class Engine:
                     return handled_total
                 budget = {channel: 0 for channel in budget}  # this instant's capacity is spent
 
+    def close(self) -> None:
+        """Closes the channels (binds, connections, their threads); the engine must be stopped first."""
+        for name, channel in self.channels.items():
+            close = getattr(channel, "close", None)  # adapters that hold nothing open may have none
+            try:
+                if close is not None:
+                    close()
+            except Exception:  # one adapter's trouble must not keep the others open
+                log.exception("closing the %s channel failed", name)
+
     def _budget(self, now: datetime) -> dict[str, int]:
         """Dispatches each channel may take in this pass: its rate times the time since the last
         pass, at most one second's worth (capacity does not pile up while idle), at least one."""

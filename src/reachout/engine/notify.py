@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from reachout.domain.campaign import Campaign
+from reachout.domain.disposition import final_outcome
 from reachout.domain.contact_event import (campaign_state_event, contact_event, outcome_events,
                                            suppression_event)
 from reachout.store import outbox, work
@@ -39,8 +40,8 @@ def initiated(conn: Connection, campaign: Campaign, contacts: list, now: datetim
 
 def finished(conn: Connection, campaign: Campaign, contacts: list, now: datetime) -> None:
     where = _where(campaign, now)
-    outbox.emit(conn, [(c.id, event) for c in contacts for event in outcome_events(_contact(c), c.outcome, **where)],
-                now)
+    outbox.emit(conn, [(c.id, event) for c in contacts
+                       for event in outcome_events(_contact(c), final_outcome(c.outcome), **where)], now)
 
 
 def state_changed(conn: Connection, campaign: Campaign, previous: str, now: datetime) -> None:

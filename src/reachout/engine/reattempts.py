@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from reachout.domain import reattempt
 from reachout.domain.campaign import Campaign
 from reachout.domain.contact_flow import CAMPAIGN
-from reachout.domain.disposition import disposition_of
+from reachout.domain.disposition import disposition_of, final_outcome
 from reachout.domain.reach import reach_of
 from reachout.engine import notify
 from reachout.engine.planning import Planner, PlannedContact
@@ -41,7 +41,8 @@ def schedule(conn: Connection, completed: list, now: datetime) -> None:
             continue
         wanted = []
         for contact in finished:
-            rule = rules.rule_for(disposition_of(contact.outcome).code, contact.outcome, contact.attempt)
+            outcome = final_outcome(contact.outcome)
+            rule = rules.rule_for(disposition_of(outcome).code, outcome, contact.attempt)
             if rule is not None:
                 wanted.append((contact, rule))
         if wanted:
@@ -65,7 +66,7 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
     new_contacts, notes = [], []
     for contact, rule in wanted:
         attempt = contact.attempt + 1
-        what = f"reattempt {attempt} on {rule.channel} after {disposition_of(contact.outcome).code}"
+        what = f"reattempt {attempt} on {rule.channel} after {disposition_of(final_outcome(contact.outcome)).code}"
         profile = profiles.get(contact.recipient)
         if profile is None:
             notes.append(_note(contact, rule.channel, f"{what} not made: the recipient's profile no longer exists",

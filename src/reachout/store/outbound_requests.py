@@ -26,6 +26,13 @@ def campaign_requests(conn: Connection, campaign_id: str) -> list[OutboundReques
     return [_request(row) for row in rows]
 
 
+def get_requests(conn: Connection, request_ids: list[str]) -> dict[str, OutboundRequest]:
+    if not request_ids:
+        return {}
+    rows = conn.execute(select(outbound_requests).where(outbound_requests.c.id.in_(list(set(request_ids)))))
+    return {row.id: _request(row) for row in rows}
+
+
 def delete_campaign_requests(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(outbound_requests).where(outbound_requests.c.campaign_id == campaign_id))
 

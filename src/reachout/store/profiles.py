@@ -108,6 +108,15 @@ def get_profiles(conn: Connection, domain_id: int, profile_ids: Iterable[str]) -
     return {row.id: profile_of(row) for row in rows}
 
 
+def profiles_by_id(conn: Connection, profile_ids: Iterable[str]) -> dict[str, dict]:
+    """Profiles by id alone, whatever their domain (profile ids are unique across domains)."""
+    ids = list(set(profile_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(select(profiles).where(one_of(conn, profiles.c.id, ids)))
+    return {row.id: profile_of(row) for row in rows}
+
+
 def one_of(conn: Connection, column: ColumnElement, values: list) -> ColumnElement[bool]:
     """`column IN (values)`, fit for thousands of values. On PostgreSQL, `= ANY` of one array
     parameter: the driver would otherwise parse a statement of thousands of placeholders every time."""

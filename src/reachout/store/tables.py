@@ -301,6 +301,7 @@ contacts = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("dispatched_at", UtcDateTime),
     Column("completed_at", UtcDateTime),
+    Column("request_id", String(36)),  # the outbound request it came from (its templateParameters), if any
     Index("ix_contacts_due", "state", "due_at"),
     Index("ix_contacts_campaign", "campaign_id", "state"),
     Index("ix_contacts_participant", "participant_id"),

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import Connection, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.bulk import insert_many
@@ -105,6 +105,28 @@ def drop_open_contacts(conn: Connection, campaign_id: str, reason: str, now: dat
 def open_contact_count(conn: Connection, campaign_id: str) -> int:
     return conn.execute(select(func.count()).select_from(contacts).where(
         contacts.c.campaign_id == campaign_id, contacts.c.state.in_(OPEN_STATES))).scalar_one()
+
+
+# --- outcomes that come later ------------------------------------------------------------------
+def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime]]) -> None:
+    """The channel has these contacts, (contact id, outcome, due at) each: the outcome is known at
+    `due at`, or (outcome None) is reported by then at the latest. An outcome reported while a contact
+    was being handed over wins, due as it was. One statement for the batch."""
+    if receipts:
+        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at}
+                                    for contact_id, outcome, due_at in receipts])
+
+
+_WAITING = contacts.c.outcome.is_(None)
+_RECORD_SENT = update(contacts).where(contacts.c.id == bindparam("b_id")).values(
+    state=SENT, lease_owner=None, lease_until=None,
+    outcome=case((_WAITING, bindparam("b_outcome", type_=contacts.c.outcome.type)), else_=contacts.c.outcome),
+    due_at=case((_WAITING, bindparam("b_due", type_=contacts.c.due_at.type)), else_=contacts.c.due_at))
+
+
+def lock_contact(conn: Connection, contact_id: str):
+    """One contact, under a row lock (None if there is none)."""
+    return conn.execute(select(contacts).where(contacts.c.id == contact_id).with_for_update()).first()
 
 
 # --- participants --------------------------------------------------------------------------------
