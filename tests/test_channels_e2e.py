@@ -24,6 +24,7 @@ from tests.conftest import ACCOUNT, Server, make_client, postgres_schema_url, st
 from tests.test_channel_email import LocalSmtpServer, Mailbox, dsn
 from tests.test_channel_sms import UCS2, LocalSmsc
 from tests.test_engine import REGION, START, World, advance, internal, records
+from tests.test_reattempts import connect_instance, rules_flow
 
 ORIGINATION = "+15550100"
 SMS_ARN = f"arn:aws:sms-voice:{REGION}:{ACCOUNT}:phone-number/{ORIGINATION}"
@@ -239,6 +240,54 @@ def test_campaign_renders_and_sends_real_email_and_sms(channel_server: Server, p
         (ana, "email"): "DELIVERED", (ana, "sms"): "SMS_DELIVERED", (bo, "email"): "BOUNCED",
         (bo, "sms"): "SMS_UNDELIVERABLE", (zoe, "email"): "DELIVERED", (zoe, "sms"): "NO_RECEIPT"}
     assert sum("variable Attributes.Customer.FirstName has no value" in r for r in reasons[cy]) == 3
+
+
+def test_a_bounced_email_is_retried_by_sms_after_the_wait(channel_server: Server, peers: Peers) -> None:
+    """The campaign's CAMPAIGN flow says: a hard bounce is retried by SMS an hour later. The relay
+    refuses Bo's address; an hour after the bounce, and not before, the SMS centre gets the rendered
+    reattempt from the campaign's number, and its delivery receipt completes it."""
+    world = World(channel_server)
+    instance = connect_instance(world)
+    flow = rules_flow(channel_server, instance,
+                      {"Dispositions": ["HARD_BOUNCE"], "Channel": "sms", "Wait": "PT1H", "MaxAttempts": 2})
+    bo = world.profiles.create_profile(DomainName=world.domain, FirstName="Bo", LastName="Lind",
+                                       EmailAddress="gone@example.org", MobilePhoneNumber="+4915112345602",
+                                       Attributes={"cohort": "retry", "code": "2222"})["ProfileId"]
+    world.profiles.create_profile(DomainName=world.domain, FirstName="Ana", LastName="Lind",
+                                  EmailAddress="ana@example.org", Attributes={"cohort": "retry", "code": "1"})
+    peers.mailbox.rcpt_replies["gone@example.org"] = ["550 5.1.1 No such user"]
+    email_template, sms_template = templates(channel_server)
+    # Email is the campaign's channel; SMS (configured, no window) is used for reattempts: Bo has a
+    # mobile number, so the first attempt goes by SMS too; Ana has none.
+    config = channels(email_template, sms_template)
+    campaign_id = world.campaign(world.segment("retry"), config, connectCampaignFlowArn=flow)
+
+    def bo_sms() -> list[dict]:
+        return [s for s in peers.smsc.submits if s["destination"] == "4915112345602"]
+
+    advance(channel_server, seconds=1)  # first attempts; the refusal is known at once
+    wait_for(lambda: len(bo_sms()) == 1, "the first SMS")
+    bounced_at = START  # the relay refused the address while the message was handed over
+    mine = [c for c in records(channel_server, campaign_id, "contacts") if c["recipient"] == bo]
+    assert sorted((c["channel"], c["attempt"], c["disposition"]) for c in mine if c["channel"] == "email") == \
+        [("email", 1, "HARD_BOUNCE")]
+    retry = next(c for c in mine if c["attempt"] == 2)
+    assert (retry["channel"], retry["state"], datetime.fromisoformat(retry["due_at"])) == \
+        ("sms", "planned", bounced_at + timedelta(hours=1))
+
+    advance(channel_server, seconds=3600 - 2)  # a second short of the wait: nothing more was sent
+    assert len(bo_sms()) == 1
+    advance(channel_server, seconds=2)
+    wait_for(lambda: len(bo_sms()) == 2, "the reattempt")
+    assert bo_sms()[1]["short_message"] == b"Hi Bo, your code is 2222"
+    assert bo_sms()[1]["source"] == ORIGINATION[1:]
+    wait_for(lambda: next(c for c in records(channel_server, campaign_id, "contacts")
+                          if c["id"] == retry["id"])["outcome"], "the reattempt's receipt")
+    advance(channel_server, seconds=1)
+    done = next(c for c in records(channel_server, campaign_id, "contacts") if c["id"] == retry["id"])
+    assert (done["state"], done["disposition"], datetime.fromisoformat(done["dispatched_at"])) == \
+        ("completed", "DELIVERED", bounced_at + timedelta(hours=1))
+    assert [m["rcpt_tos"] for m in peers.mailbox.received] == [["ana@example.org"]]
 
 
 def post_raw(server: Server, path: str, body: bytes) -> dict:
