@@ -16,6 +16,7 @@ import reachout
 from reachout.aws.catalog import ServiceCatalog
 from reachout.aws.gateway import Gateway
 from reachout.channels.simulated import simulated_channels
+from reachout.channels.telephony import SimulatedTelephony
 from reachout.clock import Clock, SystemClock, VirtualClock
 from reachout.engine.engine import Engine, EngineThread
 from reachout.engine.forecast import forecast
@@ -130,7 +131,8 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
 
 
 def build_engine(settings: Settings, database: Database, clock: Clock) -> Engine:
-    channels = simulated_channels(database, settings.seed, settings.sim_rate)
+    channels: dict = simulated_channels(database, settings.seed, settings.sim_rate)
+    channels["telephony"] = SimulatedTelephony(database, settings.seed, settings.sim_rate)
     bus = EventBus(database, settings.data_dir, settings.redis_url)
     return Engine(database, clock, channels, bus=bus, lease=timedelta(seconds=settings.lease_seconds))
 

@@ -6,7 +6,14 @@ A dispatch is three steps, so that a crash anywhere loses nothing and sends noth
 2. the channel gets it (a channel sends at most once per key);
 3. one transaction records the receipt (`sent`, outcome due at).
 A worker that dies after 1 leaves `dispatching` contacts whose lease expires; whoever claims them
-next repeats only steps 2 and 3.
+next repeats only steps 2 and 3 (unless the contact's request has expired meanwhile: it is never
+sent late).
+
+A contact made for an outbound request expires with the request: one still waiting at its
+expirationTime (for its window, for capacity, for a paused campaign) is dropped as expired.
+
+Calls (a channel that is a Telephony adapter) stay `sent` while they last: their progress is
+followed (engine/calls.py) until they are disconnected.
 """
 from __future__ import annotations
 
@@ -17,11 +24,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from reachout.channels import Channel, Outgoing
+from reachout.channels.telephony import Telephony
 from reachout.domain.campaign import Campaign
 from reachout.domain.disposition import disposition_of
 from reachout.domain.limits import Limit, blocking_limit, effective_limits
+from reachout.domain.outbound_request import expired_reason
 from reachout.domain.window import Window
-from reachout.engine import notify
+from reachout.engine import calls, notify
 from reachout.store import campaigns as campaign_store
 from reachout.store import instances, work
 from reachout.store.db import Database
@@ -43,7 +52,13 @@ class Dispatcher:
         with self.db.transaction() as conn:
             # Contacts handed over before a crash come first: they are already reserved.
             resumed = work.claim_contacts(conn, [work.DISPATCHING], now, self.owner, self.lease, self.batch)
-        handled += self._send(resumed, now)
+            late = [c for c in resumed if _expired(c, now)]
+            for campaign_id in {c.campaign_id for c in late}:
+                # Reserved before it expired; whether the channel got it is unknown: it keeps its count.
+                self._drop(conn, campaign_store.get_campaign_by_id(conn, campaign_id),
+                           [c for c in late if c.campaign_id == campaign_id], now,
+                           lambda c: expired_reason(c.expires_at) + " (its dispatch was interrupted)")
+        handled += len(late) + self._send([c for c in resumed if not _expired(c, now)], now)
         with self.db.transaction() as conn:
             due = work.due_by_campaign(conn, work.PLANNED, now)
             campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
@@ -63,7 +78,10 @@ class Dispatcher:
         return handled
 
     def _reserve(self, conn: Connection, campaign: Campaign, claimed: list, now: datetime) -> list:
-        """Step 1 for a batch of one campaign: window, limits, record. Returns the contacts to send."""
+        """Step 1 for a batch of one campaign: expiry, window, limits, record. Returns the contacts to send."""
+        expired = [c for c in claimed if _expired(c, now)]
+        self._drop(conn, campaign, expired, now, lambda c: expired_reason(c.expires_at))
+        claimed = [c for c in claimed if not _expired(c, now)]
         time_config = campaign.communication_time_config or {}
         limits = self._limits(conn, campaign)
         work.lock_recipients(conn, [c.recipient for c in claimed])
@@ -74,10 +92,12 @@ class Dispatcher:
             window = time_config.get(contact.channel)
             zones = [ZoneInfo(z) for z in contact.zones]
             if window and zones and not Window.from_config(window).is_open(now, zones):
-                # Paused past its window, or resumed outside it: wait for the next opening.
+                # Paused past its window, or resumed outside it: wait for the next opening (or, if
+                # its request expires first, until then, to expire).
                 reopen = Window.from_config(window).next_open(now, zones)
                 if reopen is not None:
-                    work.update_contact(conn, contact.id, due_at=reopen, lease_owner=None, lease_until=None)
+                    due = min(reopen, contact.expires_at) if contact.expires_at else reopen
+                    work.update_contact(conn, contact.id, due_at=due, lease_owner=None, lease_until=None)
                     suppressed.append(_suppression(contact, f"deferred: communication time closed until "
                                                             f"{reopen.isoformat()}", now))
                     continue
@@ -99,6 +119,18 @@ class Dispatcher:
             work.wake_campaigns(conn, [campaign.id], now)
         return ready
 
+    def _drop(self, conn: Connection, campaign: Campaign | None, contacts: list, now: datetime, reason) -> None:
+        """Drops these contacts of one campaign, each with reason(contact), and lets their participants exit."""
+        if not contacts:
+            return
+        for contact in contacts:
+            work.update_contact(conn, contact.id, state=work.DROPPED, reason=reason(contact), completed_at=now,
+                                lease_owner=None, lease_until=None)
+        if campaign is not None:
+            notify.suppressed(conn, campaign, [_suppression(c, reason(c), now) for c in contacts], now)
+        work.finish_participants(conn, [c.participant_id for c in contacts], now)
+        work.wake_campaigns(conn, [contacts[0].campaign_id], now)
+
     def _limits(self, conn: Connection, campaign: Campaign) -> tuple[Limit, ...]:
         instance = instances.get_instance(conn, campaign.region, campaign.connect_instance_id) or {}
         return effective_limits(campaign.communication_limits_override, instance.get("communication_limits"))
@@ -109,8 +141,12 @@ class Dispatcher:
         for contact in contacts:
             by_channel[contact.channel].append(contact)
         for channel, group in by_channel.items():
-            receipts = self.channels[channel].send(
-                [Outgoing(c.id, c.id, c.campaign_id, c.channel, c.endpoint, c.attempt) for c in group], now)
+            if isinstance(self.channels[channel], Telephony):
+                with self.db.transaction() as conn:
+                    outgoing = calls.outgoing_calls(conn, group)
+            else:
+                outgoing = [Outgoing(c.id, c.id, c.campaign_id, c.channel, c.endpoint, c.attempt) for c in group]
+            receipts = self.channels[channel].send(outgoing, now)
             with self.db.transaction() as conn:
                 for contact, receipt in zip(group, receipts):
                     work.update_contact(conn, contact.id, state=work.SENT, outcome=receipt.outcome,
@@ -121,21 +157,51 @@ class Dispatcher:
     def apply_outcomes(self, now: datetime) -> int:
         with self.db.transaction() as conn:
             claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, self.batch)
-            never_reached = []
+            live = defaultdict(list)  # calls, by channel
+            final = []
             for contact in claimed:
-                disposition = disposition_of(contact.outcome)
-                if disposition.reached is False:
-                    never_reached.append(contact.id)
-                work.update_contact(conn, contact.id, state=work.COMPLETED, disposition=disposition.code,
-                                    completed_at=now, lease_owner=None, lease_until=None)
-            work.release_communications(conn, never_reached)
-            for campaign_id in {c.campaign_id for c in claimed}:
+                channel = self.channels.get(contact.channel)
+                if isinstance(channel, Telephony):
+                    live[contact.channel].append(contact)
+                else:
+                    final.append((contact, contact.outcome))
+            self._complete(conn, final, now)
+            for campaign_id in {c.campaign_id for c, _ in final}:
                 campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
                 if campaign is not None:
-                    notify.finished(conn, campaign, [c for c in claimed if c.campaign_id == campaign_id], now)
-            work.finish_participants(conn, [c.participant_id for c in claimed], now)
-            work.wake_campaigns(conn, [c.campaign_id for c in claimed], now)
+                    notify.finished(conn, campaign, [c for c, _ in final if c.campaign_id == campaign_id], now)
+        for channel, group in live.items():
+            self._follow_calls(self.channels[channel], group, now)
         return len(claimed)
+
+    def _follow_calls(self, channel: Telephony, group: list, now: datetime) -> None:
+        """Asks the adapter how these calls are going (outside any transaction: they are leased) and
+        applies it; the calls that ended are completed."""
+        states = channel.progress([c.id for c in group], now)
+        with self.db.transaction() as conn:
+            campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c.campaign_id for c in group}}
+            ended = []
+            for contact in group:
+                if campaigns[contact.campaign_id] is None:
+                    continue
+                outcome = calls.follow(conn, campaigns[contact.campaign_id], contact, states.get(contact.id), now)
+                if outcome is not None:
+                    ended.append((contact, outcome))
+            self._complete(conn, ended, now)
+
+    def _complete(self, conn: Connection, ended: list[tuple], now: datetime) -> None:
+        """Records final outcomes and their dispositions; a communication that provably never reached
+        the recipient no longer counts against the limits; participants with nothing left exit."""
+        never_reached = []
+        for contact, outcome in ended:
+            disposition = disposition_of(outcome)
+            if disposition.reached is False:
+                never_reached.append(contact.id)
+            work.update_contact(conn, contact.id, state=work.COMPLETED, outcome=outcome, disposition=disposition.code,
+                                completed_at=now, lease_owner=None, lease_until=None)
+        work.release_communications(conn, never_reached)
+        work.finish_participants(conn, [c.participant_id for c, _ in ended], now)
+        work.wake_campaigns(conn, [c.campaign_id for c, _ in ended], now)
 
 
 def _shares(due: list[tuple[str, str, int]], campaigns: dict[str, Campaign | None],
@@ -155,6 +221,10 @@ def _shares(due: list[tuple[str, str, int]], campaigns: dict[str, Campaign | Non
         for campaign_id, count, capacity in entries:
             shares[channel][campaign_id] = min(count, max(1, int(available * capacity / total_capacity)))
     return shares
+
+
+def _expired(contact, now: datetime) -> bool:
+    return contact.expires_at is not None and contact.expires_at <= now
 
 
 def _suppression(contact, reason: str, now: datetime) -> dict:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from reachout.channels import Channel
 from reachout.clock import Clock, VirtualClock
-from reachout.engine import campaigns
+from reachout.engine import campaigns, requests
 from reachout.engine.dispatch import Dispatcher
 from reachout.events.bus import EventBus
 from reachout.store import work
@@ -39,6 +39,7 @@ class Engine:
             handled_total = 0
             while True:
                 handled = self._wake_campaigns(now)
+                handled += requests.take_due(self.db, now, self.dispatcher.batch)
                 handled += self.dispatcher.dispatch_due(now, budget)
                 handled += self.dispatcher.apply_outcomes(now)
                 if self.bus is not None:
@@ -68,6 +69,7 @@ class Engine:
     def next_due(self) -> datetime | None:
         with self.db.transaction() as conn:
             candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn)]
+            candidates.append(requests.next_due(conn))
         if self.bus is not None:
             candidates.append(self.bus.next_due())
         found = [t for t in candidates if t is not None]
