@@ -170,9 +170,17 @@ def test_the_simulated_carrier_reports_each_stage_and_places_a_call_once(tmp_pat
     [rang, hung_up] = carrier.progress(["c3"], START + timedelta(hours=1))["c3"].progress
     assert (rang.stage, hung_up.stage, hung_up.amd_status) == ("RINGING", "DISCONNECTED", "AMD_UNANSWERED")
 
+    # Hung up before it even rang: no media to detect.
+    carrier.send([call("c3b", person)], START)
+    assert carrier.disconnect("c3b", START + timedelta(seconds=1))
+    [dropped] = carrier.progress(["c3b"], START + timedelta(hours=1))["c3b"].progress
+    assert (dropped.stage, dropped.at, dropped.amd_status) == ("DISCONNECTED", START + timedelta(seconds=1),
+                                                               "AMD_NOT_APPLICABLE")
+
     # Whoever would pick up after the ringTimeout never does: the same people, called with 60 s and
     # with 15 s of ringing.
-    people = [n for n in (f"+1206555{i:04d}" for i in range(100, 400)) if outcome_for(0, "telephony", n, 1) == "HUMAN_ANSWERED"]
+    people = [n for n in (f"+1206555{i:04d}" for i in range(100, 400))
+              if outcome_for(0, "telephony", n, 1) == "HUMAN_ANSWERED"]
     carrier.send([call(f"long-{n}", n) for n in people] + [call(f"short-{n}", n, 15) for n in people], START)
     later = START + timedelta(hours=1)
     seen = set()

@@ -126,8 +126,10 @@ class SimulatedTelephony:
             values: dict = {"disconnected_at": now}
             if row.answered_at is None or row.answered_at > now:  # hung up before anyone answered
                 values.update(answered_at=None, agent_arn=None, agent_connected_at=None)
+                rang = row.ringing_at is not None and row.ringing_at <= now
+                if not rang:
+                    values["ringing_at"] = None
                 if row.disconnect_reason is None:
-                    rang = row.ringing_at is not None and row.ringing_at <= now
                     values["status"] = "AMD_UNANSWERED" if rang else "AMD_NOT_APPLICABLE"
             elif row.agent_connected_at is not None and row.agent_connected_at > now:
                 values.update(agent_arn=None, agent_connected_at=None)
@@ -142,7 +144,8 @@ class SimulatedTelephony:
         drawn = outcome_for(self.seed, "telephony", call.endpoint, call.attempt)
 
         def seconds(what: str, low: int, high: int) -> timedelta:
-            return timedelta(seconds=low + int((high - low + 1) * fraction(self.seed, what, call.endpoint, call.attempt)))
+            draw = fraction(self.seed, what, call.endpoint, call.attempt)
+            return timedelta(seconds=low + int((high - low + 1) * draw))
 
         row = {"call_id": call.idempotency_key, "endpoint": call.endpoint, "status": None, "disconnect_reason": None,
                "originated_at": now, "ringing_at": None, "answered_at": None, "agent_arn": None,

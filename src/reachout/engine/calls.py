@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from reachout.channels.telephony import ANSWERED, DEFAULT_RING_TIMEOUT, DISCONNECTED, STAGES, CallState, OutgoingCall
 from reachout.domain.campaign import Campaign
+from reachout.domain.outbound_request import OutboundRequest, template_parameters
 from reachout.engine import notify
 from reachout.store import campaigns as campaign_store
 from reachout.store import outbound_requests, work
@@ -25,13 +26,14 @@ LOST = "FAILED"  # the outcome of a call its adapter has no record of
 
 def outgoing_calls(conn: Connection, contacts: list) -> list[OutgoingCall]:
     campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c.campaign_id for c in contacts}}
-    requests = outbound_requests.payloads(conn, [c.request_id for c in contacts if c.request_id])
-    return [_call(c, campaigns[c.campaign_id], requests.get(c.request_id) or {}) for c in contacts]
+    requests = outbound_requests.requests_by_id(conn, [c.request_id for c in contacts if c.request_id])
+    return [_call(c, campaigns[c.campaign_id], requests.get(c.request_id)) for c in contacts]
 
 
-def _call(contact, campaign: Campaign | None, request: dict) -> OutgoingCall:
+def _call(contact, campaign: Campaign | None, request: OutboundRequest | None) -> OutgoingCall:
     telephony = (campaign.channel_subtype_config if campaign else {}).get("telephony") or {}
-    own = (request.get("channelSubtypeParameters") or {}).get("telephony") or {}  # v2 PutOutboundRequestBatch
+    payload = request.payload if request else {}
+    own = (payload.get("channelSubtypeParameters") or {}).get("telephony") or {}  # v2 PutOutboundRequestBatch
     setup = {**(telephony.get("defaultOutboundConfig") or {}), **own}
     detection = setup.get("answerMachineDetectionConfig") or {}
     return OutgoingCall(contact.id, contact.id, contact.campaign_id, contact.channel, contact.endpoint, contact.attempt,
@@ -39,7 +41,7 @@ def _call(contact, campaign: Campaign | None, request: dict) -> OutgoingCall:
                         detect_machines=bool(detection.get("enableAnswerMachineDetection")),
                         await_prompt=bool(detection.get("awaitAnswerMachinePrompt")),
                         ring_timeout=setup.get("ringTimeout") or DEFAULT_RING_TIMEOUT,
-                        attributes=own.get("attributes") or request.get("attributes") or {})
+                        attributes=template_parameters(request.kind, payload) if request else {})
 
 
 def follow(conn: Connection, campaign: Campaign, contact, state: CallState | None, now: datetime) -> str | None:

@@ -40,6 +40,7 @@ class Dispatcher:
     def __init__(self, db: Database, channels: dict[str, Channel], owner: str, lease: timedelta, batch: int):
         self.db = db
         self.channels = channels
+        self.call_channels = {name for name, channel in channels.items() if isinstance(channel, Telephony)}
         self.owner = owner
         self.lease = lease
         self.batch = batch
@@ -141,7 +142,7 @@ class Dispatcher:
         for contact in contacts:
             by_channel[contact.channel].append(contact)
         for channel, group in by_channel.items():
-            if isinstance(self.channels[channel], Telephony):
+            if channel in self.call_channels:
                 with self.db.transaction() as conn:
                     outgoing = calls.outgoing_calls(conn, group)
             else:
@@ -160,8 +161,7 @@ class Dispatcher:
             live = defaultdict(list)  # calls, by channel
             final = []
             for contact in claimed:
-                channel = self.channels.get(contact.channel)
-                if isinstance(channel, Telephony):
+                if contact.channel in self.call_channels:
                     live[contact.channel].append(contact)
                 else:
                     final.append((contact, contact.outcome))

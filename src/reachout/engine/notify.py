@@ -53,7 +53,8 @@ def call_progressed(conn: Connection, campaign: Campaign, contact, stages: list[
     has no record of (`lost`) is reported DISCONNECTED now."""
     events = []
     if lost:
-        events.append(contact_event("DISCONNECTED", contact=_contact(contact), outcome="FAILED", **_where(campaign, now)))
+        events.append(contact_event("DISCONNECTED", contact=_contact(contact), outcome="FAILED",
+                                    **_where(campaign, now)))
     for stage in stages:
         where = _where(campaign, stage.at)
         if stage.stage == ANSWERED:

@@ -134,7 +134,8 @@ def _recipient(conn: Connection, domain_id: int | None, request: requests.Outbou
     known = _profile_answering_to(conn, domain_id, channel, endpoint) or {}
     # The request's endpoint comes first in the channel's field order, whatever the profile has.
     profile = {**known, ENDPOINT_FIELDS[channel][0]: endpoint}
-    recipient = known.get("ProfileId") or (endpoint.strip() if channel == "email" else valid_number(endpoint) or endpoint)
+    own_address = endpoint.strip() if channel == "email" else valid_number(endpoint) or endpoint
+    recipient = known.get("ProfileId") or own_address
     return recipient, profile, channel
 
 

@@ -91,10 +91,9 @@ def pending_count(conn: Connection, campaign_id: str) -> int:
                         .where(t.c.campaign_id == campaign_id, t.c.status == PENDING)).scalar_one()
 
 
-def payloads(conn: Connection, request_ids: Iterable[str]) -> dict[str, dict]:
-    """request id -> the request as it was put (channelSubtypeParameters, attributes, ...)."""
+def requests_by_id(conn: Connection, request_ids: Iterable[str]) -> dict[str, OutboundRequest]:
     ids = list(set(request_ids))
     if not ids:
         return {}
-    t = outbound_requests
-    return dict(conn.execute(select(t.c.id, t.c.request).where(t.c.id.in_(ids))).all())
+    return {row.id: _request(row) for row in conn.execute(select(outbound_requests)
+                                                          .where(outbound_requests.c.id.in_(ids)))}
