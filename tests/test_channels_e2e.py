@@ -329,18 +329,7 @@ def test_outbound_request_template_parameters_render_the_message(channel_server:
         "channelSubtypeParameters": {"email": {
             "destinationEmailAddress": "buyer@example.org", "connectSourceEmailAddress": "orders@example.com",
             "templateArn": order, "templateParameters": {"orderId": "A-17"}}}}])
-    [request] = accepted["successfulRequests"]
-    now = datetime.fromisoformat(internal(channel_server, "GET", "/_reachout/clock")["now"])
-    database = Database(database_url(channel_server.db, Path(".")))
-    try:
-        with database.transaction() as conn:
-            conn.execute(insert(contacts).values(
-                id=str(uuid.uuid4()), campaign_id=campaign_id, participant_id=None, recipient="buyer@example.org",
-                channel="email", endpoint="buyer@example.org", zones=[], attempt=1, state="planned", due_at=now,
-                created_at=now, request_id=request["id"]))
-    finally:
-        database.dispose()
-
+    assert len(accepted["successfulRequests"]) == 1
     advance(channel_server, seconds=1)
 
     [contact] = records(channel_server, campaign_id, "contacts")

@@ -40,7 +40,8 @@ def campaign(limits: list[Limit]) -> Campaign:
 
 def contact(owner: Campaign, recipient: str) -> SimpleNamespace:
     return SimpleNamespace(id=str(uuid.uuid4()), campaign_id=owner.id, participant_id=None, recipient=recipient,
-                           channel="email", zones=[], endpoint="x@example.com", attempt=1, dispatched_at=None)
+                           channel="email", zones=[], endpoint="x@example.com", attempt=1, dispatched_at=None,
+                           request_id=None, expires_at=None)
 
 
 def reference(limits: list[Limit], history: list[datetime], at: datetime) -> bool:

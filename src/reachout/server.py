@@ -19,6 +19,7 @@ from reachout.channels import Channel
 from reachout.channels.email import EmailChannel, SmtpConfig
 from reachout.channels.simulated import simulated_channels
 from reachout.channels.sms import SmppConfig, SmsChannel
+from reachout.channels.telephony import SimulatedTelephony
 from reachout.clock import Clock, SystemClock, VirtualClock
 from reachout.engine.engine import Engine, EngineThread
 from reachout.engine.forecast import forecast
@@ -156,6 +157,7 @@ def build_engine(settings: Settings, database: Database, clock: Clock) -> Engine
     if settings.smpp_url:
         SmppConfig.from_url(settings.smpp_url)
     channels: dict[str, Channel] = dict(simulated_channels(database, settings.seed, settings.sim_rate))
+    channels["telephony"] = SimulatedTelephony(database, settings.seed, settings.sim_rate)
     reports = Reports(database, clock)  # outcomes the adapters learn later
     if settings.smtp_url:
         channels["email"] = EmailChannel(settings.smtp_url, report=reports, rate=settings.smtp_rate)

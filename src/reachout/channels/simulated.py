@@ -21,15 +21,26 @@ OUTCOMES = {
     "email": ((("DELIVERED", 0.90), ("BOUNCED", 0.07), ("DEFERRED_EXPIRED", 0.03)), timedelta(seconds=5)),
     "sms": ((("SMS_DELIVERED", 0.92), ("SMS_UNDELIVERABLE", 0.05), ("SMS_EXPIRED", 0.03)), timedelta(seconds=10)),
     "whatsApp": ((("SMS_DELIVERED", 0.95), ("SMS_UNDELIVERABLE", 0.05)), timedelta(seconds=10)),
-    "telephony": ((("HUMAN_ANSWERED", 0.50), ("VOICEMAIL_BEEP", 0.15), ("VOICEMAIL_NO_BEEP", 0.05),
-                   ("NO_ANSWER", 0.15), ("BUSY", 0.10), ("INVALID_NUMBER", 0.05)), timedelta(seconds=45)),
+    # What answered, or why nothing did: the AnsweringMachineDetectionStatus codes of seeds/001, and
+    # dial attempts whose media connection failed (DisconnectReason). channels/telephony.py plays
+    # each out as a call; 45 s is a typical call's length.
+    "telephony": ((("HUMAN_ANSWERED", 0.46), ("VOICEMAIL_BEEP", 0.14), ("VOICEMAIL_NO_BEEP", 0.05),
+                   ("AMD_UNANSWERED", 0.15), ("SIT_TONE_BUSY", 0.07), ("SIT_TONE_INVALID_NUMBER", 0.04),
+                   ("FAX_MACHINE_DETECTED", 0.02), ("AMD_UNRESOLVED", 0.02), ("SIT_TONE_DETECTED", 0.01),
+                   ("AMD_ERROR", 0.01), ("AMD_NOT_APPLICABLE", 0.01), ("OUTBOUND_DESTINATION_ENDPOINT_ERROR", 0.01),
+                   ("OUTBOUND_ATTEMPT_FAILED", 0.01)), timedelta(seconds=45)),
 }
+
+
+def fraction(seed: int, *parts: object) -> float:
+    """A number in [0, 1) that depends only on the seed and the parts."""
+    digest = hashlib.sha256("|".join(map(str, (seed, *parts))).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def outcome_for(seed: int, channel: str, endpoint: str, attempt: int) -> str:
     """The same recipient, channel and attempt always get the same outcome for a given seed."""
-    digest = hashlib.sha256(f"{seed}|{channel}|{endpoint}|{attempt}".encode()).digest()
-    draw = int.from_bytes(digest[:8], "big") / 2**64
+    draw = fraction(seed, channel, endpoint, attempt)
     shares, _ = OUTCOMES[channel]
     for outcome, share in shares:
         draw -= share

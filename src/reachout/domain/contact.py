@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from reachout.domain.contact_event import CONNECT_CHANNELS, VOICE_STATUS
-from reachout.domain.disposition import disposition_of
+from reachout.domain.contact_event import CONNECT_CHANNELS
+from reachout.domain.disposition import call_result, disposition_of
 from reachout.domain.endpoint import valid_number
 from reachout.domain.errors import DomainError
 
@@ -47,8 +47,10 @@ def ending(delivery: str, outcome: str, *, amd: bool) -> Ending:
     connected = disposition.reached is True
     reason = FLOW_DISCONNECT if connected else _REASONS.get(disposition.code, NOT_CONNECTED)
     status = None
-    if delivery == "telephony" and amd:
-        status = VOICE_STATUS.get(outcome, ("AMD_ERROR", None))[0]
+    if delivery == "telephony":  # a call's outcome is its AMD status, or why the dial failed
+        status, failure = call_result(outcome)
+        reason = failure or reason
+        status = status if amd else None
     return Ending(connected, reason, status)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from reachout.domain.disposition import AMD_STATUSES, call_result
+
 CONTACT_EVENT = "Amazon Connect Contact Event"
 CONNECT_SOURCE = "aws.connect"
 REACHOUT_SOURCE = "reachout.campaigns"
@@ -20,14 +22,10 @@ CAMPAIGN_STATE_EVENT = "Reachout Campaign State Change"
 CONNECT_CHANNELS = {"telephony": ("VOICE", "connect:Telephony"), "sms": ("CHAT", "connect:SMS"),
                     "email": ("EMAIL", "connect:Email"), "whatsApp": ("CHAT", "connect:WhatsApp")}
 
-# outcome -> (AnsweringMachineDetectionStatus, disconnectReason) for voice
-VOICE_STATUS = {
-    "HUMAN_ANSWERED": ("HUMAN_ANSWERED", None), "VOICEMAIL_BEEP": ("VOICEMAIL_BEEP", None),
-    "VOICEMAIL_NO_BEEP": ("VOICEMAIL_NO_BEEP", None), "NO_ANSWER": ("AMD_UNANSWERED", None),
-    "BUSY": ("SIT_TONE_BUSY", None), "INVALID_NUMBER": ("SIT_TONE_INVALID_NUMBER", "OUTBOUND_DESTINATION_ENDPOINT_ERROR"),
-    "FAILED": ("AMD_NOT_APPLICABLE", "OUTBOUND_ATTEMPT_FAILED"), "REJECTED": ("AMD_NOT_APPLICABLE", "OUTBOUND_ATTEMPT_FAILED"),
-}
-CONNECTED = {"HUMAN_ANSWERED", "VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP", "DELIVERED", "SMS_DELIVERED"}
+# Outcomes after which a message contact reached the recipient's system. A call did whenever it has an
+# AnsweringMachineDetectionStatus: CONNECTED_TO_SYSTEM "is generated for any of the
+# AnsweringMachineDetectionStatus codes" (seeds/001); a dial attempt that failed has only DISCONNECTED.
+CONNECTED = {"DELIVERED", "SMS_DELIVERED"}
 
 
 def envelope(detail_type: str, source: str, account: str, region: str, at: datetime, resources: list[str],
@@ -43,10 +41,12 @@ def _stamp(at: datetime) -> str:
 
 def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, instance_id: str, account: str,
                   region: str, at: datetime, outcome: str | None = None, initiation_method: str = "API",
-                  amd: bool = True, disconnect_reason: str | None = None) -> dict:
-    """One contact event. `contact` has id, channel, endpoint, dispatched_at (INITIATED time).
-    Contacts started through the Connect APIs have no campaign, may have answering machine detection
-    off, and may say why they were disconnected (`disconnect_reason`)."""
+                  amd: bool = True, amd_status: str | None = None, disconnect_reason: str | None = None,
+                  connected_at: datetime | None = None, agent_arn: str | None = None) -> dict:
+    """One contact event. `contact` has id, channel, endpoint, dispatched_at (INITIATED time). For a
+    call, the AnsweringMachineDetectionStatus and DisconnectReason come from its outcome unless
+    given (no AMD status with detection off, `amd` False); `connected_at` is when it connected to
+    the system (DISCONNECTED repeats it). Contacts started through the Connect APIs have no campaign."""
     instance_arn = f"arn:aws:connect:{region}:{account}:instance/{instance_id}"
     contact_arn = f"{instance_arn}/contact/{contact['id']}"
     channel, subtype = CONNECT_CHANNELS.get(contact["channel"], ("VOICE", "connect:Telephony"))
@@ -63,12 +63,15 @@ def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, in
         detail["connectedToSystemTimestamp"] = _stamp(at)
     if event_type == "DISCONNECTED":
         detail["disconnectTimestamp"] = _stamp(at)
-    if contact["channel"] == "telephony" and outcome is not None and amd:
-        status, reason = VOICE_STATUS.get(outcome, ("AMD_ERROR", None))
-        detail["answeringMachineDetectionStatus"] = status
-        if reason and event_type == "DISCONNECTED":
-            detail["disconnectReason"] = reason
-    if disconnect_reason is not None and event_type == "DISCONNECTED":
+        if connected_at is not None:
+            detail["connectedToSystemTimestamp"] = _stamp(connected_at)
+    if event_type == "CONNECTED_TO_AGENT" and agent_arn:
+        detail["agentInfo"] = {"agentArn": agent_arn, "connectedToAgentTimestamp": _stamp(at)}
+    if contact["channel"] == "telephony" and outcome is not None and amd_status is None and disconnect_reason is None:
+        amd_status, disconnect_reason = call_result(outcome)
+    if contact["channel"] == "telephony" and amd_status and amd:
+        detail["answeringMachineDetectionStatus"] = amd_status
+    if disconnect_reason and event_type == "DISCONNECTED":
         detail["disconnectReason"] = disconnect_reason
     if outcome is not None and event_type == "DISCONNECTED":
         detail["disposition"] = outcome  # Reachout's addition: the outcome the channel reported
@@ -78,7 +81,8 @@ def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, in
 def outcome_events(contact: dict, outcome: str, **where) -> list[dict]:
     """The events that report a contact's outcome: connected first when it reached anyone."""
     events = []
-    if outcome in CONNECTED:
+    connected = outcome in AMD_STATUSES if contact["channel"] == "telephony" else outcome in CONNECTED
+    if connected:
         events.append(contact_event("CONNECTED_TO_SYSTEM", contact=contact, outcome=outcome, **where))
     events.append(contact_event("DISCONNECTED", contact=contact, outcome=outcome, **where))
     return events

@@ -15,6 +15,17 @@ class Disposition:
     reached: bool | None  # True reached, False provably not, None unknown (counts as reached)
 
 
+# A call's outcome is its AnsweringMachineDetectionStatus (seeds/001) when it reached the telephone
+# network, or the DisconnectReason of a dial attempt whose media connection failed.
+AMD_STATUSES = frozenset({
+    "HUMAN_ANSWERED", "VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP", "AMD_UNANSWERED", "AMD_UNRESOLVED",
+    "AMD_NOT_APPLICABLE", "SIT_TONE_BUSY", "SIT_TONE_INVALID_NUMBER", "SIT_TONE_DETECTED",
+    "FAX_MACHINE_DETECTED", "AMD_ERROR",
+    "AMD_DISABLED",  # answered, with answering machine detection off: nobody knows who or what answered
+})
+DIAL_FAILURES = frozenset({"OUTBOUND_DESTINATION_ENDPOINT_ERROR", "OUTBOUND_RESOURCE_ERROR",
+                           "OUTBOUND_ATTEMPT_FAILED", "EXPIRED"})
+
 # outcome reported by a channel -> disposition
 DISPOSITIONS = {
     # email
@@ -25,13 +36,22 @@ DISPOSITIONS = {
     "SMS_DELIVERED": Disposition("DELIVERED", True),
     "SMS_UNDELIVERABLE": Disposition("UNDELIVERABLE", False),
     "SMS_EXPIRED": Disposition("EXPIRED", None),
-    # voice (answering machine detection statuses of seeds/001 where they apply)
+    # voice: a voicemail is a communication (seeds/002); a busy line or a call nobody picked up may
+    # have rung someone, so it keeps its count; a number that does not exist, a fax, or a call that
+    # never rang provably reached nobody.
     "HUMAN_ANSWERED": Disposition("HUMAN_ANSWERED", True),
     "VOICEMAIL_BEEP": Disposition("VOICEMAIL_BEEP", True),
     "VOICEMAIL_NO_BEEP": Disposition("VOICEMAIL_NO_BEEP", True),
-    "NO_ANSWER": Disposition("NO_ANSWER", None),
-    "BUSY": Disposition("BUSY", None),
-    "INVALID_NUMBER": Disposition("INVALID_NUMBER", False),
+    "AMD_DISABLED": Disposition("ANSWERED", True),
+    "AMD_UNANSWERED": Disposition("NO_ANSWER", None),
+    "AMD_UNRESOLVED": Disposition("AMD_UNRESOLVED", None),
+    "AMD_ERROR": Disposition("AMD_ERROR", None),
+    "SIT_TONE_BUSY": Disposition("BUSY", None),
+    "SIT_TONE_INVALID_NUMBER": Disposition("INVALID_NUMBER", False),
+    "SIT_TONE_DETECTED": Disposition("SIT_TONE", False),
+    "FAX_MACHINE_DETECTED": Disposition("FAX_MACHINE", False),
+    "AMD_NOT_APPLICABLE": Disposition("NOT_CONNECTED", False),
+    **{reason: Disposition("DIAL_FAILED", False) for reason in DIAL_FAILURES},
     # any channel
     "FAILED": Disposition("FAILED", None),
     "REJECTED": Disposition("REJECTED", False),  # refused by the channel before it left
@@ -57,3 +77,10 @@ def overrides(later: str, earlier: str | None) -> bool:
     if earlier in (None, NO_RECEIPT):
         return True
     return disposition_of(later).reached is False and disposition_of(earlier).reached is not False
+
+
+def call_result(outcome: str) -> tuple[str | None, str | None]:
+    """(AnsweringMachineDetectionStatus, DisconnectReason) of a call's outcome."""
+    if outcome in AMD_STATUSES:
+        return outcome, None
+    return None, outcome if outcome in DIAL_FAILURES else None

@@ -2,7 +2,8 @@
 PutOutboundRequestBatch or PutProfileOutboundRequestBatch (v2), waiting for the engine.
 
 Intake decides per item: accepted (a new request, or the same one again for a repeated client
-token), or refused with a reason.
+token), or refused with a reason. The engine then takes each pending request: it becomes a
+participant with contacts (taken), or is recorded as expired or dropped, with the reason.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from reachout.domain.campaign import CHANNELS, Campaign
 
 DIAL, OUTBOUND, PROFILE = "dial", "outbound", "profile"
-PENDING = "pending"
+PENDING, TAKEN, EXPIRED, DROPPED = "pending", "taken", "expired", "dropped"
 # Seed 000: an event-triggered request expires within 15 minutes at most.
 PROFILE_REQUEST_MAX_LIFETIME = timedelta(minutes=15)
 
@@ -76,3 +77,29 @@ def jsonable(item: dict) -> dict:
 def _phone_problem(number: str) -> str | None:
     digits = number.replace("-", "")
     return None if _E164.fullmatch(digits) else f"phone number {number} is not in E.164 format (+15555550100)"
+
+
+def destination(kind: str, payload: dict) -> tuple[str, str] | None:
+    """(channel, endpoint) a dial or outbound request names; None for a profile request, whose
+    profile holds its endpoints."""
+    if kind == DIAL:
+        return "telephony", payload["phoneNumber"]
+    if kind == OUTBOUND:
+        (channel, parameters), = payload["channelSubtypeParameters"].items()
+        return channel, parameters.get("destinationEmailAddress") or parameters["destinationPhoneNumber"]
+    return None
+
+
+def template_parameters(kind: str, payload: dict) -> dict[str, str]:
+    """The values a request gives its message or call: templateParameters (sms, email, whatsApp),
+    attributes (telephony, and v1 dial requests)."""
+    if kind == DIAL:
+        return payload.get("attributes") or {}
+    if kind == OUTBOUND:
+        (_, parameters), = payload["channelSubtypeParameters"].items()
+        return parameters.get("templateParameters") or parameters.get("attributes") or {}
+    return {}
+
+
+def expired_reason(expires_at: datetime) -> str:
+    return f"expired: its expirationTime {expires_at.isoformat()} passed before it could be sent"

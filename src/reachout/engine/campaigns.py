@@ -12,7 +12,7 @@ from reachout.domain.schedule import parse_duration
 from reachout.engine import notify
 from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
-from reachout.store import profile_domains, work
+from reachout.store import outbound_requests, profile_domains, work
 from reachout.store.segments import get_definition, member_reach
 from reachout.store.tables import contacts, participants
 
@@ -63,7 +63,8 @@ def _transition(conn: Connection, campaign: Campaign, action: str, now: datetime
 def _nothing_left(conn: Connection, campaign: Campaign) -> bool:
     """Only campaigns fed by a segment finish on their own; others wait for requests until endTime."""
     fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))
-    return fed_by_segment and work.open_contact_count(conn, campaign.id) == 0
+    return (fed_by_segment and work.open_contact_count(conn, campaign.id) == 0
+            and outbound_requests.pending_count(conn, campaign.id) == 0)
 
 
 def _drop_remaining(conn: Connection, campaign: Campaign, reason: str, now: datetime) -> None:

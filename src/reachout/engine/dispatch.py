@@ -7,11 +7,17 @@ A dispatch is three steps, so that a crash anywhere loses nothing and sends noth
 2. the channel gets it (a channel sends at most once per key);
 3. one transaction records the receipt (`sent`, outcome due at).
 A worker that dies after 1 leaves `dispatching` contacts whose lease expires; whoever claims them
-next renders them again and repeats only steps 2 and 3.
+next renders them again and repeats only steps 2 and 3 (unless the contact's request has expired
+meanwhile: it is never sent late).
+
+A contact made for an outbound request expires with the request: one still waiting at its
+expirationTime (for its window, for capacity, for a paused campaign) is dropped as expired.
 
 An adapter may learn the outcome later (an SMS delivery receipt): its receipt then has no outcome
 and a deadline, and the contact waits in `sent` until the adapter reports it (reachout.engine.reports)
-or the deadline passes, when it completes as NO_RECEIPT, still counted against limits.
+or the deadline passes, when it completes as NO_RECEIPT, still counted against limits. Calls (a
+channel that is a Telephony adapter) stay `sent` while they last: their progress is followed
+(engine/calls.py) until they are disconnected.
 """
 from __future__ import annotations
 
@@ -22,11 +28,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from reachout.channels import Channel, Outgoing
+from reachout.channels.telephony import Telephony
 from reachout.domain.campaign import Campaign
 from reachout.domain.disposition import disposition_of, final_outcome
 from reachout.domain.limits import Limit, blocking_limit, effective_limits
+from reachout.domain.outbound_request import expired_reason
 from reachout.domain.window import Window
-from reachout.engine import notify, reattempts
+from reachout.engine import calls, notify, reattempts
 from reachout.engine.rendering import Renderer
 from reachout.store import campaigns as campaign_store
 from reachout.store import instances, work
@@ -37,6 +45,7 @@ class Dispatcher:
     def __init__(self, db: Database, channels: dict[str, Channel], owner: str, lease: timedelta, batch: int):
         self.db = db
         self.channels = channels
+        self.call_channels = {name for name, channel in channels.items() if isinstance(channel, Telephony)}
         self.owner = owner
         self.lease = lease
         self.batch = batch
@@ -49,8 +58,15 @@ class Dispatcher:
         with self.db.transaction() as conn:
             # Contacts handed over before a crash come first: they are already reserved.
             resumed = work.claim_contacts(conn, [work.DISPATCHING], now, self.owner, self.lease, self.batch)
+            late = [c for c in resumed if _expired(c, now)]
+            for campaign_id in {c.campaign_id for c in late}:
+                # Reserved before it expired; whether the channel got it is unknown: it keeps its count.
+                self._drop(conn, campaign_store.get_campaign_by_id(conn, campaign_id),
+                           [c for c in late if c.campaign_id == campaign_id], now,
+                           lambda c: expired_reason(c.expires_at) + " (its dispatch was interrupted)")
+            resumed = [c for c in resumed if not _expired(c, now)]
             messages = self._render_resumed(conn, resumed, now)
-        handled += self._send([c for c in resumed if c.id in messages], now, messages)
+        handled += len(late) + self._send([c for c in resumed if c.id in messages], now, messages)
         with self.db.transaction() as conn:
             due = work.due_by_campaign(conn, work.PLANNED, now)
             campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
@@ -72,7 +88,9 @@ class Dispatcher:
         return handled
 
     def _reserve(self, conn: Connection, campaign: Campaign, claimed: list, now: datetime) -> list:
-        """Step 1 for a batch of one campaign: window, limits, record. Returns the contacts to send."""
+        """Step 1 for a batch of one campaign: expiry, window, limits, record. Returns the contacts to send."""
+        self._drop(conn, campaign, [c for c in claimed if _expired(c, now)], now, lambda c: expired_reason(c.expires_at))
+        claimed = [c for c in claimed if not _expired(c, now)]
         time_config = campaign.communication_time_config or {}
         limits = self._limits(conn, campaign)
         work.lock_recipients(conn, [c.recipient for c in claimed])
@@ -85,11 +103,13 @@ class Dispatcher:
             window = windows.get(contact.channel)
             zones = [ZoneInfo(z) for z in contact.zones]
             if window and zones and not window.is_open(now, zones):
-                # Paused past its window, or resumed outside it: wait for the next opening.
+                # Paused past its window, or resumed outside it: wait for the next opening (or, if
+                # its request expires first, until then, to expire).
                 reopen = window.next_open(now, zones)
                 if reopen is not None:
                     reason = f"deferred: communication time closed until {reopen.isoformat()}"
-                    deferred.append({"id": contact.id, "due_at": reopen, "reason": reason, "lease_owner": None,
+                    due = min(reopen, contact.expires_at) if contact.expires_at else reopen
+                    deferred.append({"id": contact.id, "due_at": due, "reason": reason, "lease_owner": None,
                                      "lease_until": None})
                     suppressed.append(_suppression(contact, reason, now))
                     continue
@@ -121,15 +141,19 @@ class Dispatcher:
         """The messages of a batch of one campaign; a contact whose message cannot be made is dropped
         with the reason before anything is reserved for it."""
         messages, refused = Renderer(conn, campaign, self.channels).render(claimed)
-        if refused:
-            dropped = [c for c in claimed if c.id in refused]
-            for contact in dropped:
-                work.update_contact(conn, contact.id, state=work.DROPPED, reason=refused[contact.id],
-                                    completed_at=now, lease_owner=None, lease_until=None)
-            notify.suppressed(conn, campaign, [_suppression(c, refused[c.id], now) for c in dropped], now)
-            work.finish_participants(conn, [c.participant_id for c in dropped], now)
-            work.wake_campaigns(conn, [campaign.id], now)
+        self._drop(conn, campaign, [c for c in claimed if c.id in refused], now, lambda c: refused[c.id])
         return messages
+
+    def _drop(self, conn: Connection, campaign: Campaign | None, contacts: list, now: datetime, reason) -> None:
+        """Drops these contacts of one campaign, each with reason(contact), and lets their participants exit."""
+        if not contacts:
+            return
+        work.update_contacts(conn, [{"id": c.id, "state": work.DROPPED, "reason": reason(c), "completed_at": now,
+                                     "lease_owner": None, "lease_until": None} for c in contacts])
+        if campaign is not None:
+            notify.suppressed(conn, campaign, [_suppression(c, reason(c), now) for c in contacts], now)
+        work.finish_participants(conn, [c.participant_id for c in contacts], now)
+        work.wake_campaigns(conn, [contacts[0].campaign_id], now)
 
     def _render_resumed(self, conn: Connection, resumed: list, now: datetime) -> dict[str, Outgoing]:
         """Contacts reserved before a crash, rendered again. One that no longer renders (its template
@@ -158,7 +182,12 @@ class Dispatcher:
             group = [c for c in group if c.outcome is None]
             if not group:
                 continue
-            receipts = self.channels[channel].send([messages[c.id] for c in group], now)
+            if channel in self.call_channels:
+                with self.db.transaction() as conn:
+                    outgoing = calls.outgoing_calls(conn, group)
+            else:
+                outgoing = [messages[c.id] for c in group]
+            receipts = self.channels[channel].send(outgoing, now)
             with self.db.transaction() as conn:
                 work.record_sent(conn, [(c.id, r.outcome, r.outcome_at) for c, r in zip(group, receipts)])
         return len(contacts)
@@ -167,21 +196,52 @@ class Dispatcher:
     def apply_outcomes(self, now: datetime) -> int:
         with self.db.transaction() as conn:
             claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, self.batch)
-            outcomes = {contact.id: final_outcome(contact.outcome) for contact in claimed}  # None: no report by the deadline
-            dispositions = {contact_id: disposition_of(outcome) for contact_id, outcome in outcomes.items()}
-            work.update_contacts(conn, [{"id": contact_id, "state": work.COMPLETED, "outcome": outcomes[contact_id],
-                                         "disposition": disposition.code, "completed_at": now, "lease_owner": None,
-                                         "lease_until": None} for contact_id, disposition in dispositions.items()])
-            work.release_communications(conn, [contact_id for contact_id, disposition in dispositions.items()
-                                               if disposition.reached is False])
-            for campaign_id in {c.campaign_id for c in claimed}:
+            live = defaultdict(list)  # calls, by channel: followed until they end
+            final = []
+            for contact in claimed:
+                if contact.channel in self.call_channels:
+                    live[contact.channel].append(contact)
+                else:
+                    final.append((contact, final_outcome(contact.outcome)))  # NO_RECEIPT: no report by the deadline
+            for campaign_id in {c.campaign_id for c, _ in final}:
                 campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
                 if campaign is not None:
-                    notify.finished(conn, campaign, [c for c in claimed if c.campaign_id == campaign_id], now)
-            reattempts.schedule(conn, claimed, now)  # before participants with nothing left exit
-            work.finish_participants(conn, [c.participant_id for c in claimed], now)
-            work.wake_campaigns(conn, [c.campaign_id for c in claimed], now)
+                    notify.finished(conn, campaign, [c for c, _ in final if c.campaign_id == campaign_id], now)
+            self._complete(conn, final, now)
+        for channel, group in live.items():
+            self._follow_calls(self.channels[channel], group, now)
         return len(claimed)
+
+    def _follow_calls(self, channel: Telephony, group: list, now: datetime) -> None:
+        """Asks the adapter how these calls are going (outside any transaction: they are leased) and
+        applies it; the calls that ended are completed."""
+        states = channel.progress([c.id for c in group], now)
+        with self.db.transaction() as conn:
+            campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c.campaign_id for c in group}}
+            ended = []
+            for contact in group:
+                if campaigns[contact.campaign_id] is None:
+                    continue
+                outcome = calls.follow(conn, campaigns[contact.campaign_id], contact, states.get(contact.id), now)
+                if outcome is not None:
+                    ended.append((contact, outcome))
+            self._complete(conn, ended, now)
+
+    def _complete(self, conn: Connection, ended: list[tuple], now: datetime) -> None:
+        """Records (contact, final outcome) pairs with their dispositions; a communication that provably
+        never reached the recipient no longer counts against the limits; reattempt rules plan what they
+        call for; participants with nothing left exit."""
+        if not ended:
+            return
+        dispositions = {contact.id: disposition_of(outcome) for contact, outcome in ended}
+        work.update_contacts(conn, [{"id": contact.id, "state": work.COMPLETED, "outcome": outcome,
+                                     "disposition": dispositions[contact.id].code, "completed_at": now,
+                                     "lease_owner": None, "lease_until": None} for contact, outcome in ended])
+        work.release_communications(conn, [contact_id for contact_id, disposition in dispositions.items()
+                                           if disposition.reached is False])
+        reattempts.schedule(conn, ended, now)  # before participants with nothing left exit
+        work.finish_participants(conn, [c.participant_id for c, _ in ended], now)
+        work.wake_campaigns(conn, [c.campaign_id for c, _ in ended], now)
 
 
 def _shares(due: list[tuple[str, str, int]], campaigns: dict[str, Campaign | None],
@@ -201,6 +261,10 @@ def _shares(due: list[tuple[str, str, int]], campaigns: dict[str, Campaign | Non
         for campaign_id, count, capacity in entries:
             shares[channel][campaign_id] = min(count, max(1, int(available * capacity / total_capacity)))
     return shares
+
+
+def _expired(contact, now: datetime) -> bool:
+    return contact.expires_at is not None and contact.expires_at <= now
 
 
 def _suppression(contact, reason: str, now: datetime) -> dict:

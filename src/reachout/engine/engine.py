@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from reachout.channels import Channel
 from reachout.clock import Clock, VirtualClock
-from reachout.engine import campaigns
+from reachout.engine import campaigns, requests
 from reachout.engine.connect_contacts import ConnectContacts
 from reachout.engine.dispatch import Dispatcher
 from reachout.events.bus import EventBus
@@ -41,6 +41,7 @@ class Engine:
             handled_total = 0
             while True:
                 handled = self._wake_campaigns(now)
+                handled += requests.take_due(self.db, now, self.dispatcher.batch)
                 handled += self.dispatcher.dispatch_due(now, budget)
                 handled += self.dispatcher.apply_outcomes(now)
                 handled += self.connect_contacts.run_due(now)
@@ -81,7 +82,7 @@ class Engine:
     def next_due(self) -> datetime | None:
         with self.db.transaction() as conn:
             candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn),
-                          connect_contacts.next_due(conn)]
+                          connect_contacts.next_due(conn), requests.next_due(conn)]
         if self.bus is not None:
             candidates.append(self.bus.next_due())
         found = [t for t in candidates if t is not None]

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from reachout.channels.telephony import ANSWERED, CONNECTED_TO_AGENT, DISCONNECTED, CallProgress
 from reachout.domain.campaign import Campaign
 from reachout.domain.disposition import final_outcome
 from reachout.domain.contact_event import (campaign_state_event, contact_event, outcome_events,
@@ -42,6 +43,37 @@ def finished(conn: Connection, campaign: Campaign, contacts: list, now: datetime
     where = _where(campaign, now)
     outbox.emit(conn, [(c.id, event) for c in contacts
                        for event in outcome_events(_contact(c), final_outcome(c.outcome), **where)], now)
+
+
+def call_progressed(conn: Connection, campaign: Campaign, contact, stages: list[CallProgress],
+                    answered: CallProgress | None, now: datetime, *, lost: bool = False) -> None:
+    """A call's new stages as contact events, each at the instant it happened: CONNECTED_TO_SYSTEM
+    with the AnsweringMachineDetectionStatus (when answered, or, for a call that got as far as the
+    network but was never answered, when it ended), CONNECTED_TO_AGENT, DISCONNECTED with the status
+    or the DisconnectReason. `answered` is the call's ANSWERED stage, new or not. A call its adapter
+    has no record of (`lost`) is reported DISCONNECTED now."""
+    events = []
+    if lost:
+        events.append(contact_event("DISCONNECTED", contact=_contact(contact), outcome="FAILED",
+                                    **_where(campaign, now)))
+    for stage in stages:
+        where = _where(campaign, stage.at)
+        if stage.stage == ANSWERED:
+            events.append(contact_event("CONNECTED_TO_SYSTEM", contact=_contact(contact),
+                                        amd_status=stage.amd_status, **where))
+        elif stage.stage == CONNECTED_TO_AGENT:
+            events.append(contact_event("CONNECTED_TO_AGENT", contact=_contact(contact), amd_status=stage.amd_status,
+                                        agent_arn=stage.agent_arn, **where))
+        elif stage.stage == DISCONNECTED:
+            connected_at = answered.at if answered else stage.at if stage.amd_status else None
+            if answered is None and stage.amd_status:
+                events.append(contact_event("CONNECTED_TO_SYSTEM", contact=_contact(contact),
+                                            amd_status=stage.amd_status, **where))
+            events.append(contact_event("DISCONNECTED", contact=_contact(contact),
+                                        outcome=stage.amd_status or stage.disconnect_reason,
+                                        amd_status=stage.amd_status, disconnect_reason=stage.disconnect_reason,
+                                        connected_at=connected_at, **where))
+    outbox.emit(conn, [(contact.id, event) for event in events], now)
 
 
 def state_changed(conn: Connection, campaign: Campaign, previous: str, now: datetime) -> None:

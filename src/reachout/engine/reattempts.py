@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from reachout.domain import reattempt
 from reachout.domain.campaign import Campaign
 from reachout.domain.contact_flow import CAMPAIGN
-from reachout.domain.disposition import disposition_of, final_outcome
+from reachout.domain.disposition import disposition_of
 from reachout.domain.reach import reach_of
 from reachout.engine import notify
 from reachout.engine.planning import Planner, PlannedContact
@@ -29,22 +29,22 @@ from reachout.store.profiles import get_profiles
 from reachout.store.tables import contacts as contacts_table
 
 
-def schedule(conn: Connection, completed: list, now: datetime) -> None:
-    """Plans the reattempts the rules call for among contacts that completed now."""
+def schedule(conn: Connection, completed: list[tuple], now: datetime) -> None:
+    """Plans the reattempts the rules call for among contacts that completed now: (contact, its final
+    outcome) pairs."""
     by_campaign: dict[str, list] = {}
-    for contact in completed:
-        by_campaign.setdefault(contact.campaign_id, []).append(contact)
+    for contact, outcome in completed:
+        by_campaign.setdefault(contact.campaign_id, []).append((contact, outcome))
     for campaign_id, finished in by_campaign.items():
         campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
         rules = rules_of(conn, campaign) if campaign else None
         if rules is None:
             continue
         wanted = []
-        for contact in finished:
-            outcome = final_outcome(contact.outcome)
+        for contact, outcome in finished:
             rule = rules.rule_for(disposition_of(outcome).code, outcome, contact.attempt)
             if rule is not None:
-                wanted.append((contact, rule))
+                wanted.append((contact, outcome, rule))
         if wanted:
             _plan(conn, campaign, wanted, now)
 
@@ -61,12 +61,12 @@ def rules_of(conn: Connection, campaign: Campaign) -> reattempt.ReattemptRules |
 
 def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> None:
     domain_id = _profile_domain(conn, campaign)
-    profiles = get_profiles(conn, domain_id, {c.recipient for c, _ in wanted}) if domain_id is not None else {}
+    profiles = get_profiles(conn, domain_id, {c.recipient for c, _, _ in wanted}) if domain_id is not None else {}
     planners: dict[tuple[str, timedelta], Planner] = {}
     new_contacts, notes = [], []
-    for contact, rule in wanted:
+    for contact, outcome, rule in wanted:
         attempt = contact.attempt + 1
-        what = f"reattempt {attempt} on {rule.channel} after {disposition_of(final_outcome(contact.outcome)).code}"
+        what = f"reattempt {attempt} on {rule.channel} after {disposition_of(outcome).code}"
         profile = profiles.get(contact.recipient)
         if profile is None:
             notes.append(_note(contact, rule.channel, f"{what} not made: the recipient's profile no longer exists",

@@ -1,10 +1,22 @@
-"""Outbound requests waiting for the engine, and the client tokens that make their intake idempotent."""
+"""Outbound requests waiting for the engine, and the client tokens that make their intake idempotent.
+
+The engine takes a pending request in the transaction that makes its contacts: a claim locks the
+rows (FOR UPDATE SKIP LOCKED on PostgreSQL) and the same transaction marks them taken, so two
+workers never take the same request and a worker that dies mid-way leaves it pending.
+"""
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from collections.abc import Iterable
+from datetime import datetime
 
-from reachout.domain.outbound_request import OutboundRequest
-from reachout.store.tables import outbound_requests
+from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
+
+from reachout.domain.outbound_request import PENDING, OutboundRequest
+from reachout.store.tables import campaigns, outbound_requests
+
+# A campaign in these states keeps its requests waiting (until they expire); any other takes them
+# (a Running one to contact, a finished one to drop).
+WAITING_STATES = ("Initialized", "Paused")
 
 
 def find_by_tokens(conn: Connection, campaign_id: str, kind: str, tokens: list[str]) -> dict[str, OutboundRequest]:
@@ -51,3 +63,44 @@ def _request(row) -> OutboundRequest:
         id=row.id, campaign_id=row.campaign_id, kind=row.kind, client_token=row.client_token,
         payload=row.request, fingerprint=row.fingerprint, expires_at=row.expires_at, status=row.status,
         due_at=row.due_at, created_at=row.created_at)
+
+
+def claim_due(conn: Connection, now: datetime, limit: int) -> list[OutboundRequest]:
+    """Locks up to `limit` pending requests the engine must take now, oldest first: those of
+    campaigns not waiting, and expired ones of any campaign."""
+    t = outbound_requests
+    query = (select(t).join(campaigns, campaigns.c.id == t.c.campaign_id)
+             .where(t.c.status == PENDING, t.c.due_at <= now,
+                    or_(campaigns.c.state.not_in(WAITING_STATES), t.c.expires_at <= now))
+             .order_by(t.c.due_at, t.c.id).limit(limit)
+             .with_for_update(skip_locked=True, of=t))
+    return [_request(row) for row in conn.execute(query)]
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """When the engine must next take a pending request: its due time, or, in a campaign that
+    keeps it waiting, its expiry."""
+    t = outbound_requests
+    due = case((campaigns.c.state.in_(WAITING_STATES), t.c.expires_at), else_=t.c.due_at)
+    return conn.execute(select(func.min(due)).join(campaigns, campaigns.c.id == t.c.campaign_id)
+                        .where(t.c.status == PENDING)).scalar()
+
+
+def set_status(conn: Connection, request_ids: Iterable[str], status: str) -> None:
+    ids = list(request_ids)
+    if ids:
+        conn.execute(update(outbound_requests).where(outbound_requests.c.id.in_(ids)).values(status=status))
+
+
+def pending_count(conn: Connection, campaign_id: str) -> int:
+    t = outbound_requests
+    return conn.execute(select(func.count()).select_from(t)
+                        .where(t.c.campaign_id == campaign_id, t.c.status == PENDING)).scalar_one()
+
+
+def requests_by_id(conn: Connection, request_ids: Iterable[str]) -> dict[str, OutboundRequest]:
+    ids = list(set(request_ids))
+    if not ids:
+        return {}
+    return {row.id: _request(row) for row in conn.execute(select(outbound_requests)
+                                                          .where(outbound_requests.c.id.in_(ids)))}

@@ -102,7 +102,7 @@ outbound_requests = Table(
     Column("request", JSON, nullable=False),
     Column("fingerprint", Text, nullable=False),  # what the token was first used for
     Column("expires_at", UtcDateTime, nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, then taken (contacts made), expired or dropped
     Column("due_at", UtcDateTime, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("campaign_id", "kind", "client_token", name="uq_outbound_requests_token"),
@@ -270,7 +270,7 @@ participants = Table(
     "participants", metadata,
     Column("id", String(36), primary_key=True),
     Column("campaign_id", String(36), nullable=False),
-    Column("profile_id", String(32), nullable=False),
+    Column("profile_id", String(255), nullable=False),  # the profile id, or the endpoint of a request without one
     Column("entry", Integer, nullable=False),  # 1 for the first entry, 2 for the next, ...
     Column("state", String(16), nullable=False),  # active | completed | dropped
     Column("entered_at", UtcDateTime, nullable=False),
@@ -295,13 +295,16 @@ contacts = Table(
     Column("due_at", UtcDateTime, nullable=False),
     Column("lease_owner", String(64)),
     Column("lease_until", UtcDateTime),
-    Column("outcome", String(32)),
+    Column("outcome", String(64)),  # a live call's last stage, then the final outcome
     Column("disposition", String(64)),
     Column("reason", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("dispatched_at", UtcDateTime),
     Column("completed_at", UtcDateTime),
-    Column("request_id", String(36)),  # the outbound request it came from (its templateParameters), if any
+    # A contact made for an outbound request: the request (its parameters, e.g. templateParameters)
+    # and its expirationTime, after which the contact is never sent.
+    Column("request_id", String(36)),
+    Column("expires_at", UtcDateTime),
     Index("ix_contacts_due", "state", "due_at"),
     Index("ix_contacts_campaign", "campaign_id", "state"),
     Index("ix_contacts_participant", "participant_id"),
@@ -347,8 +350,24 @@ sim_sends = Table(
     Column("idempotency_key", String(64), primary_key=True),
     Column("channel", String(16), nullable=False),
     Column("endpoint", String(255), nullable=False),
-    Column("outcome", String(32), nullable=False),
+    Column("outcome", String(64), nullable=False),
     Column("sent_at", UtcDateTime, nullable=False),
+)
+
+# The simulated telephony carrier's calls, once per call id: the whole course of each call, drawn
+# from the seed when it is originated (times of stages it never reaches are null).
+sim_calls = Table(
+    "sim_calls", metadata,
+    Column("call_id", String(64), primary_key=True),
+    Column("endpoint", String(255), nullable=False),
+    Column("status", String(64)),  # AnsweringMachineDetectionStatus, if the call got that far
+    Column("disconnect_reason", String(64)),  # why the dial attempt failed, if it did
+    Column("originated_at", UtcDateTime, nullable=False),
+    Column("ringing_at", UtcDateTime),
+    Column("answered_at", UtcDateTime),
+    Column("agent_arn", String(500)),
+    Column("agent_connected_at", UtcDateTime),
+    Column("disconnected_at", UtcDateTime, nullable=False),
 )
 
 

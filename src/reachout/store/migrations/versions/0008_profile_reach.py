@@ -2,7 +2,7 @@
 Participants lose an index nothing reads (each index is a write per participant planned)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
@@ -13,7 +13,7 @@ from reachout.store.profiles import profile_of
 from reachout.store.tables import profiles
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

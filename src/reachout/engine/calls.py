@@ -1,0 +1,62 @@
+"""Calls: what each call is placed with, and what its progress means for its contact.
+
+A call is placed with the campaign's telephony defaults (defaultOutboundConfig: source number,
+answering machine detection, ring timeout) overridden by its outbound request's own parameters,
+and with the request's attributes. While the call lasts, the contact stays `sent`, its outcome the
+last stage the adapter reported and its due time the instant to ask again; each new stage becomes
+its contact events (engine/notify.py); when the call is disconnected its outcome is final: the
+AnsweringMachineDetectionStatus, or the DisconnectReason of a failed dial attempt.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from reachout.channels.telephony import ANSWERED, DEFAULT_RING_TIMEOUT, DISCONNECTED, STAGES, CallState, OutgoingCall
+from reachout.domain.campaign import Campaign
+from reachout.domain.outbound_request import OutboundRequest, template_parameters
+from reachout.engine import notify
+from reachout.store import campaigns as campaign_store
+from reachout.store import outbound_requests, work
+
+POLL = timedelta(seconds=1)  # when to ask again about a call whose adapter named no instant
+LOST = "FAILED"  # the outcome of a call its adapter has no record of
+
+
+def outgoing_calls(conn: Connection, contacts: list) -> list[OutgoingCall]:
+    campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c.campaign_id for c in contacts}}
+    requests = outbound_requests.requests_by_id(conn, [c.request_id for c in contacts if c.request_id])
+    return [_call(c, campaigns[c.campaign_id], requests.get(c.request_id)) for c in contacts]
+
+
+def _call(contact, campaign: Campaign | None, request: OutboundRequest | None) -> OutgoingCall:
+    telephony = (campaign.channel_subtype_config if campaign else {}).get("telephony") or {}
+    payload = request.payload if request else {}
+    own = (payload.get("channelSubtypeParameters") or {}).get("telephony") or {}  # v2 PutOutboundRequestBatch
+    setup = {**(telephony.get("defaultOutboundConfig") or {}), **own}
+    detection = setup.get("answerMachineDetectionConfig") or {}
+    return OutgoingCall(contact.id, contact.id, contact.campaign_id, contact.channel, contact.endpoint, contact.attempt,
+                        source_number=setup.get("connectSourcePhoneNumber"),
+                        detect_machines=bool(detection.get("enableAnswerMachineDetection")),
+                        await_prompt=bool(detection.get("awaitAnswerMachinePrompt")),
+                        ring_timeout=setup.get("ringTimeout") or DEFAULT_RING_TIMEOUT,
+                        attributes=template_parameters(request.kind, payload) if request else {})
+
+
+def follow(conn: Connection, campaign: Campaign, contact, state: CallState | None, now: datetime) -> str | None:
+    """Applies what is new in a call's progress; returns its final outcome once it has ended (the
+    caller completes the contact), None while it goes on (rescheduled here)."""
+    if state is None:
+        notify.call_progressed(conn, campaign, contact, [], None, now, lost=True)
+        return LOST
+    last = STAGES.index(contact.outcome) if contact.outcome in STAGES else 0
+    new = [p for p in state.progress if STAGES.index(p.stage) > last]
+    answered = next((p for p in state.progress if p.stage == ANSWERED), None)
+    notify.call_progressed(conn, campaign, contact, new, answered, now)
+    ended = next((p for p in new if p.stage == DISCONNECTED), None)
+    if ended is not None:
+        return ended.amd_status or ended.disconnect_reason or LOST
+    work.update_contact(conn, contact.id, outcome=new[-1].stage if new else contact.outcome,
+                        due_at=state.next_at or now + POLL, lease_owner=None, lease_until=None)
+    return None
