@@ -311,8 +311,7 @@ def event_campaign(world: World, config: dict, name: str | None = None) -> str:
 
 def test_outbound_request_template_parameters_render_the_message(channel_server: Server, peers: Peers) -> None:
     """PutOutboundRequestBatch's templateParameters (and its templateArn and source address) render
-    the message of the contact made from the request. Turning requests into contacts is the intake's
-    job (another module); here the one contact row it makes is written directly, linked to the request."""
+    the message of the contact the intake makes from the request."""
     email_template, _ = templates(channel_server)
     qc = make_client(channel_server.url, "qconnect")
     kb_id = email_template.split("/")[-2]
