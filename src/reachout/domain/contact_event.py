@@ -43,10 +43,10 @@ def _stamp(at: datetime) -> str:
 
 def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, instance_id: str, account: str,
                   region: str, at: datetime, outcome: str | None = None, initiation_method: str = "API",
-                  amd: bool = True, disconnect_reason: str | None = None) -> dict:
+                  amd: bool = True, disconnect_reason: str | None = None, reason: str | None = None) -> dict:
     """One contact event. `contact` has id, channel, endpoint, dispatched_at (INITIATED time).
     Contacts started through the Connect APIs have no campaign, may have answering machine detection
-    off, and may say why they were disconnected (`disconnect_reason`)."""
+    off, and may say why they were disconnected (`disconnect_reason`, and in words `reason`)."""
     instance_arn = f"arn:aws:connect:{region}:{account}:instance/{instance_id}"
     contact_arn = f"{instance_arn}/contact/{contact['id']}"
     channel, subtype = CONNECT_CHANNELS.get(contact["channel"], ("VOICE", "connect:Telephony"))
@@ -72,6 +72,8 @@ def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, in
         detail["disconnectReason"] = disconnect_reason
     if outcome is not None and event_type == "DISCONNECTED":
         detail["disposition"] = outcome  # Reachout's addition: the outcome the channel reported
+    if reason is not None and event_type == "DISCONNECTED":
+        detail["reason"] = reason  # Reachout's addition: why it ended without being sent
     return envelope(CONTACT_EVENT, CONNECT_SOURCE, account, region, at, [contact_arn, instance_arn], detail)
 
 

@@ -9,6 +9,10 @@ A dispatch is three steps, so that a crash anywhere loses nothing and sends noth
 A worker that dies after 1 leaves `dispatching` contacts whose lease expires; whoever claims them
 next renders them again and repeats only steps 2 and 3.
 
+The Connect view of these contacts (DescribeContact of the ids their contact events carry) is read
+from their rows here (engine/connect_contacts.campaign_contact): recording each in connect_contacts
+as well cost about a fifth of the dispatch's CPU (benchmarks/engine.py).
+
 An adapter may learn the outcome later (an SMS delivery receipt): its receipt then has no outcome
 and a deadline, and the contact waits in `sent` until the adapter reports it (reachout.engine.reports)
 or the deadline passes, when it completes as NO_RECEIPT, still counted against limits.
