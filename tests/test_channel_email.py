@@ -320,6 +320,29 @@ def test_550_recipient_bounces(mailbox: Mailbox, serve: Callable[..., LocalSmtpS
     assert receipt.outcome == "BOUNCED" and mailbox.received == []
 
 
+def test_copy_recipients_get_the_message_and_the_main_recipient_decides_the_outcome(
+        mailbox: Mailbox, serve: Callable[..., LocalSmtpServer], channels: Callable[..., EmailChannel]) -> None:
+    server = serve()
+    channel = channels(f"smtp://127.0.0.1:{server.port}")
+    mailbox.rcpt_replies["grey@example.org"] = ["451 4.7.1 Greylisted, try again", "250 OK"]
+    mailbox.rcpt_replies["gone@example.org"] = ["550 5.1.1 No such user"]
+    mailbox.rcpt_replies["full@example.org"] = ["452 4.2.2 Mailbox full"]
+    receipts = channel.send([
+        rendered("c-1", "ana@example.org", cc=(("bob@example.org", "Bob Lind"), ("full@example.org", ""))),
+        rendered("c-2", "gone@example.org", cc=(("bob@example.org", ""),)),
+        rendered("c-3", "grey@example.org", cc=(("cy@example.org", ""),))], NOW)
+    assert [r.outcome for r in receipts] == ["DELIVERED", "BOUNCED", "DELIVERED"]
+    envelopes = [(m["rcpt_tos"], mailbox.parsed(i)["Message-ID"]) for i, m in enumerate(mailbox.received)]
+    # A refused copy recipient changes nothing and is not tried again; the main recipient's refusal
+    # bounces the contact though a copy went out; a greylisted main recipient gets the retry alone.
+    assert sorted(envelopes) == sorted([
+        (["ana@example.org", "bob@example.org"], "<c-1@reachout>"), (["bob@example.org"], "<c-2@reachout>"),
+        (["cy@example.org"], "<c-3@reachout>"), (["grey@example.org"], "<c-3@reachout>")])
+    assert mailbox.rcpt_tries["full@example.org"] == 1 and mailbox.rcpt_tries["cy@example.org"] == 1
+    first = next(mailbox.parsed(i) for i, m in enumerate(mailbox.received) if "ana@example.org" in m["rcpt_tos"])
+    assert (first["To"], first["Cc"]) == ("ana@example.org", "Bob Lind <bob@example.org>, full@example.org")
+
+
 def test_sender_refused_is_rejected(mailbox: Mailbox, serve: Callable[..., LocalSmtpServer],
                                     channels: Callable[..., EmailChannel]) -> None:
     server = serve()

@@ -2,7 +2,11 @@
 phone numbers, contact flows, the outbound contact APIs with their refusals and ClientToken
 idempotency, BatchPutContact's per-request failures; and, on a server of this module's own whose
 virtual clock the tests move, contacts handed to the simulated carriers at the engine's next pass,
-described, stopped, announced as contact events, and resent after a crash without a second send.
+described, stopped, announced as contact events, and resent after a crash without a second send;
+campaign contacts described by the ids of their contact events; and, on a server sending to a real
+aiosmtpd relay and smpp34 SMS centre, each API contact's own message (raw or templated email with
+sender and copies, SMS text or template from the claimed number), a campaign SMS from a claimed
+number, and contacts whose message cannot be made ending unsent with the reason.
 
 Every test works in instances of its own, so listings see only its own resources.
 """
@@ -11,22 +15,23 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
-from reachout.channels import Outgoing
 from reachout.channels.simulated import SimulatedChannel, outcome_for
-from reachout.engine.connect_contacts import ConnectContacts, campaign_contact, ended
-from reachout.store import campaigns as campaign_store
-from reachout.store import connect_contacts as contact_store
+from reachout.clock import VirtualClock
+from reachout.engine.connect_contacts import ConnectContacts
+from reachout.engine.reports import Reports
 from reachout.store.db import Database, database_url
 from reachout.store.tables import sim_sends
 from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
 from tests.expect import aws_error
 from tests.test_engine import EMAIL as EMAIL_CHANNEL
-from tests.test_engine import advance, internal
+from tests.test_engine import SMS as SMS_CHANNEL
+from tests.test_engine import World, advance, internal, records
+from tests.test_channel_email import dsn
+from tests.test_channels_e2e import Peers, channels, post_raw, templates, wait_for
 
 REGION = "us-east-1"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -310,8 +315,41 @@ def test_outbound_voice_refusals(connect):
                                              DestinationPhoneNumber="+12125550101", SourcePhoneNumber=setup.number)
 
 
-def test_outbound_chat_refusals(connect):
+def message_templates(qc) -> tuple[str, str, str]:
+    """(knowledge base id, an EMAIL template id, an SMS template id)."""
+    kb = qc.create_knowledge_base(name=unique("kb"), knowledgeBaseType="MESSAGE_TEMPLATES")["knowledgeBase"][
+        "knowledgeBaseId"]
+    email = qc.create_message_template(knowledgeBaseId=kb, name="e", channelSubtype="EMAIL", content={"email": {
+        "subject": "Hi", "body": {"plainText": {"content": "Hello"}}}})["messageTemplate"]["messageTemplateId"]
+    sms = qc.create_message_template(knowledgeBaseId=kb, name="s", channelSubtype="SMS", content={"sms": {
+        "body": {"plainText": {"content": "Hello"}}}})["messageTemplate"]["messageTemplateId"]
+    return kb, email, sms
+
+
+def test_outbound_chat_refusals(connect, client):
     setup = Setup(connect)
+    kb, email_template, sms_template = message_templates(client("qconnect"))
+    text = {"ContentType": "text/plain", "Content": "Hello"}
+
+    def templated(template: str, **attributes) -> dict:
+        return {"KnowledgeBaseId": kb, "MessageTemplateId": template, "TemplateAttributes": attributes}
+
+    with aws_error("InvalidRequestException", "not both"):
+        setup.sms("+12125550101", InitialSystemMessage=text, InitialTemplatedSystemMessage=templated(sms_template))
+    with aws_error("InvalidRequestException", "text/plain or text/markdown"):
+        setup.sms("+12125550101", InitialSystemMessage={"ContentType": "application/json", "Content": "{}"})
+    with aws_error("InvalidRequestException", "at most 1024"):
+        setup.sms("+12125550101", InitialSystemMessage={"ContentType": "text/plain", "Content": "x" * 1025})
+    with aws_error("ResourceNotFoundException", "Message template"):
+        setup.sms("+12125550101", InitialTemplatedSystemMessage=templated(UNKNOWN_ID))
+    with aws_error("ResourceNotFoundException", "Message template"):  # no such version
+        setup.sms("+12125550101", InitialTemplatedSystemMessage=templated(f"{sms_template}:7"))
+    with aws_error("InvalidRequestException", "EMAIL template"):
+        setup.sms("+12125550101", InitialTemplatedSystemMessage=templated(email_template))
+    with aws_error("InvalidRequestException", "not valid JSON"):
+        setup.sms("+12125550101", InitialTemplatedSystemMessage=templated(sms_template,
+                                                                           CustomerProfileAttributes="{FirstName"))
+    setup.sms("+12125550101", InitialTemplatedSystemMessage=templated(f"{sms_template}:$LATEST"))  # accepted
     with aws_error("InvalidRequestException", "CONNECT_PHONENUMBER_ARN"):
         connect.start_outbound_chat_contact(
             InstanceId=setup.instance_id, ContactFlowId=setup.flow_id,
@@ -349,8 +387,9 @@ def test_outbound_chat_refusals(connect):
             SegmentAttributes={"connect:Subtype": {"ValueString": "connect:SMS"}})
 
 
-def test_outbound_email_refusals(connect):
+def test_outbound_email_refusals(connect, client):
     setup = Setup(connect)
+    kb, email_template, sms_template = message_templates(client("qconnect"))
     with aws_error("InvalidParameterException", "EMAIL contacts with InitiationMethod OUTBOUND"):
         connect.create_contact(InstanceId=setup.instance_id, Channel="VOICE", InitiationMethod="TRANSFER")
     contact = connect.create_contact(InstanceId=setup.instance_id, Channel="EMAIL", InitiationMethod="OUTBOUND")
@@ -371,6 +410,20 @@ def test_outbound_email_refusals(connect):
             "KnowledgeBaseId": UNKNOWN_ID, "MessageTemplateId": UNKNOWN_ID, "TemplateAttributes": {}}})
     with aws_error("InvalidRequestException", "not a valid email address"):
         start(DestinationEmailAddress={"EmailAddress": "ann@-bad-.com"})
+    with aws_error("InvalidRequestException", "not a valid email address"):
+        start(FromEmailAddress={"EmailAddress": "shop@-bad-.com"})
+    with aws_error("InvalidRequestException", "CcEmailAddresses"):
+        start(AdditionalRecipients={"CcEmailAddresses": [{"EmailAddress": "bob@-bad-.com"}]})
+    with aws_error("InvalidRequestException", "text/plain or text/html"):
+        start(EmailMessage={"MessageSourceType": "RAW", "RawMessage": {**raw["RawMessage"],
+                                                                       "ContentType": "application/pdf"}})
+    with aws_error("InvalidRequestException", "SMS template"):
+        start(EmailMessage={"MessageSourceType": "TEMPLATE", "TemplatedMessageConfig": {
+            "KnowledgeBaseId": kb, "MessageTemplateId": sms_template, "TemplateAttributes": {}}})
+    with aws_error("InvalidRequestException", "must be a JSON object"):
+        start(EmailMessage={"MessageSourceType": "TEMPLATE", "TemplatedMessageConfig": {
+            "KnowledgeBaseId": kb, "MessageTemplateId": email_template,
+            "TemplateAttributes": {"CustomerProfileAttributes": "[1, 2]"}}})
     voice = setup.voice("+12125550101")
     with aws_error("InvalidRequestException", "not an EMAIL contact"):
         start(ContactId=voice)
@@ -672,20 +725,27 @@ def test_a_stopped_contact_is_never_sent(engine):
 
 def test_a_worker_dying_between_record_and_send_leaves_one_send(engine):
     """A worker records contacts as handed over (step 1), then dies; another takes them over when the
-    lease ends. Dying after the carrier got them (step 2) does not send them twice either."""
+    lease ends. Dying after the carrier got them (step 2) does not send them twice either, and one
+    whose outcome the carrier reported meanwhile ends with it as soon as it is taken over."""
     connect = make_client(engine.url, "connect")
     setup = Setup(connect)
     before_send = setup.voice("+12125550101")
     after_send = setup.voice("+12125550103")
+    numbers = numbers_between("telephony", {"HUMAN_ANSWERED"}, start=200)
+    reported = setup.voice(numbers["HUMAN_ANSWERED"])
     now = clock_of(engine)
     database = Database(database_url(engine.db, engine.data))
     try:
         channels = {"telephony": SimulatedChannel(database, "telephony")}
         doomed = ConnectContacts(database, channels, "doomed-worker", timedelta(seconds=120), 100)
-        claimed = {c.id: c for c in doomed.record_due(now)}
-        assert {before_send, after_send} <= set(claimed)
-        # The doomed worker gets one of them to the carrier, then dies before recording the receipt.
-        channels["telephony"].send([_outgoing(claimed[after_send])], now)
+        ready, settled = doomed.record_due(now)
+        claimed = {contact.id: message for contact, message in ready}
+        assert {before_send, after_send, reported} <= set(claimed) and settled == 0
+        # The doomed worker gets two of them to the carrier, then dies before recording the receipts;
+        # meanwhile the carrier reports one's outcome (not the simulated one) through the engine's
+        # report callback.
+        channels["telephony"].send([claimed[after_send], claimed[reported]], now)
+        Reports(database, VirtualClock(now))(reported, "BUSY", now)
     finally:
         database.dispose()
     assert sends(engine, before_send) == [] and len(sends(engine, after_send)) == 1
@@ -694,46 +754,55 @@ def test_a_worker_dying_between_record_and_send_leaves_one_send(engine):
     assert sends(engine, before_send) == []
     assert "DisconnectTimestamp" not in setup.describe(after_send)
     advance(engine, seconds=300)
-    for contact_id in (before_send, after_send):
+    for contact_id in (before_send, after_send, reported):
         assert len(sends(engine, contact_id)) == 1
         assert setup.describe(contact_id)["DisconnectReason"]
+    taken_over = setup.describe(reported)
+    assert (taken_over["DisconnectReason"], taken_over["DisconnectTimestamp"]) == \
+        (REASON["BUSY"], now + timedelta(seconds=120))  # at the lease's end, not a call later
 
 
-def _outgoing(contact) -> Outgoing:
-    return Outgoing(contact.id, contact.id, "", "telephony", contact.customer_endpoint["Address"], 1)
-
-
-def test_campaign_contacts_recorded_by_the_engine_are_described(engine):
-    """The campaign engine records its own contacts in the Connect view (engine/connect_contacts.py
-    helpers over store/connect_contacts.py); DescribeContact then answers for them, under the
-    instance id the campaign names."""
-    v2 = make_client(engine.url, "connectcampaignsv2")
+def test_campaign_contacts_are_described_by_the_ids_in_their_events(engine):
+    """DescribeContact answers for the contacts a campaign dispatched, by the ids their contact events
+    carry, under the campaign's instance: channel, campaign, timestamps and disconnect reason."""
     connect = make_client(engine.url, "connect")
-    instance_id = f"inst-{uuid.uuid4().hex[:8]}"  # campaigns accept any instance id
-    campaign_id = v2.create_campaign(name="recorded", connectInstanceId=instance_id,
-                                     channelSubtypeConfig=EMAIL_CHANNEL)["id"]
-    contact = SimpleNamespace(id=str(uuid.uuid4()), channel="email", endpoint="ann@example.com")
-    now = clock_of(engine)
-    database = Database(database_url(engine.db, engine.data))
-    try:
-        with database.transaction() as conn:
-            campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
-            contact_store.record_contacts(conn, [campaign_contact(campaign, contact, now)])
-        with database.transaction() as conn:
-            assert contact_store.update_contact(conn, contact.id, now=now + timedelta(seconds=5),
-                                                state=contact_store.DISCONNECTED,
-                                                **ended("email", "BOUNCED", now + timedelta(seconds=5)))
-    finally:
-        database.dispose()
-    described = connect.describe_contact(InstanceId=instance_id, ContactId=contact.id)["Contact"]
-    assert (described["Channel"], described["InitiationMethod"], described["Campaign"], described["DisconnectReason"],
-            described["InitiationTimestamp"], described["DisconnectTimestamp"]) == \
-        ("EMAIL", "API", {"CampaignId": campaign_id}, "OUTBOUND_DESTINATION_ENDPOINT_ERROR", now,
-         now + timedelta(seconds=5))
-    assert described["CustomerEndpoint"] == {"Type": "EMAIL_ADDRESS", "Address": "ann@example.com"}
-    assert described["SegmentAttributes"] == {"connect:Subtype": {"ValueString": "connect:Email"}}
+    world = World(engine)
+    read_events = events_to_file(engine, f"arn:aws:connect:{REGION}:{ACCOUNT}:instance/{world.instance}")
+    numbers = numbers_between("sms", {"SMS_DELIVERED"})
+    world.person("described", EmailAddress="ann@example.com", MobilePhoneNumber=numbers["SMS_DELIVERED"])
+    campaign_id = world.campaign(world.segment("described"), {**EMAIL_CHANNEL, **SMS_CHANNEL})
+    dispatched_at = clock_of(engine)
+    advance(engine, seconds=1)  # snapshot and dispatch at once (no communication time configured)
+
+    ids = {c["channel"]: c["id"] for c in internal(engine, "GET", f"/_reachout/campaigns/{campaign_id}/contacts")}
+    assert set(ids) == {"email", "sms"}
+    in_flight = connect.describe_contact(InstanceId=world.instance, ContactId=ids["email"])["Contact"]
+    assert in_flight["InitiationTimestamp"] == dispatched_at and "DisconnectTimestamp" not in in_flight
+    with aws_error("InvalidRequestException", "pause or stop the campaign"):
+        connect.stop_contact(InstanceId=world.instance, ContactId=ids["email"])
+
+    advance(engine, seconds=60)  # outcomes (email after 5 s, SMS after 10 s) and the events
+    initiated = [e["detail"]["contactId"] for e in read_events() if e["detail"]["eventType"] == "INITIATED"]
+    assert sorted(initiated) == sorted(ids.values())
+    email_outcome = outcome_for(0, "email", "ann@example.com", 1)
+    for channel, (connect_channel, subtype, outcome, lasted) in {
+            "email": ("EMAIL", "connect:Email", email_outcome, 5),
+            "sms": ("CHAT", "connect:SMS", "SMS_DELIVERED", 10)}.items():
+        contact = connect.describe_contact(InstanceId=world.instance, ContactId=ids[channel])["Contact"]
+        ended_at = dispatched_at + timedelta(seconds=lasted)
+        assert (contact["Channel"], contact["InitiationMethod"], contact["Campaign"], contact["SegmentAttributes"]) \
+            == (connect_channel, "API", {"CampaignId": campaign_id}, {"connect:Subtype": {"ValueString": subtype}})
+        assert (contact["InitiationTimestamp"], contact["DisconnectTimestamp"], contact["LastUpdateTimestamp"]) == \
+            (dispatched_at, ended_at, ended_at)
+        assert contact["DisconnectReason"] == REASON[outcome]
+        assert contact.get("ConnectedToSystemTimestamp") == (ended_at if outcome in ("DELIVERED", "SMS_DELIVERED")
+                                                             else None)
+    assert connect.describe_contact(InstanceId=world.instance, ContactId=ids["sms"])["Contact"]["CustomerEndpoint"] \
+        == {"Type": "TELEPHONE_NUMBER", "Address": numbers["SMS_DELIVERED"]}
     with aws_error("ContactNotFoundException", "not active"):
-        connect.stop_contact(InstanceId=instance_id, ContactId=contact.id)
+        connect.stop_contact(InstanceId=world.instance, ContactId=ids["email"])
+    with aws_error("ResourceNotFoundException"):  # in its campaign's instance only
+        connect.describe_contact(InstanceId=Setup(connect).instance_id, ContactId=ids["email"])
 
 
 def test_a_client_token_is_free_again_after_7_days(engine):
@@ -748,3 +817,207 @@ def test_a_client_token_is_free_again_after_7_days(engine):
     advance(engine, seconds=120)
     second = setup.voice("+12125550102", ClientToken=token)
     assert second != first and setup.describe(second)["CustomerEndpoint"]["Address"] == "+12125550102"
+
+
+# --- real channels: the message each contact carries -------------------------------------------------
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def real(request, tmp_path_factory):
+    """A server of this module's own sending email to an aiosmtpd relay and SMS to an smpp34 SMS centre
+    (both in this process), its virtual clock at START; yields (server, peers)."""
+    peers = Peers()
+    data = tmp_path_factory.mktemp("connect-real")
+    urls = (iter([f"sqlite:///{data / 'connect.db'}"]) if request.param == "sqlite"
+            else postgres_schema_url("reachout_connect_real"))
+    running = start_server(next(urls), data, "--virtual-clock", START.isoformat(), *peers.args())
+    running.data = data
+    try:
+        yield running, peers
+    finally:
+        assert running.stop() == 0, running.log.read_text()
+        peers.stop()
+        next(urls, None)
+
+
+def knowledge_base(server) -> tuple[object, str]:
+    qc = make_client(server.url, "qconnect")
+    return qc, qc.create_knowledge_base(name=unique("kb"), knowledgeBaseType="MESSAGE_TEMPLATES")[
+        "knowledgeBase"]["knowledgeBaseId"]
+
+
+def mail_to(peers, address: str) -> list:
+    """The messages the relay took for `address` (as main or copy recipient), parsed, with their envelope."""
+    return [(m, peers.mailbox.parsed(i)) for i, m in enumerate(peers.mailbox.received) if address in m["rcpt_tos"]]
+
+
+def email_contact(connect, setup: Setup, destination: str, message: dict, **extra) -> str:
+    contact_id = connect.create_contact(InstanceId=setup.instance_id, Channel="EMAIL",
+                                        InitiationMethod="OUTBOUND")["ContactId"]
+    connect.start_outbound_email_contact(InstanceId=setup.instance_id, ContactId=contact_id,
+                                         DestinationEmailAddress={"EmailAddress": destination},
+                                         EmailMessage=message, **extra)
+    return contact_id
+
+
+def test_api_email_contacts_arrive_with_the_message_the_call_gave(real):
+    server, peers = real
+    connect = make_client(server.url, "connect")
+    setup = Setup(connect)
+    qc, kb = knowledge_base(server)
+    template = qc.create_message_template(
+        knowledgeBaseId=kb, name="order", channelSubtype="EMAIL",
+        content={"email": {"subject": "Order {{Attributes.orderId}} for {{Attributes.Customer.FirstName}}",
+                           "body": {"plainText": {"content": "Hello {{Attributes.Customer.FirstName}}, order "
+                                                             "{{Attributes.orderId}} ships {{Attributes.when}}."},
+                                    "html": {"content": "<p>Hello {{Attributes.Customer.FirstName}} "
+                                                        "&lt;{{Attributes.System.SystemEndpoint.Address}}&gt;</p>"}},
+                           "headers": [{"name": "X-Order", "value": "{{Attributes.orderId}}"}]}},
+        defaultAttributes={"customAttributes": {"when": "soon"}})["messageTemplate"]["messageTemplateId"]
+    tag = uuid.uuid4().hex[:8]
+    shop = {"EmailAddress": "shop@example.com", "DisplayName": "Example Shop"}
+
+    def templated(**attributes) -> dict:
+        return {"MessageSourceType": "TEMPLATE", "TemplatedMessageConfig": {
+            "KnowledgeBaseId": kb, "MessageTemplateId": template, "TemplateAttributes": attributes}}
+
+    plain = email_contact(connect, setup, f"ann-{tag}@example.org", {"MessageSourceType": "RAW", "RawMessage": {
+        "Subject": "Your receipt", "Body": "Thanks for your order.\nSee you soon.", "ContentType": "text/plain"}},
+        FromEmailAddress=shop,
+        AdditionalRecipients={"CcEmailAddresses": [{"EmailAddress": f"bob-{tag}@example.org", "DisplayName": "Bob"}]})
+    html = email_contact(connect, setup, f"cy-{tag}@example.org", {"MessageSourceType": "RAW", "RawMessage": {
+        "Subject": "Säle", "Body": "<p>Fifty <b>off</b></p>", "ContentType": "text/html"}},
+        FromEmailAddress={"EmailAddress": "news@example.com"})
+    rendered = email_contact(connect, setup, f"zoe-{tag}@example.org", templated(
+        CustomAttributes={"orderId": "A-17"}, CustomerProfileAttributes=json.dumps({"FirstName": "Zoë"})),
+        FromEmailAddress=shop)
+    missing = email_contact(connect, setup, f"dan-{tag}@example.org",
+                            templated(CustomerProfileAttributes=json.dumps({"firstName": "Dan"})), FromEmailAddress=shop)
+    no_sender = email_contact(connect, setup, f"eve-{tag}@example.org", {"MessageSourceType": "RAW", "RawMessage": {
+        "Subject": "Hi", "Body": "Hello", "ContentType": "text/plain"}})
+    sent_at = clock_of(server)
+    advance(server, seconds=1)
+
+    [(envelope, message)] = mail_to(peers, f"ann-{tag}@example.org")
+    assert envelope["mail_from"] == "shop@example.com"
+    assert envelope["rcpt_tos"] == [f"ann-{tag}@example.org", f"bob-{tag}@example.org"]
+    assert (message["Subject"], message["To"], message["Cc"]) == ("Your receipt", f"ann-{tag}@example.org",
+                                                                  f"Bob <bob-{tag}@example.org>")
+    assert message["From"].addresses[0].display_name == "Example Shop"
+    assert message["Message-ID"] == f"<{plain}@reachout>"
+    assert message.get_content_type() == "text/plain"
+    assert message.get_content() == "Thanks for your order.\r\nSee you soon.\r\n"
+
+    [(envelope, message)] = mail_to(peers, f"cy-{tag}@example.org")
+    assert envelope["mail_from"] == "news@example.com" and message["Subject"] == "Säle"
+    assert message.get_content_type() == "text/html" and message.get_content() == "<p>Fifty <b>off</b></p>\r\n"
+
+    [(envelope, message)] = mail_to(peers, f"zoe-{tag}@example.org")
+    assert message["Subject"] == "Order A-17 for Zoë" and message["X-Order"] == "A-17"
+    plain_part, html_part = message.iter_parts()
+    assert plain_part.get_content() == "Hello Zoë, order A-17 ships soon."  # (the boundary takes the line end)
+    assert html_part.get_content() == "<p>Hello Zoë &lt;shop@example.com&gt;</p>"
+
+    # Nothing was sent for the contacts whose message could not be made; they ended, saying why.
+    assert mail_to(peers, f"dan-{tag}@example.org") == [] and mail_to(peers, f"eve-{tag}@example.org") == []
+    for contact_id, why in ((missing, "variable Attributes.orderId has no value"), (no_sender, "FromEmailAddress")):
+        contact = setup.describe(contact_id)
+        assert (contact["DisconnectReason"], contact["DisconnectTimestamp"]) == ("OUTBOUND_RESOURCE_ERROR", sent_at)
+        assert why in contact["DisconnectDetails"]["PotentialDisconnectIssue"]
+        assert "ConnectedToSystemTimestamp" not in contact
+    for contact_id in (plain, html, rendered):  # the relay took them: delivered as far as SMTP tells
+        contact = setup.describe(contact_id)
+        assert (contact["DisconnectReason"], contact["ConnectedToSystemTimestamp"], contact["DisconnectTimestamp"]) \
+            == ("CONTACT_FLOW_DISCONNECT", sent_at, sent_at)
+        assert "DisconnectDetails" not in contact
+
+    # A bounce that comes back later corrects the contact that had ended as delivered.
+    assert post_raw(server, "/_reachout/channels/email/bounces", dsn(f"<{html}@reachout>", "failed")) == \
+        {"contactId": html}
+    bounced = setup.describe(html)
+    assert (bounced["DisconnectReason"], bounced["DisconnectTimestamp"]) == ("OUTBOUND_DESTINATION_ENDPOINT_ERROR",
+                                                                          sent_at)
+    assert "ConnectedToSystemTimestamp" not in bounced
+
+
+def received_by(peers, number: str) -> list[dict]:
+    return [s for s in peers.smsc.submits if s["destination"] == number.lstrip("+")]
+
+
+def test_api_sms_contacts_go_out_with_their_text_from_the_claimed_number(real):
+    server, peers = real
+    connect = make_client(server.url, "connect")
+    setup = Setup(connect)
+    qc, kb = knowledge_base(server)
+    template = qc.create_message_template(
+        knowledgeBaseId=kb, name="code", channelSubtype="SMS",
+        content={"sms": {"body": {"plainText": {"content": "Hi {{Attributes.Customer.FirstName}}, your code is "
+                                                           "{{Attributes.code}}"}}}})["messageTemplate"]["messageTemplateArn"]
+    suffix = f"{uuid.uuid4().int % 10**6:06d}"
+    plain, rendered, silent = (f"+49151{n}{suffix}" for n in ("11", "22", "33"))
+    text = "Your table for 2 is ready. Reply STOP to opt out."
+    sent = setup.sms(plain, InitialSystemMessage={"ContentType": "text/plain", "Content": text})
+    templated = setup.sms(rendered, InitialTemplatedSystemMessage={
+        "KnowledgeBaseId": kb, "MessageTemplateId": template, "TemplateAttributes": {
+            "CustomAttributes": {"code": "9876"}, "CustomerProfileAttributes": json.dumps({"FirstName": "Ana"})}})
+    no_text = setup.sms(silent)
+    sent_at = clock_of(server)
+    advance(server, seconds=1)
+
+    [submit] = received_by(peers, plain)
+    assert (submit["source"], submit["short_message"]) == (setup.number[1:], text.encode())
+    [submit] = received_by(peers, rendered)
+    assert (submit["source"], submit["short_message"]) == (setup.number[1:], b"Hi Ana, your code is 9876")
+    assert received_by(peers, silent) == []
+    contact = setup.describe(no_text)
+    assert (contact["DisconnectReason"], contact["DisconnectTimestamp"]) == ("OUTBOUND_RESOURCE_ERROR", sent_at)
+    assert "InitialSystemMessage" in contact["DisconnectDetails"]["PotentialDisconnectIssue"]
+
+    # The delivery receipts come from the SMS centre in their own time; the engine ends the contacts
+    # with them at its next pass (the clock does not move meanwhile).
+    wait_for(lambda: advance(server, seconds=0) and all("DisconnectTimestamp" in setup.describe(c)
+                                                        for c in (sent, templated)), "the delivery receipts")
+    for contact_id in (sent, templated):
+        contact = setup.describe(contact_id)
+        assert contact["DisconnectReason"] == "CONTACT_FLOW_DISCONNECT"
+        assert contact["SystemEndpoint"] == {"Type": "CONNECT_PHONENUMBER_ARN", "Address": setup.number_arn}
+
+
+def test_campaign_sms_goes_out_from_a_claimed_number_and_its_contacts_are_described(real):
+    """A campaign's connectSourcePhoneNumberArn may be the ARN ClaimPhoneNumber returned; DescribeContact
+    answers for the campaign's contacts, by the ids in their contact events."""
+    server, peers = real
+    connect = make_client(server.url, "connect")
+    setup = Setup(connect)
+    email_template, sms_template = templates(server)
+    world = World(server)
+    world.instance = setup.instance_id
+    read_events = events_to_file(server, setup.instance_arn)
+    suffix = f"{uuid.uuid4().int % 10**6:06d}"
+    mobile, address = f"+49151{suffix}44", f"ana-{suffix}@example.org"
+    world.profiles.create_profile(DomainName=world.domain, FirstName="Ana", LastName="Lind", EmailAddress=address,
+                                  MobilePhoneNumber=mobile, Attributes={"cohort": "claimed", "code": "4321"})
+    config = channels(email_template, sms_template)
+    config["sms"]["defaultOutboundConfig"]["connectSourcePhoneNumberArn"] = setup.number_arn
+    campaign_id = world.campaign(world.segment("claimed"), config)
+    name = world.campaigns.describe_campaign(id=campaign_id)["campaign"]["name"]
+    dispatched_at = clock_of(server)
+    advance(server, seconds=1)
+
+    [submit] = received_by(peers, mobile)
+    assert (submit["source"], submit["short_message"]) == (setup.number[1:], b"Hi Ana, your code is 4321")
+    [(envelope, message)] = mail_to(peers, address)
+    assert message["Subject"] == f"Ana, your {name} code"
+    wait_for(lambda: advance(server, seconds=0) and all(c["state"] == "completed" for c in
+                                                        records(server, campaign_id, "contacts")), "the receipt")
+    advance(server, seconds=60)  # the contact events go out
+
+    ids = {e["detail"]["channel"]: e["detail"]["contactId"] for e in read_events()
+           if e["detail"]["eventType"] == "INITIATED" and e["detail"].get("campaign") == {"campaignId": campaign_id}}
+    assert set(ids) == {"EMAIL", "CHAT"}
+    for channel, contact_id in ids.items():
+        contact = setup.describe(contact_id)
+        assert (contact["Channel"], contact["Campaign"], contact["InitiationTimestamp"]) == \
+            (channel, {"CampaignId": campaign_id}, dispatched_at)
+        assert contact["DisconnectReason"] == "CONTACT_FLOW_DISCONNECT"
+        assert contact["ConnectedToSystemTimestamp"] == contact["DisconnectTimestamp"] >= dispatched_at
+        assert contact["CustomerEndpoint"]["Address"] == (mobile if channel == "CHAT" else address)
+    assert setup.describe(ids["EMAIL"])["DisconnectTimestamp"] == dispatched_at  # the relay's 250 is its outcome

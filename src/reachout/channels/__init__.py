@@ -28,6 +28,7 @@ class Outgoing:
     headers: tuple[tuple[str, str], ...] = ()  # email headers the template adds
     sender: str | None = None  # email: source address
     sender_name: str | None = None  # email: its display name
+    cc: tuple[tuple[str, str], ...] = ()  # email: (address, display name or "") of each copy recipient
     origination_number: str | None = None  # SMS: the number (or sender id) it comes from
 
 

@@ -10,6 +10,9 @@ the recipient refused with 5xx -> BOUNCED; the message refused as a whole with 5
 SMTPUTF8 unsupported, an address that cannot be sent) -> REJECTED; 4xx -> retried with backoff within
 the attempt, then DEFERRED_EXPIRED; the relay unreachable (connect, TLS, AUTH, disconnect) -> retried,
 then FAILED. Bounces that arrive later as delivery status notifications can be fed to `bounce()`.
+Copy recipients (Outgoing.cc) get the same message in the same transaction, best effort: the outcome
+is the main recipient's, a copy recipient's refusal changes nothing, and a try repeated for the main
+recipient alone (after a 4xx) does not copy the message again to those who took it.
 
 Idempotency. SMTP has none: a relay accepts the same message twice and delivers it twice, and the
 250 after DATA can be lost with the connection (the relay has the message; we do not know it). So
@@ -72,6 +75,7 @@ class _Try:
     outcome: str
     again: bool = False
     drop_connection: bool = False
+    copied: bool = False  # the copy recipients took the message: a repeat goes to the main recipient alone
 
 
 class EmailChannel:
@@ -123,7 +127,7 @@ class EmailChannel:
         Raises ValueError for an address that cannot be sent to."""
         if message.sender is None or (message.text is None and message.html is None):
             raise TypeError("the email channel needs rendered content: a sender and a text or HTML body")
-        for address in (message.sender, message.endpoint):
+        for address in (message.sender, message.endpoint, *(cc for cc, _ in message.cc)):
             if not _ADDRESS.fullmatch(address):
                 raise ValueError(f"not an email address: {address!r}")
         # The email.mime classes rather than EmailMessage: they cost a quarter as much, as they do not
@@ -143,6 +147,8 @@ class EmailChannel:
                 mime.attach(part)
         mime["From"] = formataddr((message.sender_name or "", message.sender), charset="utf-8")
         mime["To"] = message.endpoint
+        if message.cc:
+            mime["Cc"] = ", ".join(formataddr((name, address), charset="utf-8") for address, name in message.cc)
         if message.subject is not None:
             mime["Subject"] = _header(message.subject)
         mime["Date"] = format_datetime(now.astimezone(timezone.utc))
@@ -169,11 +175,13 @@ class EmailChannel:
     async def _send_batch(self, messages: list[Outgoing], now: datetime) -> list[str]:
         outcomes: list[str] = ["REJECTED"] * len(messages)  # overwritten for every message that can be sent
         mimes: dict[int, Message] = {}
+        envelopes: dict[int, list[str]] = {}  # recipients of the next try, the main one first
         for index, message in enumerate(messages):
             try:
                 mimes[index] = self.compose(message, now)
             except ValueError:
-                pass  # an address that cannot be sent to: REJECTED
+                continue  # an address that cannot be sent to: REJECTED
+            envelopes[index] = [message.endpoint, *(address for address, _ in message.cc)]
         pool: list[aiosmtplib.SMTP] = []  # open connections, reused by every round of this batch
         todo = sorted(mimes)
         try:
@@ -182,7 +190,7 @@ class EmailChannel:
                     await asyncio.sleep(self.backoff * 2 ** (round_ - 1))
                 queue: deque[int] = deque(todo)
                 again: list[int] = []
-                workers = [self._worker(queue, mimes, outcomes, again, pool)
+                workers = [self._worker(queue, mimes, envelopes, outcomes, again, pool)
                            for _ in range(min(self.connections, len(todo)))]
                 await asyncio.gather(*workers)
                 for index in queue:  # left over: no connection could be opened for them this round
@@ -195,8 +203,8 @@ class EmailChannel:
             await asyncio.gather(*(_quit(smtp) for smtp in pool))
         return outcomes
 
-    async def _worker(self, queue: deque[int], mimes: dict[int, Message], outcomes: list[str],
-                      again: list[int], pool: list[aiosmtplib.SMTP]) -> None:
+    async def _worker(self, queue: deque[int], mimes: dict[int, Message], envelopes: dict[int, list[str]],
+                      outcomes: list[str], again: list[int], pool: list[aiosmtplib.SMTP]) -> None:
         smtp = pool.pop() if pool else None
         while queue:
             index = queue.popleft()
@@ -209,8 +217,10 @@ class EmailChannel:
                     outcomes[index] = "FAILED"
                     again.append(index)
                     return
-            attempt = await self._try(smtp, mimes[index])
+            attempt = await self._try(smtp, mimes[index], envelopes[index])
             outcomes[index] = attempt.outcome
+            if attempt.copied:
+                envelopes[index] = envelopes[index][:1]
             if attempt.again:
                 again.append(index)
             if attempt.drop_connection:
@@ -230,12 +240,17 @@ class EmailChannel:
         await smtp.connect()
         return smtp
 
-    async def _try(self, smtp: aiosmtplib.SMTP, mime: Message) -> _Try:
+    async def _try(self, smtp: aiosmtplib.SMTP, mime: Message, recipients: list[str]) -> _Try:
+        main = recipients[0]
         try:
-            await smtp.send_message(mime)
-            return _Try("DELIVERED")
+            refused, _ = await smtp.send_message(mime, recipients=recipients)
+            if main not in refused:
+                return _Try("DELIVERED")
+            # A copy recipient took it, the main one did not.
+            code = refused[main].code
+            return _Try("BOUNCED") if code >= 500 else _Try("DEFERRED_EXPIRED", again=True, copied=True)
         except aiosmtplib.SMTPRecipientsRefused as error:
-            code = error.recipients[0].code
+            code = next(r.code for r in error.recipients if r.recipient == main)
             return _Try("BOUNCED") if code >= 500 else _Try("DEFERRED_EXPIRED", again=True)
         except (aiosmtplib.SMTPNotSupported, ValueError):
             return _Try("REJECTED")  # e.g. a non-ASCII address and no SMTPUTF8: no relay of ours can send it

@@ -32,6 +32,9 @@ _REASONS = {
 FLOW_DISCONNECT = "CONTACT_FLOW_DISCONNECT"
 NOT_CONNECTED = "OUTBOUND_ATTEMPT_FAILED"
 STOPPED_BY_API = "API"
+# A contact whose message could not be made (a template that does not render, a sender or number
+# missing): ended before anything was sent, as Connect ends one whose resources are not found.
+UNSENDABLE = "OUTBOUND_RESOURCE_ERROR"
 
 
 @dataclass(frozen=True)

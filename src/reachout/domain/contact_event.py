@@ -42,11 +42,13 @@ def _stamp(at: datetime) -> str:
 def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, instance_id: str, account: str,
                   region: str, at: datetime, outcome: str | None = None, initiation_method: str = "API",
                   amd: bool = True, amd_status: str | None = None, disconnect_reason: str | None = None,
-                  connected_at: datetime | None = None, agent_arn: str | None = None) -> dict:
+                  reason: str | None = None, connected_at: datetime | None = None,
+                  agent_arn: str | None = None) -> dict:
     """One contact event. `contact` has id, channel, endpoint, dispatched_at (INITIATED time). For a
     call, the AnsweringMachineDetectionStatus and DisconnectReason come from its outcome unless
     given (no AMD status with detection off, `amd` False); `connected_at` is when it connected to
-    the system (DISCONNECTED repeats it). Contacts started through the Connect APIs have no campaign."""
+    the system (DISCONNECTED repeats it). Contacts started through the Connect APIs have no campaign
+    and may say in words why they were disconnected (`reason`)."""
     instance_arn = f"arn:aws:connect:{region}:{account}:instance/{instance_id}"
     contact_arn = f"{instance_arn}/contact/{contact['id']}"
     channel, subtype = CONNECT_CHANNELS.get(contact["channel"], ("VOICE", "connect:Telephony"))
@@ -75,6 +77,8 @@ def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, in
         detail["disconnectReason"] = disconnect_reason
     if outcome is not None and event_type == "DISCONNECTED":
         detail["disposition"] = outcome  # Reachout's addition: the outcome the channel reported
+    if reason is not None and event_type == "DISCONNECTED":
+        detail["reason"] = reason  # Reachout's addition: why it ended without being sent
     return envelope(CONTACT_EVENT, CONNECT_SOURCE, account, region, at, [contact_arn, instance_arn], detail)
 
 

@@ -22,7 +22,8 @@ The variables (all under `Attributes`), as Amazon Connect names them in template
   cannot shadow the namespaces above.
 RenderMessageTemplate's `attributes` map onto these by capitalising each member name
 (customerProfileAttributes.firstName -> Attributes.Customer.FirstName; its `custom` map ->
-Attributes.Customer.Attributes).
+Attributes.Customer.Attributes). The TemplateAttributes of Amazon Connect's StartOutboundEmailContact
+and StartOutboundChatContact map onto the same (`connect_attributes`).
 """
 from __future__ import annotations
 
@@ -127,6 +128,33 @@ def render_for_contact(content: dict, profile: dict, template_parameters: dict, 
     if defaults:
         variables = merge(template_variables(defaults), variables)
     return render(content, variables)
+
+
+def render_with_attributes(content: dict, attributes: dict, *, defaults: dict | None = None) -> dict:
+    """What a contact started through the Connect APIs receives: `render` over MessageTemplateAttributes
+    (see `connect_attributes`), on top of the template's defaultAttributes."""
+    return render(content, merge(template_variables(defaults or {}), template_variables(attributes)))
+
+
+def connect_attributes(template_attributes: dict, system: dict | None = None) -> dict:
+    """The TemplateAttributes of a Connect TemplatedMessageConfig as MessageTemplateAttributes:
+    CustomAttributes are custom attributes, CustomerProfileAttributes (a JSON object, serialised)
+    customer profile attributes, `system` the system attributes (name, customerEndpoint.address, ...).
+    Raises DomainError when CustomerProfileAttributes is not a JSON object."""
+    attributes: dict = {"customAttributes": dict(template_attributes.get("CustomAttributes") or {})}
+    serialised = template_attributes.get("CustomerProfileAttributes")
+    if serialised:
+        try:
+            profile = json.loads(serialised)
+        except ValueError as error:
+            raise DomainError(f"TemplateAttributes.CustomerProfileAttributes is not valid JSON: {error}") from None
+        if not isinstance(profile, dict):
+            raise DomainError("TemplateAttributes.CustomerProfileAttributes must be a JSON object of profile "
+                              "attributes, such as {\"FirstName\": \"Ana\"}")
+        attributes["customerProfileAttributes"] = profile
+    if system:
+        attributes["systemAttributes"] = system
+    return attributes
 
 
 def contact_variables(profile: dict, template_parameters: dict, campaign: dict) -> dict:

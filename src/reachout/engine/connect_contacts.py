@@ -2,23 +2,33 @@
 StartOutboundEmailContact, BatchPutContact): handed to their channel at the engine's next pass and
 ended by the channel's outcome.
 
+Each contact's message is made from what the API call gave (engine/rendering.ConnectMessages) in the
+transaction that claims it; one whose message cannot be made ends there with the reason, and its
+channel never sees it.
+
 Sending records before it sends, as the campaign dispatcher does (engine/dispatch.py):
-1. one transaction claims the due contacts, records them as `dispatching` and emits INITIATED;
+1. one transaction claims the due contacts, makes their messages, records them as `dispatching` and
+   emits INITIATED;
 2. the channel gets them, each with its contact id as the idempotency key;
-3. one transaction records each receipt (`sent`, the outcome due at the receipt's time).
+3. one transaction records each receipt (`sent`, the outcome due at the receipt's time, or reported
+   by the adapter until then: reachout.engine.reports).
 A worker that dies after 1 leaves `dispatching` contacts that fall due again when its lease ends;
-whoever claims them repeats only 2 and 3, and a channel sends at most once per key. A contact
-stopped before 1 is never handed over.
+whoever claims them makes their messages again and repeats only 2 and 3, and a channel sends at most
+once per key. A contact stopped before 1 is never handed over.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from reachout.channels import Channel, Outgoing
-from reachout.domain.contact import CONNECT_CHANNEL, SUBTYPE_OF, ending
+from reachout.domain.contact import CONNECT_CHANNEL, SUBTYPE_OF, UNSENDABLE, ending
+from reachout.domain.disposition import final_outcome, overrides
 from reachout.engine import notify
+from reachout.engine.rendering import ConnectMessages
 from reachout.store import connect_contacts as store
+from reachout.store import work
 from reachout.store.db import Database
 
 
@@ -32,67 +42,107 @@ class ConnectContacts:
 
     def run_due(self, now: datetime) -> int:
         """Hands over what is due, ends what has its outcome; returns how many contacts it moved."""
-        claimed = self.record_due(now)
-        self.send(claimed, now)
-        return len(claimed) + self.end_due(now)
+        ready, settled = self.record_due(now)
+        self.send(ready, now)
+        return len(ready) + settled + self.end_due(now)
 
-    def record_due(self, now: datetime) -> list:
-        """Step 1: claims the due contacts and records the fresh ones as handed over."""
+    def record_due(self, now: datetime) -> tuple[list[tuple[object, Outgoing]], int]:
+        """Step 1: claims the due contacts, makes their messages and records the fresh ones as handed
+        over. Returns (contact, its message) to send, and how many claimed contacts need no sending:
+        ended because their message could not be made, or resumed with their outcome reported."""
         with self.db.transaction() as conn:
             # Contacts recorded before a crash come back as `dispatching`: only steps 2 and 3 remain.
             claimed = store.claim_due(conn, [store.PENDING, store.DISPATCHING], now, self.owner, self.lease,
                                       self.batch)
-            fresh = [c for c in claimed if c.state == store.PENDING]
-            for contact in fresh:
-                store.update_contact(conn, contact.id, now=now, state=store.DISPATCHING, dispatched_at=now)
+            messages, refused = ConnectMessages(conn, self.channels).render(claimed)
+            unsendable = [c for c in claimed if c.id in refused]
+            store.update_contacts(conn, [
+                {"id": c.id, "state": store.DISCONNECTED, "disconnected_at": now, "disconnect_reason": UNSENDABLE,
+                 "reason": refused[c.id], "due_at": None, "lease_owner": None, "lease_until": None,
+                 "updated_at": now} for c in unsendable])
+            notify.contacts_unsendable(conn, unsendable, refused, UNSENDABLE, now)
+            fresh = [c for c in claimed if c.state == store.PENDING and c.id in messages]
+            store.update_contacts(conn, [{"id": c.id, "state": store.DISPATCHING, "dispatched_at": now,
+                                          "updated_at": now} for c in fresh])
             notify.contacts_initiated(conn, fresh, now)
-        return claimed
+            # Resumed after a crash, but their outcome was reported meanwhile: they left already.
+            reported = [c for c in claimed if c.id in messages and c.outcome is not None]
+            store.update_contacts(conn, [{"id": c.id, "state": store.SENT, "due_at": now, "lease_owner": None,
+                                          "lease_until": None, "updated_at": now} for c in reported])
+        ready = [(c, messages[c.id]) for c in claimed if c.id in messages and c.outcome is None]
+        return ready, len(unsendable) + len(reported)
 
-    def send(self, claimed: list, now: datetime) -> None:
+    def send(self, ready: list[tuple[object, Outgoing]], now: datetime) -> None:
         """Steps 2 and 3."""
         by_channel = defaultdict(list)
-        for contact in claimed:
-            by_channel[contact.delivery].append(contact)
-        for channel, group in by_channel.items():
-            receipts = self.channels[channel].send(
-                [Outgoing(c.id, c.id, c.campaign_id or "", channel, c.customer_endpoint["Address"], 1) for c in group],
-                now)
+        for contact, message in ready:
+            by_channel[contact.delivery].append(message)
+        for channel, messages in by_channel.items():
+            receipts = self.channels[channel].send(messages, now)
             with self.db.transaction() as conn:
-                for contact, receipt in zip(group, receipts):
-                    # A contact stopped while it was being handed over stays stopped.
-                    store.update_contact(conn, contact.id, now=now, only_in=[store.DISPATCHING], state=store.SENT,
-                                         outcome=receipt.outcome, due_at=receipt.outcome_at, lease_owner=None,
-                                         lease_until=None)
+                store.record_sent(conn, [(m.contact_id, r.outcome, r.outcome_at) for m, r in zip(messages, receipts)],
+                                  now)
 
     def end_due(self, now: datetime) -> int:
-        """Contacts whose outcome is known now end with it."""
+        """Contacts whose outcome is known now, or whose deadline for one passed, end with it."""
         with self.db.transaction() as conn:
             claimed = store.claim_due(conn, [store.SENT], now, self.owner, self.lease, self.batch)
-            reasons = {}
-            for contact in claimed:
-                values = ended(contact.delivery, contact.outcome, now, amd=bool(contact.options.get("amd", True)))
-                reasons[contact.id] = values["disconnect_reason"]
-                store.update_contact(conn, contact.id, now=now, state=store.DISCONNECTED, due_at=None,
-                                     lease_owner=None, lease_until=None, **values)
-            notify.contacts_ended(conn, claimed, reasons, now)
+            changes = [{"id": c.id, "state": store.DISCONNECTED, "due_at": None, "lease_owner": None,
+                        "lease_until": None, "updated_at": now,
+                        **ended(c.delivery, final_outcome(c.outcome), now, amd=bool(c.options.get("amd", True)))}
+                       for c in claimed]
+            store.update_contacts(conn, changes)
+            notify.contacts_ended(conn, claimed, {c["id"]: (c["outcome"], c["disconnect_reason"]) for c in changes},
+                                  now)
         return len(claimed)
 
 
+def late_outcome(contact, outcome: str) -> dict | None:
+    """What an outcome reported after a contact ended changes in its record (a bounce after the relay
+    took the message, a receipt after the deadline), or None. Its timestamps stay: it ended when it
+    ended. A contact stopped by StopContact had no outcome and keeps its reason."""
+    if contact.state != store.DISCONNECTED or contact.outcome is None or not overrides(outcome, contact.outcome):
+        return None
+    end = ending(contact.delivery, outcome, amd=bool(contact.options.get("amd", True)))
+    return {"outcome": outcome, "disconnect_reason": end.disconnect_reason, "amd_status": end.amd_status,
+            "connected_at": contact.connected_at if end.connected else None}
+
+
 def ended(delivery: str, outcome: str, now: datetime, *, amd: bool = True) -> dict:
-    """The columns of a contact that ended now with this outcome (for `store.update_contact`): the
-    campaign engine ends its own contacts' records with it too."""
+    """The columns of a contact that ended now with this outcome (for `store.update_contacts`; the
+    Connect view of a campaign contact ends the same way)."""
     end = ending(delivery, outcome, amd=amd)
     return {"outcome": outcome, "connected_at": now if end.connected else None, "disconnected_at": now,
             "disconnect_reason": end.disconnect_reason, "amd_status": end.amd_status}
 
 
-def campaign_contact(campaign, contact, now: datetime) -> dict:
-    """The record (for `store.record_contacts`) of a contact the campaign engine dispatches now:
-    `campaign` a domain Campaign, `contact` a row of the engine's contacts table."""
-    return {"id": contact.id, "region": campaign.region, "account": campaign.arn.split(":")[4],
-            "instance_id": campaign.connect_instance_id, "origin": store.CAMPAIGN,
-            "channel": CONNECT_CHANNEL[contact.channel], "delivery": contact.channel, "initiation_method": "API",
-            "state": store.DISPATCHING, "campaign_id": campaign.id, "initiated_at": now, "dispatched_at": now,
-            "customer_endpoint": {"Type": "EMAIL_ADDRESS" if contact.channel == "email" else "TELEPHONE_NUMBER",
-                                  "Address": contact.endpoint},
-            "segment_attributes": {"connect:Subtype": {"ValueString": SUBTYPE_OF[contact.channel]}}}
+def campaign_contact(conn, region: str, instance_id: str, contact_id: str) -> SimpleNamespace | None:
+    """The Connect view of a contact the campaign engine dispatched, with the columns of a
+    connect_contacts row (origin `campaign`); None unless a campaign of this instance, in this region,
+    dispatched it. Read from the engine's own row, so that it tells what that row tells, late reports
+    included, and dispatching costs nothing more."""
+    row = work.contact_in_campaign(conn, contact_id)
+    if (row is None or row.dispatched_at is None or row.region != region
+            or row.connect_instance_id.rpartition("instance/")[2] != instance_id):
+        return None
+    view = {"id": row.id, "region": row.region, "account": row.campaign_arn.split(":")[4], "instance_id": instance_id,
+            "origin": store.CAMPAIGN, "channel": CONNECT_CHANNEL[row.channel], "delivery": row.channel,
+            "initiation_method": "API", "campaign_id": row.campaign_id, "initiated_at": row.dispatched_at,
+            "dispatched_at": row.dispatched_at,
+            "customer_endpoint": {"Type": "EMAIL_ADDRESS" if row.channel == "email" else "TELEPHONE_NUMBER",
+                                  "Address": row.endpoint},
+            "segment_attributes": {"connect:Subtype": {"ValueString": SUBTYPE_OF[row.channel]}},
+            "state": store.DISPATCHING if row.state == work.DISPATCHING else store.SENT,
+            "updated_at": row.completed_at or row.dispatched_at, "outcome": row.outcome,
+            "connected_at": None, "disconnected_at": None, "disconnect_reason": None, "amd_status": None, "reason": None}
+    if row.state == work.COMPLETED:
+        view.update(ended(row.channel, final_outcome(row.outcome), row.completed_at), state=store.DISCONNECTED)
+    elif row.state == work.DROPPED:  # reserved, then its message could no longer be made: never sent
+        view.update(state=store.DISCONNECTED, disconnected_at=row.completed_at, disconnect_reason=UNSENDABLE,
+                    reason=row.reason)
+    return SimpleNamespace(**_NOT_SET, **view)
+
+
+# What campaign contacts do not have.
+_NOT_SET = {"system_endpoint": None, "flow_id": None, "related_contact_id": None, "name": None, "description": None,
+            "attributes": {}, "options": {}, "client_token": None}

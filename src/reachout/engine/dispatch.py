@@ -13,6 +13,10 @@ meanwhile: it is never sent late).
 A contact made for an outbound request expires with the request: one still waiting at its
 expirationTime (for its window, for capacity, for a paused campaign) is dropped as expired.
 
+The Connect view of these contacts (DescribeContact of the ids their contact events carry) is read
+from their rows here (engine/connect_contacts.campaign_contact): recording each in connect_contacts
+as well cost about a fifth of the dispatch's CPU (benchmarks/engine.py).
+
 An adapter may learn the outcome later (an SMS delivery receipt): its receipt then has no outcome
 and a deadline, and the contact waits in `sent` until the adapter reports it (reachout.engine.reports)
 or the deadline passes, when it completes as NO_RECEIPT, still counted against limits. Calls (a

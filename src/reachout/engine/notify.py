@@ -100,10 +100,20 @@ def contacts_initiated(conn: Connection, rows: list, now: datetime) -> None:
                        for row in rows], now)
 
 
-def contacts_ended(conn: Connection, rows: list, reasons: dict[str, str], now: datetime) -> None:
-    """Rows that ended with their channel's outcome; `reasons`: contact id -> disconnect reason."""
+def contacts_ended(conn: Connection, rows: list, endings: dict[str, tuple[str, str]], now: datetime) -> None:
+    """Rows that ended with their channel's outcome; `endings`: contact id -> (outcome, disconnect reason)."""
     outbox.emit(conn, [(row.id, event) for row in rows for event in outcome_events(
-        _connect_contact(row), row.outcome, disconnect_reason=reasons[row.id], **_connect_where(row, now))], now)
+        _connect_contact(row), endings[row.id][0], disconnect_reason=endings[row.id][1],
+        **_connect_where(row, now))], now)
+
+
+def contacts_unsendable(conn: Connection, rows: list, reasons: dict[str, str], disconnect_reason: str,
+                        now: datetime) -> None:
+    """Rows whose message could not be made, ended before anything was sent; `reasons`: contact id ->
+    why, in words."""
+    outbox.emit(conn, [(row.id, contact_event("DISCONNECTED", contact=_connect_contact(row),
+                                              disconnect_reason=disconnect_reason, reason=reasons[row.id],
+                                              **_connect_where(row, now))) for row in rows], now)
 
 
 def contact_stopped(conn: Connection, row, reason: str, now: datetime) -> None:

@@ -12,6 +12,13 @@ data) drops that contact with the reason on any channel, so that a run on the si
 whom a real one would. What only a delivery needs (an existing template of the channel's kind, a
 sender) is required only by adapters that deliver content (Channel.needs_content): the simulated
 carriers send without it, so campaigns without a real template run on them as before.
+
+Contacts started through the Connect APIs (`ConnectMessages`) carry their message in the request:
+StartOutboundEmailContact a raw message or a TemplatedMessageConfig (rendered with its
+TemplateAttributes, domain/template.connect_attributes) and the FromEmailAddress; StartOutboundChatContact
+an InitialSystemMessage or InitialTemplatedSystemMessage, sent from the claimed number its
+SourceEndpoint names. The same rule holds: a template that does not render ends the contact on any
+channel; what only a delivery needs is required only by adapters that deliver content.
 """
 from __future__ import annotations
 
@@ -23,10 +30,10 @@ from sqlalchemy import Connection
 
 from reachout.channels import Channel, Outgoing
 from reachout.domain.campaign import Campaign
-from reachout.domain.template import TemplateError, render_for_contact
-from reachout.store import outbound_requests
+from reachout.domain.template import TemplateError, connect_attributes, render_for_contact, render_with_attributes
+from reachout.store import outbound_requests, phone_numbers
 from reachout.store.profiles import profiles_by_id
-from reachout.store.templates import content_for_arn
+from reachout.store.templates import content_for_arn, content_for_ids
 
 # campaign channel -> the message template channel subtype it sends
 TEMPLATE_KINDS = {"email": "EMAIL", "sms": "SMS"}
@@ -43,6 +50,7 @@ class Renderer:
         self.campaign = campaign
         self.channels = channels
         self._templates: dict[str, tuple[str, dict] | None] = {}
+        self._numbers = OriginationNumbers(conn)
         self._campaign_variables = {"id": campaign.id, "arn": campaign.arn, "name": campaign.name,
                                     "connect_instance_id": campaign.connect_instance_id}
 
@@ -60,7 +68,7 @@ class Renderer:
             try:
                 ready[contact.id] = self._outgoing(contact, config, template, parameters,
                                                    profiles.get(contact.recipient, {}), needs_content)
-            except _Unsendable as reason:
+            except Unsendable as reason:
                 refused[contact.id] = str(reason)
         return ready, refused
 
@@ -87,45 +95,155 @@ class Renderer:
         arn = config.get("wisdomTemplateArn")
         if template is None or kind is None:
             if needs_content:
-                raise _Unsendable(f"message template {arn} does not exist (or has no such version)" if arn
-                                  else f"the campaign's {contact.channel} channel names no message template")
+                raise Unsendable(f"message template {arn} does not exist (or has no such version)" if arn
+                                 else f"the campaign's {contact.channel} channel names no message template")
             return base
         subtype, version = template
         if subtype != kind:
             if needs_content:
-                raise _Unsendable(f"message template {arn} is an {subtype} template, not {kind}")
+                raise Unsendable(f"message template {arn} is an {subtype} template, not {kind}")
             return base
         try:
             content = render_for_contact(version["content"], profile, parameters, self._campaign_variables,
                                          defaults=version.get("defaultAttributes"))
         except TemplateError as error:
-            raise _Unsendable(f"message not rendered: {error.message}") from None
+            raise Unsendable(f"message not rendered: {error.message}") from None
         if contact.channel == "email":
-            email = content["email"]
-            body = email.get("body", {})
             sender = config.get("connectSourceEmailAddress")
             if needs_content and not sender:
-                raise _Unsendable("the campaign's email channel has no connectSourceEmailAddress")
-            return replace(base, subject=email.get("subject"), text=_part(body, "plainText"),
-                           html=_part(body, "html"), sender=sender,
-                           sender_name=config.get("sourceEmailAddressDisplayName") or None,
-                           headers=tuple((h["name"], h.get("value", "")) for h in email.get("headers", [])
-                                         if h.get("name")))
-        number = origination_number(config.get("connectSourcePhoneNumberArn"))
+                raise Unsendable("the campaign's email channel has no connectSourceEmailAddress")
+            return replace(base, **_email_parts(content), sender=sender,
+                           sender_name=config.get("sourceEmailAddressDisplayName") or None)
+        arn = config.get("connectSourcePhoneNumberArn")
+        number = self._numbers.of(arn)
         if needs_content and number is None:
-            raise _Unsendable(f"connectSourcePhoneNumberArn {config.get('connectSourcePhoneNumberArn')} names no "
-                              "number Reachout knows (give the number as its resource id: .../phone-number/+15550100)")
-        return replace(base, text=_part(content["sms"].get("body", {}), "plainText"), origination_number=number)
+            raise Unsendable(f"connectSourcePhoneNumberArn {arn} names no number Reachout knows (a number claimed "
+                             "with ClaimPhoneNumber, or one given as its resource id: .../phone-number/+15550100)")
+        return replace(base, text=_sms_text(content), origination_number=number)
 
 
-def origination_number(arn: str | None) -> str | None:
-    """The number an SMS goes out from, as connectSourcePhoneNumberArn names it."""
-    found = _NUMBER_IN_ARN.search(arn or "")
-    return found.group(1) if found and arn.endswith(found.group(0)) else None
+class ConnectMessages:
+    """Renders batches of contacts started through the Connect APIs (rows of connect_contacts)."""
+
+    def __init__(self, conn: Connection, channels: Mapping[str, Channel]):
+        self.conn = conn
+        self.channels = channels
+        self._templates: dict[tuple[str, str, str], tuple[str, dict] | None] = {}
+        self._numbers = OriginationNumbers(conn)
+
+    def render(self, contacts: list) -> tuple[dict[str, Outgoing], dict[str, str]]:
+        """(contact id -> its Outgoing, contact id -> why it cannot be sent)."""
+        ready, refused = {}, {}
+        for contact in contacts:
+            needs_content = getattr(self.channels.get(contact.delivery), "needs_content", False)
+            try:
+                ready[contact.id] = self._outgoing(contact, needs_content)
+            except Unsendable as reason:
+                refused[contact.id] = str(reason)
+        return ready, refused
+
+    def _outgoing(self, contact, needs_content: bool) -> Outgoing:
+        base = Outgoing(contact.id, contact.id, contact.campaign_id or "", contact.delivery,
+                        contact.customer_endpoint["Address"], 1)
+        options = contact.options
+        if contact.delivery == "email":
+            message = options.get("email") or {}
+            if message.get("MessageSourceType") == "TEMPLATE":
+                parts = self._templated(contact, message["TemplatedMessageConfig"], "EMAIL", needs_content,
+                                        (contact.system_endpoint or {}).get("Address"))
+                parts = parts and _email_parts(parts)
+            else:
+                raw = message.get("RawMessage") or {}
+                html = raw.get("ContentType", "").partition(";")[0].strip().lower() == "text/html"
+                parts = {"subject": raw.get("Subject"), "text": None if html else raw.get("Body"),
+                         "html": raw.get("Body") if html else None}
+            sender = contact.system_endpoint or {}
+            if needs_content and not sender.get("Address"):
+                raise Unsendable("StartOutboundEmailContact gave no FromEmailAddress: Reachout has no default "
+                                 "address of the instance to send from")
+            return replace(base, **(parts or {}), sender=sender.get("Address"),
+                           sender_name=sender.get("DisplayName") or None,
+                           cc=tuple((r["EmailAddress"], r.get("DisplayName") or "") for r in options.get("cc") or []))
+        if contact.delivery in ("sms", "whatsApp"):
+            arn = (contact.system_endpoint or {}).get("Address")
+            number = self._numbers.of(arn)
+            text = (options.get("initial_message") or {}).get("Content")
+            if options.get("templated_message"):
+                content = self._templated(contact, options["templated_message"], "SMS", needs_content, number)
+                text = content and _sms_text(content)
+            if needs_content and not text:
+                raise Unsendable("StartOutboundChatContact gave no message to send: an SMS needs an "
+                                 "InitialSystemMessage or an InitialTemplatedSystemMessage")
+            if needs_content and number is None:
+                raise Unsendable(f"the SourceEndpoint {arn} is no longer a claimed phone number")
+            return replace(base, text=text, origination_number=number)
+        return base
+
+    def _templated(self, contact, config: dict, kind: str, needs_content: bool,
+                   system_address: str | None) -> dict | None:
+        """The rendered content of a TemplatedMessageConfig; None when the template is gone and the
+        channel can do without it."""
+        key = (contact.region, config["KnowledgeBaseId"], config["MessageTemplateId"])
+        if key not in self._templates:
+            self._templates[key] = content_for_ids(self.conn, *key)
+        template = self._templates[key]
+        if template is None or template[0] != kind:
+            if needs_content:
+                raise Unsendable(f"message template {config['MessageTemplateId']} of knowledge base "
+                                 f"{config['KnowledgeBaseId']} does not exist (or has no such version)"
+                                 if template is None else
+                                 f"message template {config['MessageTemplateId']} is an {template[0]} template, "
+                                 f"not {kind}")
+            return None
+        version = template[1]
+        # Attributes.System.*: the contact's name and endpoints, where it has them.
+        system: dict = {"customerEndpoint": {"address": contact.customer_endpoint["Address"]}}
+        if contact.name:
+            system["name"] = contact.name
+        if system_address:
+            system["systemEndpoint"] = {"address": system_address}
+        try:
+            return render_with_attributes(version["content"], connect_attributes(config["TemplateAttributes"], system),
+                                          defaults=version.get("defaultAttributes"))
+        except TemplateError as error:  # a DomainError from connect_attributes was refused by the API already
+            raise Unsendable(f"message not rendered: {error.message}") from None
 
 
-class _Unsendable(Exception):
+class OriginationNumbers:
+    """The numbers SMS go out from, by the ARN that names them: a number claimed with
+    ClaimPhoneNumber by its ARN, or an ARN whose resource id is the number itself. Looked up once."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self._found: dict[str, str | None] = {}
+
+    def of(self, arn: str | None) -> str | None:
+        if not arn:
+            return None
+        if arn not in self._found:
+            found = _NUMBER_IN_ARN.search(arn)
+            if found and arn.endswith(found.group(0)):
+                self._found[arn] = found.group(1)
+            else:
+                claimed = phone_numbers.find_by_arn(self.conn, arn)
+                self._found[arn] = claimed.number if claimed is not None else None
+        return self._found[arn]
+
+
+class Unsendable(Exception):
     """Why this contact's message cannot be made."""
+
+
+def _email_parts(content: dict) -> dict:
+    """The Outgoing fields of rendered email content."""
+    email = content["email"]
+    body = email.get("body", {})
+    return {"subject": email.get("subject"), "text": _part(body, "plainText"), "html": _part(body, "html"),
+            "headers": tuple((h["name"], h.get("value", "")) for h in email.get("headers", []) if h.get("name"))}
+
+
+def _sms_text(content: dict) -> str | None:
+    return _part(content["sms"].get("body", {}), "plainText")
 
 
 def _part(body: dict, kind: str) -> str | None:

@@ -2,7 +2,9 @@
 contact flows (a CAMPAIGN flow holds a campaign's reattempt rules) and contacts: StartOutboundVoiceContact,
 StartOutboundChatContact (SMS and WhatsApp, seeds/004), CreateContact + StartOutboundEmailContact,
 BatchPutContact, DescribeContact and StopContact. A started contact is handed to its channel by the
-engine (engine/connect_contacts.py).
+engine (engine/connect_contacts.py) with the message the call gave (engine/rendering.py); one whose
+message cannot be made ends unsent, its DisconnectDetails.PotentialDisconnectIssue saying why.
+DescribeContact also answers for the campaign engine's contacts (the ids in their contact events).
 
 ClientToken: for 7 days, a token repeated with the same request returns the first answer, and with
 another request is refused (IdempotencyException, or the error the operation's model lists instead).
@@ -32,7 +34,9 @@ from reachout.domain.contact import (CONNECT_CHANNEL, STOPPED_BY_API, SUBTYPE_OF
 from reachout.domain.contact_flow import content_problems
 from reachout.domain.endpoint import valid_email
 from reachout.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
+from reachout.domain.template import connect_attributes
 from reachout.engine import notify
+from reachout.engine.connect_contacts import campaign_contact
 from reachout.providers import Provider
 from reachout.providers.paging import page, sequence_position
 from reachout.store import campaigns as campaign_store
@@ -43,6 +47,8 @@ from reachout.store.db import Database
 
 SERVICE = "connect"
 SAVED_QUALIFIER = ":$SAVED"
+CHAT_TEXT_TYPES = ("text/plain", "text/markdown")  # what an SMS or WhatsApp text can be sent as
+MAX_CHAT_TEXT = 1024  # ChatMessage.Content of text/plain and text/markdown, as the model's documentation says
 
 
 class TokenReused(Conflict):
@@ -346,18 +352,28 @@ class ConnectProvider(Provider):
         content_types = p.get("SupportedMessagingContentTypes")
         if content_types is not None and "text/plain" not in content_types:
             raise DomainError("SupportedMessagingContentTypes must contain text/plain")
+        message, templated = p.get("InitialSystemMessage"), p.get("InitialTemplatedSystemMessage")
+        if message and templated:
+            raise DomainError("Give an InitialSystemMessage or an InitialTemplatedSystemMessage, not both")
+        if message:
+            _check_chat_message(message)
+        if templated:
+            connect_attributes(templated["TemplateAttributes"])
 
         def start() -> dict:
             instance = self._instance(conn, call, p["InstanceId"])
             flow = self._published_flow(conn, instance, p["ContactFlowId"])
             self._claimed(conn, instance, arn=source.get("Address", ""))
+            if templated:
+                self._check_template(conn, call, templated, "SMS")
             return {"ContactId": self._start(
                 conn, call, instance, channel=delivery, flow_id=flow.id,
                 customer={"Type": "TELEPHONE_NUMBER", "Address": address},
                 system={"Type": "CONNECT_PHONENUMBER_ARN", "Address": source["Address"]},
                 segment_attributes=p["SegmentAttributes"], attributes=p.get("Attributes"),
                 options={"chat_duration_minutes": p.get("ChatDurationInMinutes", 25 * 60),
-                         "participant": p.get("ParticipantDetails"), "initial_message": p.get("InitialSystemMessage")})}
+                         "participant": p.get("ParticipantDetails"), "initial_message": message,
+                         "templated_message": templated})}
 
         with self.db.transaction() as conn:
             return self._once(conn, call, start)
@@ -399,6 +415,19 @@ class ConnectProvider(Provider):
                                                                                             "TemplatedMessageConfig")
         if wanted not in message or other in message:
             raise DomainError(f"An EmailMessage of MessageSourceType {kind} carries {wanted} and not {other}")
+        if kind == "TEMPLATE":
+            connect_attributes(message["TemplatedMessageConfig"]["TemplateAttributes"])
+        else:
+            content_type = message["RawMessage"]["ContentType"]
+            if content_type.partition(";")[0].strip().lower() not in ("text/plain", "text/html"):
+                raise DomainError(f"RawMessage.ContentType must be text/plain or text/html, not {content_type}")
+        cc = (p.get("AdditionalRecipients") or {}).get("CcEmailAddresses", [])
+        for recipient in cc:
+            if valid_email(recipient["EmailAddress"]) is None:
+                raise DomainError(f"CcEmailAddresses: {recipient['EmailAddress']} is not a valid email address")
+        sender = p.get("FromEmailAddress")
+        if sender and valid_email(sender["EmailAddress"]) is None:
+            raise DomainError(f"FromEmailAddress {sender['EmailAddress']} is not a valid email address")
         now = self.clock.now()
 
         def start() -> dict:
@@ -412,26 +441,27 @@ class ConnectProvider(Provider):
             if contact.state != contacts.CREATED:
                 raise DomainError(f"Contact {contact.id} was already started or stopped")
             if kind == "TEMPLATE":
-                self._check_template(conn, call, message["TemplatedMessageConfig"])
-            sender = p.get("FromEmailAddress")
+                self._check_template(conn, call, message["TemplatedMessageConfig"], "EMAIL")
             contacts.update_contact(
                 conn, contact.id, now=now, state=contacts.PENDING, due_at=now,
                 customer_endpoint=_email_endpoint(destination), system_endpoint=sender and _email_endpoint(sender),
-                options={**contact.options, "email": message,
-                         "cc": (p.get("AdditionalRecipients") or {}).get("CcEmailAddresses", [])})
+                options={**contact.options, "email": message, "cc": cc})
             return {"ContactId": contact.id}
 
         with self.db.transaction() as conn:
             return self._once(conn, call, start)
 
     @staticmethod
-    def _check_template(conn, call: Call, config: dict) -> None:
-        knowledge_base_id = config["KnowledgeBaseId"].rpartition("/")[2]
-        knowledge_base = template_store.get_knowledge_base(conn, call.region, knowledge_base_id)
-        template_id = template_store.split_qualifier(config["MessageTemplateId"])[0].rpartition("/")[2]
-        if knowledge_base is None or template_store.get_template(conn, knowledge_base.id, template_id) is None:
+    def _check_template(conn, call: Call, config: dict, kind: str) -> None:
+        """The TemplatedMessageConfig names an existing template (and version) of the kind the channel sends."""
+        found = template_store.content_for_ids(conn, call.region, config["KnowledgeBaseId"],
+                                               config["MessageTemplateId"])
+        if found is None:
             raise NotFound(f"Message template {config['MessageTemplateId']} not found in knowledge base "
                            f"{config['KnowledgeBaseId']}")
+        if found[0] != kind:
+            raise DomainError(f"Message template {config['MessageTemplateId']} is an {found[0]} template; this "
+                              f"contact sends {kind}")
 
     @connect_api
     def batch_put_contact(self, call: Call) -> dict:
@@ -570,11 +600,13 @@ class ConnectProvider(Provider):
             notify.contact_stopped(conn, contact, reason, now)
 
     @staticmethod
-    def _contact(conn, call: Call, *, for_update: bool = False) -> Row | None:
+    def _contact(conn, call: Call, *, for_update: bool = False):
+        """A contact started through the API, or (with the same fields) one a campaign dispatched."""
         instance_id = call.params["InstanceId"]
         if instance_id.startswith("arn:"):
             instance_id = instance_id.rpartition("instance/")[2]
-        return contacts.get_contact(conn, call.region, instance_id, call.params["ContactId"], for_update=for_update)
+        contact = contacts.get_contact(conn, call.region, instance_id, call.params["ContactId"], for_update=for_update)
+        return contact or campaign_contact(conn, call.region, instance_id, call.params["ContactId"])
 
 
 def _instance_view(instance: Row, account: str) -> dict:
@@ -585,6 +617,16 @@ def _instance_view(instance: Row, account: str) -> dict:
             "InstanceStatus": "ACTIVE", "InboundCallsEnabled": instance.inbound_calls,
             "OutboundCallsEnabled": instance.outbound_calls,
             "InstanceAccessUrl": f"https://{instance.alias}.my.connect.aws" if instance.alias else None}
+
+
+def _check_chat_message(message: dict) -> None:
+    """An InitialSystemMessage an SMS or WhatsApp message can carry: text, within Connect's length for it."""
+    if message["ContentType"] not in CHAT_TEXT_TYPES:
+        raise DomainError(f"InitialSystemMessage.ContentType must be {' or '.join(CHAT_TEXT_TYPES)} for an SMS or "
+                          f"WhatsApp message, not {message['ContentType']}")
+    if len(message["Content"]) > MAX_CHAT_TEXT:
+        raise DomainError(f"InitialSystemMessage.Content of {message['ContentType']} holds at most "
+                          f"{MAX_CHAT_TEXT} characters, not {len(message['Content'])}")
 
 
 def _email_endpoint(info: dict) -> dict:
@@ -609,6 +651,7 @@ def _contact_view(contact: Row) -> dict:
         "Campaign": {"CampaignId": contact.campaign_id} if contact.campaign_id else None,
         "AnsweringMachineDetectionStatus": contact.amd_status, "DisconnectReason": contact.disconnect_reason,
         "SegmentAttributes": contact.segment_attributes or None, "Attributes": contact.attributes or None,
+        "DisconnectDetails": {"PotentialDisconnectIssue": contact.reason} if contact.reason else None,
         "AdditionalEmailRecipients": {"CcList": [{"Address": r["EmailAddress"], "DisplayName": r.get("DisplayName")}
                                                  for r in cc]} if cc else None,
     }

@@ -3,33 +3,34 @@
 Contacts started through the Connect APIs are also work items of the engine, claimed by due_at under
 a lease: created (an EMAIL contact waiting for StartOutboundEmailContact) -> pending (due to be handed
 to its channel) -> dispatching (recorded as handed over; its id is the idempotency key) -> sent
-(waiting for the outcome) -> disconnected. The campaign engine records its own contacts here as well
-(`record_contacts`, `update_contact`), so that DescribeContact answers for them too.
+(waiting for the outcome) -> disconnected. The campaign engine's own contacts are not recorded here:
+their Connect view (origin `campaign`) is read from the engine's contacts table
+(engine/connect_contacts.campaign_contact).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, case, func, insert, or_, select, update
 
 from reachout.store.tables import connect_contacts as contacts
 
 CREATED, PENDING, DISPATCHING, SENT, DISCONNECTED = "created", "pending", "dispatching", "sent", "disconnected"
 ACTIVE_STATES = (CREATED, PENDING, DISPATCHING, SENT)
-API, CAMPAIGN = "api", "campaign"  # origins
+API, CAMPAIGN = "api", "campaign"  # origins: campaign contacts are views of the engine's contacts table
 
 _OPTIONAL = {"customer_endpoint": None, "system_endpoint": None, "flow_id": None, "campaign_id": None,
              "related_contact_id": None, "name": None, "description": None, "attributes": {},
              "segment_attributes": {}, "options": {}, "client_token": None, "dispatched_at": None,
              "connected_at": None, "disconnected_at": None, "outcome": None, "disconnect_reason": None,
-             "amd_status": None, "due_at": None, "lease_owner": None, "lease_until": None}
+             "amd_status": None, "reason": None, "due_at": None, "lease_owner": None, "lease_until": None}
 
 
 def record_contacts(conn: Connection, rows: Iterable[dict]) -> None:
     """Records contacts. Each row needs id, region, account, instance_id, origin, channel (VOICE, CHAT,
     EMAIL), delivery (telephony, sms, whatsApp, email), initiation_method, state and initiated_at;
-    every other column is optional. For the campaign engine's own contacts: origin `campaign`."""
+    every other column is optional."""
     rows = [{**_OPTIONAL, "updated_at": row["initiated_at"], **row} for row in rows]
     if rows:
         conn.execute(insert(contacts), rows)
@@ -43,6 +44,40 @@ def update_contact(conn: Connection, contact_id: str, *, now: datetime, only_in:
     if only_in is not None:
         query = query.where(contacts.c.state.in_(list(only_in)))
     return conn.execute(query.values(**values, updated_at=now)).rowcount > 0
+
+
+def update_contacts(conn: Connection, changes: list[dict]) -> None:
+    """Many contacts, each set its own way: dicts of the contact's `id` and the same columns (with
+    updated_at, its LastUpdateTimestamp), in one statement executed for all of them. An id without a
+    row changes nothing."""
+    if changes:
+        conn.execute(_UPDATE, [{"b_id": change["id"], **{k: v for k, v in change.items() if k != "id"}}
+                               for change in changes])
+
+
+# (The bound name differs from the column: SQLAlchemy reserves column names for the SET clause.)
+_UPDATE = update(contacts).where(contacts.c.id == bindparam("b_id"))
+
+
+def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime]], now: datetime) -> None:
+    """The channel has these contacts, (contact id, outcome, due at) each: their outcome is known at
+    `due at`, or (outcome None) reported by then at the latest. A contact stopped while it was being
+    handed over stays stopped; an outcome reported meanwhile wins, due as it was. One statement."""
+    if receipts:
+        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at, "b_now": now}
+                                    for contact_id, outcome, due_at in receipts])
+
+
+_WAITING = contacts.c.outcome.is_(None)
+_RECORD_SENT = (update(contacts).where(contacts.c.id == bindparam("b_id"), contacts.c.state == DISPATCHING).values(
+    state=SENT, lease_owner=None, lease_until=None, updated_at=bindparam("b_now", type_=contacts.c.updated_at.type),
+    outcome=case((_WAITING, bindparam("b_outcome", type_=contacts.c.outcome.type)), else_=contacts.c.outcome),
+    due_at=case((_WAITING, bindparam("b_due", type_=contacts.c.due_at.type)), else_=contacts.c.due_at)))
+
+
+def lock_contact(conn: Connection, contact_id: str) -> Row | None:
+    """One contact, under a row lock (None if there is none)."""
+    return conn.execute(select(contacts).where(contacts.c.id == contact_id).with_for_update()).first()
 
 
 def get_contact(conn: Connection, region: str, instance_id: str, contact_id: str, *,

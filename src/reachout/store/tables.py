@@ -476,10 +476,9 @@ contact_flows = Table(
     Index("ix_contact_flows_instance", "instance_id", "seq"),
 )
 
-# The Connect view of every contact: those started through the contact APIs (origin `api`, which the
-# engine hands to a channel: created -> pending -> dispatching -> sent -> disconnected) and those the
-# campaign engine records for its own contacts (origin `campaign`), so that DescribeContact and the
-# contact events tell one story.
+# The Connect view of contacts started through the contact APIs (origin `api`, which the engine hands
+# to a channel: created -> pending -> dispatching -> sent -> disconnected). The campaign engine's own
+# contacts are read from `contacts` instead (engine/connect_contacts.campaign_contact).
 connect_contacts = Table(
     "connect_contacts", metadata,
     Column("id", String(36), primary_key=True),
@@ -510,6 +509,7 @@ connect_contacts = Table(
     Column("outcome", String(32)),
     Column("disconnect_reason", String(64)),
     Column("amd_status", String(32)),
+    Column("reason", Text),  # why it ended without being sent (its message could not be made)
     # A work item for API-started contacts: claimed by due_at under a lease.
     Column("due_at", UtcDateTime),
     Column("lease_owner", String(64)),

@@ -206,8 +206,24 @@ def content_for_arn(conn: Connection, arn: str) -> tuple[str, dict] | None:
     version (the draft while no version is active). None when there is no such template or version."""
     base, qualifier = split_qualifier(arn)
     template = find_template_by_arn(conn, base)
-    if template is None:
+    return _content(conn, template, qualifier) if template is not None else None
+
+
+def content_for_ids(conn: Connection, region: str, knowledge_base_id: str,
+                    template_id: str) -> tuple[str, dict] | None:
+    """The same for a template named as the Connect APIs name it (TemplatedMessageConfig): the
+    knowledge base by id or ARN, the template by id or ARN, either with a qualifier or without."""
+    knowledge_base = get_knowledge_base(conn, region, knowledge_base_id.rpartition("/")[2])
+    if knowledge_base is None or (knowledge_base_id.startswith("arn:") and knowledge_base_id != knowledge_base.arn):
         return None
+    base, qualifier = split_qualifier(template_id)
+    template = get_template(conn, knowledge_base.id, base.rpartition("/")[2])
+    if template is None or (base.startswith("arn:") and base != template.arn):
+        return None
+    return _content(conn, template, qualifier)
+
+
+def _content(conn: Connection, template: MessageTemplate, qualifier: str | None) -> tuple[str, dict] | None:
     if qualifier == "$LATEST" or (qualifier is None and template.active_version is None):
         return template.channel_subtype, template.draft
     if qualifier in (None, "$ACTIVE_VERSION"):

@@ -221,6 +221,14 @@ def suppressions_of(conn: Connection, campaign_id: str, limit: int = 1000) -> li
     return sorted(rows, key=lambda row: row["at"])[:limit]
 
 
+def contact_in_campaign(conn: Connection, contact_id: str):
+    """One contact with its campaign's region, ARN and Connect instance (None if there is none)."""
+    query = (select(contacts, campaigns.c.region, campaigns.c.arn.label("campaign_arn"),
+                    campaigns.c.connect_instance_id)
+             .join(campaigns, campaigns.c.id == contacts.c.campaign_id).where(contacts.c.id == contact_id))
+    return conn.execute(query).first()
+
+
 def campaign_contacts(conn: Connection, campaign_id: str) -> list[dict]:
     rows = conn.execute(select(contacts).where(contacts.c.campaign_id == campaign_id)
                         .order_by(contacts.c.created_at, contacts.c.id))
