@@ -8,7 +8,8 @@ instance limits and campaign go through the providers, and build_engine's engine
 on a VirtualClock. It prints, in order:
 1. profiles written per second (save_profile for the first --save-profile-count, then bulk inserts
    that write the very same rows, which is checked on a sample first);
-2. the ceiling: the participant + contact rows of a snapshot inserted by plain executemany calls;
+2. the ceiling: the very participant + contact rows of a snapshot, inserted alone (its insert path,
+   and plain driver executemany);
 3. participants planned per second by the campaign's snapshot (the engine's wake path), against
    the 50,000/s target;
 4. contacts dispatched and outcomes applied per second, through the simulated carrier with
@@ -322,10 +323,11 @@ def load_profiles(bench: Bench, domain_id: int, count: int, through_save_profile
 
 def raw_insert_ceiling(bench: Bench, count: int, campaign_id: str) -> tuple[float, float]:
     """The participant and contact rows a snapshot of `count` profiles writes, inserted in the
-    snapshot's batches by plain executemany calls: once through SQLAlchemy Core (work.insert_rows'
-    path, with its type processing), once straight to the driver with values already in database
-    form. Each run is one transaction, rolled back afterwards. Only the insert calls are timed.
-    Returns both rates in participants per CPU second."""
+    snapshot's batches with no planning around them: once through the snapshot's own insert path
+    (work.insert_rows, with its type processing: executemany on SQLite, COPY on PostgreSQL), once
+    by plain driver executemany calls with values already in database form. Each run is one
+    transaction, rolled back afterwards. Only the insert calls are timed. Returns both rates in
+    participants per CPU second."""
     now = bench.clock.now()
     postgres = bench.db.engine.dialect.name == "postgresql"
     # The driver-level form of the same values: what UtcDateTime and JSON bind processing produce.
@@ -374,21 +376,22 @@ def raw_insert_ceiling(bench: Bench, count: int, campaign_id: str) -> tuple[floa
             conn.rollback()  # the engine's own rows come next, into empty tables
         return watch
 
-    def through_core(conn, new_participants, new_contacts) -> None:
-        conn.execute(insert(participants), new_participants)
-        conn.execute(insert(contacts), new_contacts)
+    def through_bulk(conn, new_participants, new_contacts) -> None:
+        work.insert_rows(conn, participants, new_participants)
+        work.insert_rows(conn, contacts, new_contacts)
 
     def through_driver(conn, new_participants, new_contacts) -> None:
-        # Converting to database form is part of the timed work here, as binding is for Core.
+        # Converting to database form is part of the timed work here, as binding is for the bulk path.
         conn.exec_driver_sql(driver_sql[participants], [stored(r, participant_columns) for r in new_participants])
         conn.exec_driver_sql(driver_sql[contacts], [stored(r, contact_columns) for r in new_contacts])
 
-    core, driver = run(through_core), run(through_driver)
+    bulk, driver = run(through_bulk), run(through_driver)
     print(f"2. raw insert ceiling ({count:,} participants + {2 * count:,} contacts, {SNAPSHOT_BATCH:,} participants "
           f"per executemany, 3 rows per participant):", flush=True)
-    print(f"  SQLAlchemy Core executemany (work.insert_rows' path): {core.rate(count, 'participants')}", flush=True)
+    print(f"  the snapshot's own insert path (work.insert_rows: executemany on SQLite, COPY on PostgreSQL): "
+          f"{bulk.rate(count, 'participants')}", flush=True)
     print(f"  driver executemany (values pre-converted): {driver.rate(count, 'participants')}", flush=True)
-    return count / core.cpu, count / driver.cpu
+    return count / bulk.cpu, count / driver.cpu
 
 
 def plan(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, trace: bool,
@@ -415,7 +418,7 @@ def plan(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, trac
     wall_rate, cpu_rate = entered / watch.wall, entered / watch.cpu
     print(f"3. planning ({woken} wake-up): {watch.rate(entered, 'participants')}", flush=True)
     print(f"  {wall_rate / TARGET:.2f}x the {TARGET:,}/s target by wall time, {cpu_rate / TARGET:.2f}x per CPU second; "
-          f"per CPU second {cpu_rate / ceiling[0]:.0%} of the Core insert ceiling, {cpu_rate / ceiling[1]:.0%} of "
+          f"per CPU second {cpu_rate / ceiling[0]:.0%} of the snapshot's insert path alone, {cpu_rate / ceiling[1]:.0%} of "
           f"the driver one", flush=True)
     print(f"  contacts by state: {by_state}; suppression rows: {suppressed:,}", flush=True)
     if peak is not None:
