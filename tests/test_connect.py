@@ -1,8 +1,10 @@
 """Amazon Connect (`connect`) through real boto3 against a real `reachout serve`: instances, claimed
 phone numbers, contact flows, the outbound contact APIs with their refusals and ClientToken
 idempotency, BatchPutContact's per-request failures; and, on a server of this module's own whose
-virtual clock the tests move, contacts handed to the simulated carriers at the engine's next pass,
-described, stopped, announced as contact events, and resent after a crash without a second send;
+virtual clock the tests move, contacts handed to the simulated carriers at the engine's next pass
+(calls followed through the course the carrier draws for each number), described, stopped (a call
+going on hung up through the carrier), announced as contact events, and resent after a crash without
+a second send;
 campaign contacts described by the ids of their contact events; and, on a server sending to a real
 aiosmtpd relay and smpp34 SMS centre, each API contact's own message (raw or templated email with
 sender and copies, SMS text or template from the claimed number), a campaign SMS from a claimed
@@ -19,12 +21,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from reachout.channels.simulated import SimulatedChannel, outcome_for
-from reachout.clock import VirtualClock
+from reachout.channels.simulated import outcome_for
+from reachout.channels.telephony import SimulatedTelephony
+from reachout.engine.calls import api_call
 from reachout.engine.connect_contacts import ConnectContacts
-from reachout.engine.reports import Reports
 from reachout.store.db import Database, database_url
-from reachout.store.tables import sim_sends
+from reachout.store.tables import sim_calls, sim_sends
 from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
 from tests.expect import aws_error
 from tests.test_engine import EMAIL as EMAIL_CHANNEL
@@ -563,13 +565,28 @@ def clock_of(server) -> datetime:
     return datetime.fromisoformat(internal(server, "GET", "/_reachout/clock")["now"])
 
 
-def sends(server, key: str) -> list:
+def logged(server, table, key_column, key: str) -> list:
+    """What a simulated carrier logged under this key (its rows in `table`)."""
     database = Database(database_url(server.db, server.data))
     try:
         with database.transaction() as conn:
-            return list(conn.execute(select(sim_sends).where(sim_sends.c.idempotency_key == key)))
+            return list(conn.execute(select(table).where(key_column == key)))
     finally:
         database.dispose()
+
+
+def sends(server, key: str) -> list:
+    """The messages the simulated SMS and email carriers were handed under this key."""
+    return logged(server, sim_sends, sim_sends.c.idempotency_key, key)
+
+
+def calls_to(server, contact_id: str) -> list:
+    """The calls the simulated carrier placed for this contact, each with its whole course."""
+    return logged(server, sim_calls, sim_calls.c.call_id, contact_id)
+
+
+def instant(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def events_to_file(server, instance_arn: str) -> object:
@@ -588,62 +605,89 @@ def events_to_file(server, instance_arn: str) -> object:
     return read
 
 
-AMD = {"HUMAN_ANSWERED": "HUMAN_ANSWERED", "BUSY": "SIT_TONE_BUSY", "INVALID_NUMBER": "SIT_TONE_INVALID_NUMBER",
-       "NO_ANSWER": "AMD_UNANSWERED", "VOICEMAIL_BEEP": "VOICEMAIL_BEEP"}
+# How a contact ends (its DisconnectReason), by its channel's outcome; a call's outcome is its
+# AnsweringMachineDetectionStatus, or the DisconnectReason of a dial attempt that failed.
 REASON = {"HUMAN_ANSWERED": "CONTACT_FLOW_DISCONNECT", "VOICEMAIL_BEEP": "CONTACT_FLOW_DISCONNECT",
-          "BUSY": "OUTBOUND_ATTEMPT_FAILED", "NO_ANSWER": "OUTBOUND_ATTEMPT_FAILED",
-          "INVALID_NUMBER": "OUTBOUND_DESTINATION_ENDPOINT_ERROR", "SMS_DELIVERED": "CONTACT_FLOW_DISCONNECT",
-          "SMS_UNDELIVERABLE": "OUTBOUND_DESTINATION_ENDPOINT_ERROR", "SMS_EXPIRED": "EXPIRED",
-          "DELIVERED": "CONTACT_FLOW_DISCONNECT", "BOUNCED": "OUTBOUND_DESTINATION_ENDPOINT_ERROR",
-          "DEFERRED_EXPIRED": "EXPIRED"}
+          "AMD_DISABLED": "CONTACT_FLOW_DISCONNECT", "SIT_TONE_BUSY": "OUTBOUND_ATTEMPT_FAILED",
+          "AMD_UNANSWERED": "OUTBOUND_ATTEMPT_FAILED", "SIT_TONE_INVALID_NUMBER": "OUTBOUND_DESTINATION_ENDPOINT_ERROR",
+          "OUTBOUND_DESTINATION_ENDPOINT_ERROR": "OUTBOUND_DESTINATION_ENDPOINT_ERROR",
+          "SMS_DELIVERED": "CONTACT_FLOW_DISCONNECT", "SMS_UNDELIVERABLE": "OUTBOUND_DESTINATION_ENDPOINT_ERROR",
+          "SMS_EXPIRED": "EXPIRED", "DELIVERED": "CONTACT_FLOW_DISCONNECT",
+          "BOUNCED": "OUTBOUND_DESTINATION_ENDPOINT_ERROR", "DEFERRED_EXPIRED": "EXPIRED"}
+CALL_OUTCOMES = {"HUMAN_ANSWERED", "VOICEMAIL_BEEP", "SIT_TONE_BUSY", "SIT_TONE_INVALID_NUMBER", "AMD_UNANSWERED",
+                 "OUTBOUND_DESTINATION_ENDPOINT_ERROR"}
+DETECTING = {"AnswerMachineDetectionConfig": {"EnableAnswerMachineDetection": True}, "TrafficType": "CAMPAIGN"}
 
 
 def test_voice_contacts_are_called_at_the_next_pass_and_end_with_their_outcome(engine):
+    """Each call takes the course the simulated carrier draws for its number; the contact ends as its
+    call did: its AMD status (with detection on) or failed dial attempt, connected when answered,
+    disconnected when the call was."""
     connect = make_client(engine.url, "connect")
     setup = Setup(connect)
     read_events = events_to_file(engine, setup.instance_arn)
-    numbers = numbers_between("telephony", set(AMD))
+    numbers = numbers_between("telephony", CALL_OUTCOMES)
     started_at = clock_of(engine)
-    contacts = {outcome: setup.voice(number, AnswerMachineDetectionConfig={"EnableAnswerMachineDetection": True},
-                                     Attributes={"outcome": outcome}, Name="reminder", CampaignId="c-1")
-                for outcome, number in numbers.items() if outcome in AMD}
-    plain = setup.voice(numbers["HUMAN_ANSWERED"])  # detection off: no AMD status
+    # Nobody picks up within 15 s: the unanswered call rings that long (the others the default).
+    contacts = {outcome: setup.voice(numbers[outcome], **DETECTING, Attributes={"outcome": outcome}, Name="reminder",
+                                     CampaignId="c-1", **({"RingTimeoutInSeconds": 15}
+                                                          if outcome == "AMD_UNANSWERED" else {}))
+                for outcome in CALL_OUTCOMES}
+    plain = setup.voice(numbers["HUMAN_ANSWERED"])  # detection off: answered, by whoever it was
 
-    waiting = setup.describe(contacts["BUSY"])
+    waiting = setup.describe(contacts["SIT_TONE_BUSY"])
     assert waiting["InitiationTimestamp"] == started_at and "DisconnectTimestamp" not in waiting
-    assert sends(engine, contacts["BUSY"]) == []  # nothing is sent before the engine's pass
+    assert [calls_to(engine, c) for c in (*contacts.values(), plain)] == [[]] * 7  # nothing before the engine's pass
 
     advance(engine, seconds=1)
+    courses = {}
     for outcome, contact_id in contacts.items():
-        assert [s.outcome for s in sends(engine, contact_id)] == [outcome]
-        assert "DisconnectTimestamp" not in setup.describe(contact_id)  # the call is still going
+        [course] = calls_to(engine, contact_id)  # placed at the pass, once
+        assert (course.endpoint, course.originated_at) == (numbers[outcome], started_at)
+        assert (course.status or course.disconnect_reason) == outcome  # the course its number draws
+        if course.disconnected_at > clock_of(engine):
+            assert "DisconnectTimestamp" not in setup.describe(contact_id)  # the call is still going
+        courses[outcome] = course
+    assert courses["AMD_UNANSWERED"].disconnected_at == started_at + timedelta(seconds=2 + 15)  # rang from 2 s
+    assert courses["OUTBOUND_DESTINATION_ENDPOINT_ERROR"].status is None
+
     advance(engine, seconds=120)
     for outcome, contact_id in contacts.items():
-        contact = setup.describe(contact_id)
+        contact, course = setup.describe(contact_id), courses[outcome]
         assert (contact["Channel"], contact["InitiationMethod"], contact["Name"], contact["Campaign"],
                 contact["Attributes"]) == ("VOICE", "API", "reminder", {"CampaignId": "c-1"}, {"outcome": outcome})
         assert contact["CustomerEndpoint"] == {"Type": "TELEPHONE_NUMBER", "Address": numbers[outcome]}
         assert contact["SystemEndpoint"] == {"Type": "TELEPHONE_NUMBER", "Address": setup.number}
-        assert contact["AnsweringMachineDetectionStatus"] == AMD[outcome]
+        assert contact.get("AnsweringMachineDetectionStatus") == course.status  # none for a failed dial attempt
         assert contact["DisconnectReason"] == REASON[outcome]
-        ended = started_at + timedelta(seconds=45)  # handed over at the first pass, the call lasts 45 s
-        assert contact["DisconnectTimestamp"] == ended and contact["LastUpdateTimestamp"] == ended
-        assert ("ConnectedToSystemTimestamp" in contact) == (outcome in ("HUMAN_ANSWERED", "VOICEMAIL_BEEP"))
-    assert "AnsweringMachineDetectionStatus" not in setup.describe(plain)
+        assert contact.get("ConnectedToSystemTimestamp") == course.answered_at  # only answered calls
+        assert contact["DisconnectTimestamp"] == contact["LastUpdateTimestamp"] == course.disconnected_at
+    assert courses["HUMAN_ANSWERED"].answered_at and courses["SIT_TONE_BUSY"].answered_at is None
+    contact, [course] = setup.describe(plain), calls_to(engine, plain)
+    assert course.status == "AMD_DISABLED" and "AnsweringMachineDetectionStatus" not in contact
+    assert (contact["DisconnectReason"], contact["ConnectedToSystemTimestamp"], contact["DisconnectTimestamp"]) == \
+        (REASON["AMD_DISABLED"], course.answered_at, course.disconnected_at)
 
     advance(engine, seconds=60)  # the bus delivers the events
     stories: dict[str, list] = {}
     for event in read_events():
         stories.setdefault(event["detail"]["contactId"], []).append(event["detail"])
     for outcome, contact_id in contacts.items():
-        story = stories[contact_id]
-        connected = outcome in ("HUMAN_ANSWERED", "VOICEMAIL_BEEP")
-        assert [e["eventType"] for e in story] == (["INITIATED", "CONNECTED_TO_SYSTEM", "DISCONNECTED"] if connected
+        story, course = stories[contact_id], courses[outcome]
+        reached = course.status is not None  # the call got as far as the telephone network
+        assert [e["eventType"] for e in story] == (["INITIATED", "CONNECTED_TO_SYSTEM", "DISCONNECTED"] if reached
                                                    else ["INITIATED", "DISCONNECTED"])
         assert {e["initiationMethod"] for e in story} == {"API"} and {e["channel"] for e in story} == {"VOICE"}
-        assert story[-1]["disconnectReason"] == REASON[outcome]
-        assert story[-1]["answeringMachineDetectionStatus"] == AMD[outcome]
-        assert story[0]["campaign"] == {"campaignId": "c-1"}
+        assert story[0]["campaign"] == {"campaignId": "c-1"} and instant(story[0]["initiationTimestamp"]) == started_at
+        ended = story[-1]
+        assert (ended["disconnectReason"], ended.get("answeringMachineDetectionStatus")) == (REASON[outcome],
+                                                                                            course.status)
+        assert instant(ended["disconnectTimestamp"]) == course.disconnected_at
+        if reached:  # at the answer; a call nobody answered when it ended
+            assert instant(story[1]["connectedToSystemTimestamp"]) == (course.answered_at or course.disconnected_at)
+            assert story[1]["answeringMachineDetectionStatus"] == course.status
+    assert [e["eventType"] for e in stories[plain]] == ["INITIATED", "CONNECTED_TO_SYSTEM", "DISCONNECTED"]
+    assert not any("answeringMachineDetectionStatus" in e for e in stories[plain])
 
 
 def test_sms_and_email_contacts_are_sent_and_described(engine):
@@ -704,7 +748,7 @@ def test_a_stopped_contact_is_never_sent(engine):
                          DisconnectReason={"Code": "CUSTOMER_DISCONNECT"})
     stopped_at = clock_of(engine)
     advance(engine, seconds=120)
-    assert sends(engine, stopped) == [] and sends(engine, coded) == []
+    assert calls_to(engine, stopped) == [] and sends(engine, coded) == []
     contact = setup.describe(stopped)
     assert (contact["DisconnectReason"], contact["DisconnectTimestamp"]) == ("API", stopped_at)
     assert setup.describe(coded)["DisconnectReason"] == "CUSTOMER_DISCONNECT"
@@ -712,54 +756,100 @@ def test_a_stopped_contact_is_never_sent(engine):
         connect.stop_contact(InstanceId=setup.instance_id, ContactId=stopped)
     assert [e["detail"]["eventType"] for e in read_events() if e["detail"]["contactId"] == stopped] == ["DISCONNECTED"]
 
-    # A call in progress is ended at once; its outcome, when it comes, changes nothing.
-    calling = setup.voice("+12125550101")
+    # A call in progress is hung up through the carrier at once; what its course would have been changes nothing.
+    person = numbers_between("telephony", {"HUMAN_ANSWERED"})["HUMAN_ANSWERED"]
+    calling = setup.voice(person, **DETECTING)
     advance(engine, seconds=1)
+    [course] = calls_to(engine, calling)
+    advance(engine, seconds=(course.answered_at - clock_of(engine)).seconds + 1)  # answered: talking now
+    talking = setup.describe(calling)
+    assert (talking["ConnectedToSystemTimestamp"], talking["AnsweringMachineDetectionStatus"]) == \
+        (course.answered_at, "HUMAN_ANSWERED")
+    assert "DisconnectTimestamp" not in talking
     connect.stop_contact(InstanceId=setup.instance_id, ContactId=calling)
     hung_up = clock_of(engine)
     advance(engine, seconds=120)
     contact = setup.describe(calling)
-    assert (contact["DisconnectReason"], contact["DisconnectTimestamp"]) == ("API", hung_up)
-    assert len(sends(engine, calling)) == 1
+    assert (contact["DisconnectReason"], contact["DisconnectTimestamp"], contact["ConnectedToSystemTimestamp"]) == \
+        ("API", hung_up, course.answered_at)
+    [cut] = calls_to(engine, calling)
+    assert cut.disconnected_at == hung_up < course.disconnected_at  # the carrier hung up then, not later
+    story = [e["detail"] for e in read_events() if e["detail"]["contactId"] == calling]
+    assert [e["eventType"] for e in story] == ["INITIATED", "CONNECTED_TO_SYSTEM", "DISCONNECTED"]
+    assert (story[-1]["disconnectReason"], instant(story[-1]["disconnectTimestamp"])) == ("API", hung_up)
 
 
-def test_a_worker_dying_between_record_and_send_leaves_one_send(engine):
-    """A worker records contacts as handed over (step 1), then dies; another takes them over when the
-    lease ends. Dying after the carrier got them (step 2) does not send them twice either, and one
-    whose outcome the carrier reported meanwhile ends with it as soon as it is taken over."""
+def test_a_call_placed_as_its_contact_is_stopped_is_hung_up_at_once(engine):
+    """StopContact comes after a worker recorded a call as placed and before the carrier got it; a
+    pass hangs up what the stop owes before the call exists. The worker cannot know, places it, and
+    the engine's next pass hangs it up."""
     connect = make_client(engine.url, "connect")
     setup = Setup(connect)
-    before_send = setup.voice("+12125550101")
-    after_send = setup.voice("+12125550103")
-    numbers = numbers_between("telephony", {"HUMAN_ANSWERED"}, start=200)
-    reported = setup.voice(numbers["HUMAN_ANSWERED"])
+    person = numbers_between("telephony", {"HUMAN_ANSWERED"})["HUMAN_ANSWERED"]
+    contact_id = setup.voice(person, **DETECTING)
     now = clock_of(engine)
     database = Database(database_url(engine.db, engine.data))
     try:
-        channels = {"telephony": SimulatedChannel(database, "telephony")}
-        doomed = ConnectContacts(database, channels, "doomed-worker", timedelta(seconds=120), 100)
-        ready, settled = doomed.record_due(now)
-        claimed = {contact.id: message for contact, message in ready}
-        assert {before_send, after_send, reported} <= set(claimed) and settled == 0
-        # The doomed worker gets two of them to the carrier, then dies before recording the receipts;
-        # meanwhile the carrier reports one's outcome (not the simulated one) through the engine's
-        # report callback.
-        channels["telephony"].send([claimed[after_send], claimed[reported]], now)
-        Reports(database, VirtualClock(now))(reported, "BUSY", now)
+        worker = ConnectContacts(database, {"telephony": SimulatedTelephony(database)}, "slow-worker",
+                                 timedelta(seconds=120), 100)
+        ready, _ = worker.record_due(now)
+        connect.stop_contact(InstanceId=setup.instance_id, ContactId=contact_id)
+        worker.hang_up_due(now)  # nothing to hang up yet
+        assert calls_to(engine, contact_id) == []
+        worker.send([(contact, message) for contact, message in ready if contact.id == contact_id], now)
     finally:
         database.dispose()
-    assert sends(engine, before_send) == [] and len(sends(engine, after_send)) == 1
+    [placed] = calls_to(engine, contact_id)
+    assert placed.answered_at is not None and placed.disconnected_at > now  # as drawn: someone would answer
+
+    advance(engine, seconds=1)
+    [cut] = calls_to(engine, contact_id)
+    assert (cut.disconnected_at, cut.ringing_at, cut.answered_at) == (now, None, None)
+    contact = setup.describe(contact_id)
+    assert (contact["DisconnectReason"], contact["DisconnectTimestamp"]) == ("API", now)
+    assert "ConnectedToSystemTimestamp" not in contact
+
+
+def test_a_worker_dying_between_record_and_send_leaves_one_send(engine):
+    """A worker records calls as placed (step 1), then dies; another takes them over when the lease
+    ends and places those the dead one never placed. Dying after the carrier got a call (step 2) does
+    not place it twice either: the call went on meanwhile, and its contact ends as the call did. One
+    stopped in between is never placed."""
+    connect = make_client(engine.url, "connect")
+    setup = Setup(connect)
+    numbers = numbers_between("telephony", {"HUMAN_ANSWERED", "SIT_TONE_BUSY"}, start=200)
+    before_send = setup.voice(numbers["SIT_TONE_BUSY"])
+    after_send = setup.voice(numbers["HUMAN_ANSWERED"], **DETECTING)
+    stopped = setup.voice(numbers["HUMAN_ANSWERED"])
+    now = clock_of(engine)
+    database = Database(database_url(engine.db, engine.data))
+    try:
+        carrier = SimulatedTelephony(database)
+        doomed = ConnectContacts(database, {"telephony": carrier}, "doomed-worker", timedelta(seconds=120), 100)
+        ready, settled = doomed.record_due(now)
+        claimed = {contact.id: (contact, message) for contact, message in ready}
+        assert {before_send, after_send, stopped} <= set(claimed) and settled == 0
+        # The doomed worker places one call, then dies before recording its receipt.
+        carrier.send([api_call(*claimed[after_send])], now)
+    finally:
+        database.dispose()
+    connect.stop_contact(InstanceId=setup.instance_id, ContactId=stopped)
+    assert calls_to(engine, before_send) == [] and len(calls_to(engine, after_send)) == 1
 
     advance(engine, seconds=60)  # the dead worker's lease still holds
-    assert sends(engine, before_send) == []
+    assert calls_to(engine, before_send) == [] and calls_to(engine, stopped) == []
     assert "DisconnectTimestamp" not in setup.describe(after_send)
     advance(engine, seconds=300)
-    for contact_id in (before_send, after_send, reported):
-        assert len(sends(engine, contact_id)) == 1
-        assert setup.describe(contact_id)["DisconnectReason"]
-    taken_over = setup.describe(reported)
-    assert (taken_over["DisconnectReason"], taken_over["DisconnectTimestamp"]) == \
-        (REASON["BUSY"], now + timedelta(seconds=120))  # at the lease's end, not a call later
+    [late] = calls_to(engine, before_send)
+    [placed] = calls_to(engine, after_send)
+    assert (late.originated_at, placed.originated_at) == (now + timedelta(seconds=120), now)  # at the lease's end
+    busy, answered = setup.describe(before_send), setup.describe(after_send)
+    assert (busy["DisconnectReason"], busy["DisconnectTimestamp"]) == (REASON["SIT_TONE_BUSY"], late.disconnected_at)
+    # Ended as its call did, before it was taken over.
+    assert placed.disconnected_at < now + timedelta(seconds=120)
+    assert (answered["AnsweringMachineDetectionStatus"], answered["ConnectedToSystemTimestamp"],
+            answered["DisconnectTimestamp"]) == ("HUMAN_ANSWERED", placed.answered_at, placed.disconnected_at)
+    assert calls_to(engine, stopped) == [] and setup.describe(stopped)["DisconnectReason"] == "API"
 
 
 def test_campaign_contacts_are_described_by_the_ids_in_their_events(engine):

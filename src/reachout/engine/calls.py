@@ -1,19 +1,24 @@
 """Calls: what each call is placed with, and what its progress means for its contact.
 
-A call is placed with the campaign's telephony defaults (defaultOutboundConfig: source number,
-answering machine detection, ring timeout) overridden by its outbound request's own parameters,
-and with the request's attributes. While the call lasts, the contact stays `sent`, its outcome the
-last stage the adapter reported and its due time the instant to ask again; each new stage becomes
-its contact events (engine/notify.py); when the call is disconnected its outcome is final: the
-AnsweringMachineDetectionStatus, or the DisconnectReason of a failed dial attempt.
+A campaign's call is placed with the campaign's telephony defaults (defaultOutboundConfig: source
+number, answering machine detection, ring timeout) overridden by its outbound request's own
+parameters, and with the request's attributes; a call started through the Connect APIs
+(StartOutboundVoiceContact, BatchPutContact) with what that call gave. While the call lasts, the
+contact stays `sent`, its outcome the last stage the adapter reported and its due time the instant to
+ask again; each new stage becomes its contact events (engine/notify.py); when the call is disconnected
+its outcome is final: the AnsweringMachineDetectionStatus, or the DisconnectReason of a failed dial
+attempt.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from reachout.channels.telephony import ANSWERED, DEFAULT_RING_TIMEOUT, DISCONNECTED, STAGES, CallState, OutgoingCall
+from reachout.channels import Outgoing
+from reachout.channels.telephony import (ANSWERED, DEFAULT_RING_TIMEOUT, DISCONNECTED, STAGES, CallProgress, CallState,
+                                         OutgoingCall)
 from reachout.domain.campaign import Campaign
 from reachout.domain.outbound_request import OutboundRequest, template_parameters
 from reachout.engine import notify
@@ -44,19 +49,53 @@ def _call(contact, campaign: Campaign | None, request: OutboundRequest | None) -
                         attributes=template_parameters(request.kind, payload) if request else {})
 
 
+def api_call(contact, message: Outgoing) -> OutgoingCall:
+    """The call of a contact started through the Connect APIs (a connect_contacts row): from the
+    system endpoint it names, detecting machines if it asked to, within its RingTimeoutInSeconds."""
+    options = contact.options
+    return OutgoingCall(message.contact_id, message.idempotency_key, message.campaign_id, message.channel,
+                        message.endpoint, message.attempt,
+                        source_number=(contact.system_endpoint or {}).get("Address"),
+                        detect_machines=bool(options.get("amd", True)), await_prompt=bool(options.get("await_prompt")),
+                        ring_timeout=options.get("ring_timeout_seconds") or DEFAULT_RING_TIMEOUT,
+                        attributes=contact.attributes or {})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a call's state tells that its contact has not heard yet."""
+    new: list[CallProgress]  # stages reached since the one the contact knows
+    answered: CallProgress | None  # its ANSWERED stage, new or not
+    ended: CallProgress | None  # its DISCONNECTED stage once reached
+    stage: str  # the last stage it reached
+
+    @property
+    def outcome(self) -> str | None:
+        """Once it ended: its AnsweringMachineDetectionStatus, or why the dial attempt failed."""
+        if self.ended is None:
+            return None
+        return self.ended.amd_status or self.ended.disconnect_reason or LOST
+
+
+def progress_since(known: str | None, state: CallState) -> Progress:
+    """The news in `state` for a contact whose outcome is `known` (the last stage it heard of)."""
+    last = STAGES.index(known) if known in STAGES else 0
+    new = [p for p in state.progress if STAGES.index(p.stage) > last]
+    answered = next((p for p in state.progress if p.stage == ANSWERED), None)
+    ended = next((p for p in new if p.stage == DISCONNECTED), None)
+    return Progress(new, answered, ended, new[-1].stage if new else known)
+
+
 def follow(conn: Connection, campaign: Campaign, contact, state: CallState | None, now: datetime) -> str | None:
     """Applies what is new in a call's progress; returns its final outcome once it has ended (the
     caller completes the contact), None while it goes on (rescheduled here)."""
     if state is None:
         notify.call_progressed(conn, campaign, contact, [], None, now, lost=True)
         return LOST
-    last = STAGES.index(contact.outcome) if contact.outcome in STAGES else 0
-    new = [p for p in state.progress if STAGES.index(p.stage) > last]
-    answered = next((p for p in state.progress if p.stage == ANSWERED), None)
-    notify.call_progressed(conn, campaign, contact, new, answered, now)
-    ended = next((p for p in new if p.stage == DISCONNECTED), None)
-    if ended is not None:
-        return ended.amd_status or ended.disconnect_reason or LOST
-    work.update_contact(conn, contact.id, outcome=new[-1].stage if new else contact.outcome,
-                        due_at=state.next_at or now + POLL, lease_owner=None, lease_until=None)
+    news = progress_since(contact.outcome, state)
+    notify.call_progressed(conn, campaign, contact, news.new, news.answered, now)
+    if news.ended is not None:
+        return news.outcome
+    work.update_contact(conn, contact.id, outcome=news.stage, due_at=state.next_at or now + POLL, lease_owner=None,
+                        lease_until=None)
     return None

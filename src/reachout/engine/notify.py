@@ -47,33 +47,40 @@ def finished(conn: Connection, campaign: Campaign, contacts: list, now: datetime
 
 def call_progressed(conn: Connection, campaign: Campaign, contact, stages: list[CallProgress],
                     answered: CallProgress | None, now: datetime, *, lost: bool = False) -> None:
-    """A call's new stages as contact events, each at the instant it happened: CONNECTED_TO_SYSTEM
-    with the AnsweringMachineDetectionStatus (when answered, or, for a call that got as far as the
-    network but was never answered, when it ended), CONNECTED_TO_AGENT, DISCONNECTED with the status
-    or the DisconnectReason. `answered` is the call's ANSWERED stage, new or not. A call its adapter
-    has no record of (`lost`) is reported DISCONNECTED now."""
+    """A campaign call's new stages as contact events (see _call_events)."""
+    outbox.emit(conn, [(contact.id, event) for event in _call_events(
+        _contact(contact), stages, answered, lambda at: _where(campaign, at), now, lost=lost)], now)
+
+
+def _call_events(contact: dict, stages: list[CallProgress], answered: CallProgress | None, where, now: datetime, *,
+                 lost: bool = False, disconnect_reason: str | None = None) -> list[dict]:
+    """A call's new stages as contact events, each at the instant it happened (`where(at)`: the
+    contact's place at that instant): CONNECTED_TO_SYSTEM with the AnsweringMachineDetectionStatus
+    (when answered, or, for a call that got as far as the network but was never answered, when it
+    ended), CONNECTED_TO_AGENT, DISCONNECTED with the status and the DisconnectReason (the failed dial
+    attempt's, unless the caller names the contact's own). `answered` is the call's ANSWERED stage,
+    new or not. A call its adapter has no record of (`lost`) is reported DISCONNECTED now."""
     events = []
     if lost:
-        events.append(contact_event("DISCONNECTED", contact=_contact(contact), outcome="FAILED",
-                                    **_where(campaign, now)))
+        events.append(contact_event("DISCONNECTED", contact=contact, outcome="FAILED",
+                                    disconnect_reason=disconnect_reason, **where(now)))
     for stage in stages:
-        where = _where(campaign, stage.at)
+        at = where(stage.at)
         if stage.stage == ANSWERED:
-            events.append(contact_event("CONNECTED_TO_SYSTEM", contact=_contact(contact),
-                                        amd_status=stage.amd_status, **where))
+            events.append(contact_event("CONNECTED_TO_SYSTEM", contact=contact, amd_status=stage.amd_status, **at))
         elif stage.stage == CONNECTED_TO_AGENT:
-            events.append(contact_event("CONNECTED_TO_AGENT", contact=_contact(contact), amd_status=stage.amd_status,
-                                        agent_arn=stage.agent_arn, **where))
+            events.append(contact_event("CONNECTED_TO_AGENT", contact=contact, amd_status=stage.amd_status,
+                                        agent_arn=stage.agent_arn, **at))
         elif stage.stage == DISCONNECTED:
             connected_at = answered.at if answered else stage.at if stage.amd_status else None
             if answered is None and stage.amd_status:
-                events.append(contact_event("CONNECTED_TO_SYSTEM", contact=_contact(contact),
-                                            amd_status=stage.amd_status, **where))
-            events.append(contact_event("DISCONNECTED", contact=_contact(contact),
+                events.append(contact_event("CONNECTED_TO_SYSTEM", contact=contact, amd_status=stage.amd_status, **at))
+            events.append(contact_event("DISCONNECTED", contact=contact,
                                         outcome=stage.amd_status or stage.disconnect_reason,
-                                        amd_status=stage.amd_status, disconnect_reason=stage.disconnect_reason,
-                                        connected_at=connected_at, **where))
-    outbox.emit(conn, [(contact.id, event) for event in events], now)
+                                        amd_status=stage.amd_status,
+                                        disconnect_reason=disconnect_reason or stage.disconnect_reason,
+                                        connected_at=connected_at, **at))
+    return events
 
 
 def state_changed(conn: Connection, campaign: Campaign, previous: str, now: datetime) -> None:
@@ -120,3 +127,12 @@ def contact_stopped(conn: Connection, row, reason: str, now: datetime) -> None:
     """StopContact: disconnected, with no outcome from any channel."""
     outbox.emit(conn, [(row.id, contact_event("DISCONNECTED", contact=_connect_contact(row), disconnect_reason=reason,
                                               **_connect_where(row, now)))], now)
+
+
+def contact_call_progressed(conn: Connection, row, stages: list[CallProgress], answered: CallProgress | None,
+                            now: datetime, *, disconnect_reason: str | None = None, lost: bool = False) -> None:
+    """An API call's new stages as contact events (see _call_events); `disconnect_reason`: the one
+    the contact ends with, once it ends."""
+    outbox.emit(conn, [(row.id, event) for event in _call_events(
+        _connect_contact(row), stages, answered, lambda at: _connect_where(row, at), now, lost=lost,
+        disconnect_reason=disconnect_reason)], now)

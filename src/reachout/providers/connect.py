@@ -322,14 +322,17 @@ class ConnectProvider(Provider):
             if "SourcePhoneNumber" not in p:
                 raise DomainError("Give the SourcePhoneNumber to call from (a number the instance has claimed)")
             source = self._claimed(conn, instance, number=p["SourcePhoneNumber"])
+            detection = p.get("AnswerMachineDetectionConfig") or {}
             return {"ContactId": self._start(
                 conn, call, instance, channel="telephony", flow_id=flow.id,
                 customer={"Type": "TELEPHONE_NUMBER", "Address": destination},
                 system={"Type": "TELEPHONE_NUMBER", "Address": source.number},
                 campaign_id=p.get("CampaignId"), name=p.get("Name"), description=p.get("Description"),
                 attributes=p.get("Attributes"),
-                options={"amd": bool((p.get("AnswerMachineDetectionConfig") or {}).get("EnableAnswerMachineDetection")),
-                         "ring_timeout_seconds": p.get("RingTimeoutInSeconds", 60),
+                options={"amd": bool(detection.get("EnableAnswerMachineDetection")),
+                         "await_prompt": bool(detection.get("AwaitAnswerMachinePrompt")),
+                         # None: the telephony adapter's default
+                         "ring_timeout_seconds": p.get("RingTimeoutInSeconds"),
                          "traffic_type": p.get("TrafficType", "GENERAL")})}
 
         with self.db.transaction() as conn:
@@ -580,7 +583,9 @@ class ConnectProvider(Provider):
 
     @connect_api
     def stop_contact(self, call: Call) -> None:
-        """A contact not yet handed to its channel is never sent; one in flight is ended now."""
+        """A contact not yet handed to its channel is never sent; one in flight is ended now, and a
+        call being placed or going on is hung up at the engine's next pass (its hang-up is owed:
+        due now)."""
         now = self.clock.now()
         with self.db.transaction() as conn:
             contact = self._contact(conn, call, for_update=True)
@@ -595,8 +600,10 @@ class ConnectProvider(Provider):
                 raise AwsError("InvalidRequestException", f"Contact {contact.id} belongs to campaign "
                                                           f"{contact.campaign_id}: pause or stop the campaign instead")
             reason = (call.params.get("DisconnectReason") or {}).get("Code") or STOPPED_BY_API
+            live_call = contact.channel == "VOICE" and contact.state in (contacts.DISPATCHING, contacts.SENT)
             contacts.update_contact(conn, contact.id, now=now, state=contacts.DISCONNECTED, disconnected_at=now,
-                                    disconnect_reason=reason, due_at=None, lease_owner=None, lease_until=None)
+                                    disconnect_reason=reason, due_at=now if live_call else None, lease_owner=None,
+                                    lease_until=None)
             notify.contact_stopped(conn, contact, reason, now)
 
     @staticmethod

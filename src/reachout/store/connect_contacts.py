@@ -3,7 +3,9 @@
 Contacts started through the Connect APIs are also work items of the engine, claimed by due_at under
 a lease: created (an EMAIL contact waiting for StartOutboundEmailContact) -> pending (due to be handed
 to its channel) -> dispatching (recorded as handed over; its id is the idempotency key) -> sent
-(waiting for the outcome) -> disconnected. The campaign engine's own contacts are not recorded here:
+(waiting for the outcome; a call while it lasts) -> disconnected. A call stopped while it was placed or
+going on is disconnected with a due time: its hang-up is owed, and the engine's next pass does it. The
+campaign engine's own contacts are not recorded here:
 their Connect view (origin `campaign`) is read from the engine's contacts table
 (engine/connect_contacts.campaign_contact).
 """
@@ -75,6 +77,25 @@ _RECORD_SENT = (update(contacts).where(contacts.c.id == bindparam("b_id"), conta
     due_at=case((_WAITING, bindparam("b_due", type_=contacts.c.due_at.type)), else_=contacts.c.due_at)))
 
 
+def owe_hang_ups(conn: Connection, contact_ids: list[str], now: datetime) -> None:
+    """Of these contacts whose calls were just placed, those stopped meanwhile owe a hang-up now,
+    whoever holds them (a worker clearing an earlier one clears only its own lease: this one stays)."""
+    if contact_ids:
+        conn.execute(update(contacts).where(contacts.c.id.in_(contact_ids), contacts.c.state == DISCONNECTED)
+                     .values(due_at=now, lease_owner=None, lease_until=None))
+
+
+def still_leased(conn: Connection, contact_ids: list[str], state: str, owner: str) -> dict[str, Row]:
+    """Those of these contacts that are still in `state` under `owner`'s lease, locked: what a worker
+    may change after asking a channel outside any transaction (StopContact may have come meanwhile,
+    or the lease passed to another worker)."""
+    if not contact_ids:
+        return {}
+    query = select(contacts).where(contacts.c.id.in_(contact_ids), contacts.c.state == state,
+                                   contacts.c.lease_owner == owner)
+    return {row.id: row for row in conn.execute(query.with_for_update())}
+
+
 def lock_contact(conn: Connection, contact_id: str) -> Row | None:
     """One contact, under a row lock (None if there is none)."""
     return conn.execute(select(contacts).where(contacts.c.id == contact_id).with_for_update()).first()
@@ -105,7 +126,7 @@ def claim_due(conn: Connection, states: Iterable[str], now: datetime, owner: str
 
 
 def next_due(conn: Connection) -> datetime | None:
-    """When the next API-started contact needs the engine."""
-    query = select(func.min(contacts.c.due_at)).where(contacts.c.origin == API,
-                                                      contacts.c.state.in_([PENDING, DISPATCHING, SENT]))
+    """When the next API-started contact needs the engine (a disconnected one only for a hang-up owed)."""
+    query = select(func.min(contacts.c.due_at)).where(contacts.c.origin == API, contacts.c.state.in_(
+        [PENDING, DISPATCHING, SENT, DISCONNECTED]))
     return conn.execute(query).scalar()

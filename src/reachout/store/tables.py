@@ -506,7 +506,7 @@ connect_contacts = Table(
     Column("connected_at", UtcDateTime),
     Column("disconnected_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
-    Column("outcome", String(32)),
+    Column("outcome", String(64)),  # the channel's outcome; a live call's last stage, then its outcome
     Column("disconnect_reason", String(64)),
     Column("amd_status", String(32)),
     Column("reason", Text),  # why it ended without being sent (its message could not be made)
