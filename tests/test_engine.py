@@ -194,6 +194,25 @@ def test_pause_holds_dispatch_resume_continues_and_stop_ends_for_good(engine_ser
     assert world.state(stopped) == "Stopped"
 
 
+def test_what_was_sent_before_a_pause_or_stop_still_gets_its_outcome(engine_server):
+    """Pausing holds and stopping drops only what has not left: a message handed to its channel
+    completes with its outcome (the simulated email outcome is known 5 s later) either way."""
+    world = World(engine_server)
+    for i in range(2):
+        world.person("inflight", EmailAddress=f"f{i}@example.com")
+    segment = world.segment("inflight")
+    paused, stopped = world.campaign(segment, EMAIL), world.campaign(segment, EMAIL)
+    advance(engine_server, seconds=1)  # both dispatched; outcomes due in 5 s
+    assert {c["state"] for cid in (paused, stopped) for c in records(engine_server, cid, "contacts")} == {"sent"}
+    world.campaigns.pause_campaign(id=paused)
+    world.campaigns.stop_campaign(id=stopped)
+    advance(engine_server, seconds=10)
+    for campaign_id in (paused, stopped):
+        contacts = records(engine_server, campaign_id, "contacts")
+        assert {c["state"] for c in contacts} == {"completed"} and all(c["disposition"] for c in contacts)
+    assert (world.state(paused), world.state(stopped)) == ("Paused", "Stopped")
+
+
 def test_limits_hold_across_two_campaigns_targeting_the_same_people(engine_server):
     world = World(engine_server)
     people = [world.person("limited", EmailAddress=f"l{i}@example.com") for i in range(5)]

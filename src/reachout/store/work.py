@@ -42,12 +42,12 @@ def new_ids() -> Iterator[str]:
 # --- claims --------------------------------------------------------------------------------------
 def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner: str, lease: timedelta,
                    limit: int, *, campaign_id: str | None = None, channel: str | None = None) -> list:
-    """Leases up to `limit` due contacts in `states` of Running campaigns, oldest due first."""
+    """Leases up to `limit` due contacts in `states` of Running campaigns (sent ones of any campaign),
+    oldest due first."""
     free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
     query = (select(contacts.c.id)
              .join(campaigns, campaigns.c.id == contacts.c.campaign_id)
-             .where(contacts.c.state.in_(list(states)), contacts.c.due_at <= now, free,
-                    campaigns.c.state == "Running"))
+             .where(contacts.c.state.in_(list(states)), contacts.c.due_at <= now, free, _MOVING))
     if campaign_id is not None:
         query = query.where(contacts.c.campaign_id == campaign_id)
     if channel is not None:
@@ -73,8 +73,14 @@ def due_by_campaign(conn: Connection, state: str, now: datetime) -> list[tuple[s
 def next_contact_due(conn: Connection) -> datetime | None:
     query = (select(func.min(contacts.c.due_at))
              .join(campaigns, campaigns.c.id == contacts.c.campaign_id)
-             .where(contacts.c.state.in_(OPEN_STATES), campaigns.c.state == "Running"))
+             .where(contacts.c.state.in_(OPEN_STATES), _MOVING))
     return conn.execute(query).scalar()
+
+
+# Contacts the engine moves on: those of Running campaigns, and sent ones whatever their campaign's
+# state, since a communication that left still has its outcome to record (a pause or stop holds and
+# drops only what has not been sent).
+_MOVING = or_(campaigns.c.state == "Running", contacts.c.state == SENT)
 
 
 def update_contact(conn: Connection, contact_id: str, **values) -> None:
