@@ -305,7 +305,7 @@ contacts = Table(
     # and its expirationTime, after which the contact is never sent.
     Column("request_id", String(36)),
     Column("expires_at", UtcDateTime),
-    Index("ix_contacts_due", "state", "due_at"),
+    Index("ix_contacts_due", "state", "due_at", "id"),  # claims take the oldest due, in id order, from the index
     Index("ix_contacts_campaign", "campaign_id", "state"),
     Index("ix_contacts_participant", "participant_id"),
 )

@@ -1,5 +1,7 @@
 """Profiles carry their reach (endpoints and zones) for planning; existing profiles get theirs.
-Participants lose an index nothing reads (each index is a write per participant planned)
+Participants lose an index nothing reads (each index is a write per participant planned); contacts
+are claimed in index order (a snapshot's contacts share one due time: sorting them by id per claim
+was most of dispatch at scale)
 
 Revision ID: 0008
 Revises: 0007
@@ -21,6 +23,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.drop_index('ix_participants_state')
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_due')
+        batch_op.create_index('ix_contacts_due', ['state', 'due_at', 'id'], unique=False)
     with op.batch_alter_table('profiles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reach', sa.JSON(), nullable=True))
     # Derived from the profile as it is stored, by the function every later write uses; a thousand
@@ -36,6 +41,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_due')
+        batch_op.create_index('ix_contacts_due', ['state', 'due_at'], unique=False)
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.create_index('ix_participants_state', ['campaign_id', 'state'], unique=False)
     with op.batch_alter_table('profiles', schema=None) as batch_op:
