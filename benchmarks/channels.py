@@ -53,7 +53,7 @@ from reachout.providers.templates import SERVICE as QCONNECT  # noqa: E402
 from reachout.providers.templates import TemplatesProvider  # noqa: E402
 from reachout.server import build_engine  # noqa: E402
 from reachout.settings import Settings  # noqa: E402
-from reachout.store import work  # noqa: E402
+from reachout.store import recipients  # noqa: E402
 from reachout.store.db import open_database  # noqa: E402
 from reachout.store.profile_domains import get_domain  # noqa: E402
 from reachout.store.profiles import save_profiles  # noqa: E402
@@ -322,7 +322,7 @@ class EngineRun:
             self.engine.advance(self.clock.now() + timedelta(minutes=5))
         dispatch = time.process_time() - cpu
         with self.db.transaction() as conn:
-            rows = work.campaign_contacts(conn, campaign_id)
+            rows = recipients.campaign_contacts(conn, campaign_id)
         sent = sum(1 for row in rows if row["dispatched_at"] is not None)
         dispositions: dict[str, int] = {}
         for row in rows:

@@ -167,13 +167,13 @@ def suppressions(
     from rich.console import Console
     from rich.table import Table
 
-    from reachout.store import work
+    from reachout.store import recipients
     from reachout.store.db import database_url, open_database
 
     settings = Settings.from_env(db=db, data_dir=data_dir)
     database = open_database(database_url(settings.db, settings.data_dir))
     with database.transaction() as conn:
-        rows = work.suppressions_of(conn, campaign_id, limit)
+        rows = recipients.suppressions_of(conn, campaign_id, limit)
     database.dispose()
     table = Table("at", "recipient", "channel", "reason")
     for row in rows:

@@ -37,7 +37,7 @@ from reachout.providers.segments import SegmentsProvider
 from reachout.providers.templates import TemplatesProvider
 from reachout.settings import Settings
 from reachout.store import campaigns as campaign_store
-from reachout.store import work
+from reachout.store import recipients
 from reachout.store.db import Database, database_url, open_database
 
 log = logging.getLogger("reachout")
@@ -86,7 +86,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
     async def campaign_records(request: Request) -> JSONResponse:
         """What happened to a campaign's recipients: its contacts, or why some were not contacted."""
         campaign_id, kind = request.path_params["campaign_id"], request.path_params["kind"]
-        reader = {"contacts": work.campaign_contacts, "suppressions": work.suppressions_of}.get(kind)
+        reader = {"contacts": recipients.campaign_contacts, "suppressions": recipients.suppressions_of}.get(kind)
         if reader is None:
             return _problem(404, f"no such record kind '{kind}': contacts or suppressions")
 

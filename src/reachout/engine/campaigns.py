@@ -10,13 +10,15 @@ from sqlalchemy import Connection
 from reachout.domain.campaign import RUNNING, STOPPED, Campaign
 from reachout.domain.schedule import parse_duration
 from reachout.engine import notify
-from reachout.engine.planning import Planner
+from reachout.engine.planning import PlannedContact, Planner
 from reachout.store import campaigns as campaign_store
-from reachout.store import outbound_requests, profile_domains, work
-from reachout.store.segments import get_definition, member_reach
-from reachout.store.tables import contacts, participants
+from reachout.store import outbound_requests, plans, profile_domains, work
+from reachout.store.segments import get_definition
+from reachout.store.tables import contacts, participants, plan_contacts
+from reachout.store.tables import plans as plans_table
+from reachout.store.work import ACTIVE, DROPPED
 
-SNAPSHOT_BATCH = 2000
+RELEASE_BATCH = 2000  # participants whose contacts are made in one statement
 
 
 def wake(conn: Connection, campaign_id: str, now: datetime) -> None:
@@ -63,11 +65,13 @@ def _transition(conn: Connection, campaign: Campaign, action: str, now: datetime
 def _nothing_left(conn: Connection, campaign: Campaign) -> bool:
     """Only campaigns fed by a segment finish on their own; others wait for requests until endTime."""
     fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))
-    return (fed_by_segment and work.open_contact_count(conn, campaign.id) == 0
+    return (fed_by_segment and work.open_contact_count(conn, campaign.id) == 0 and not plans.has_unreleased(conn, campaign.id)
             and outbound_requests.pending_count(conn, campaign.id) == 0)
 
 
 def _drop_remaining(conn: Connection, campaign: Campaign, reason: str, now: datetime) -> None:
+    while release(conn, now, campaign.id, RELEASE_BATCH, whenever_due=True):
+        pass  # made, to be dropped and explained one by one below
     dropped = work.drop_open_contacts(conn, campaign.id, reason, now)
     notify.suppressed(conn, campaign, [{"campaign_id": campaign.id, "participant_id": c.participant_id,
                                         "contact_id": c.id, "recipient": c.recipient, "channel": c.channel,
@@ -77,8 +81,8 @@ def _drop_remaining(conn: Connection, campaign: Campaign, reason: str, now: date
 
 def snapshot(conn: Connection, campaign: Campaign, now: datetime) -> int | None:
     """Enters the segment's current members who are not already active in the campaign and whose
-    entry limits allow it; plans their contacts. Returns how many entered, None if the segment
-    cannot be found."""
+    entry limits allow it, each following its reach class's plan. Returns how many entered, None if
+    the segment cannot be found."""
     segment_arn = campaign.source["customerProfilesSegmentArn"]
     located = segment_of(conn, campaign, segment_arn)
     if located is None:
@@ -87,19 +91,17 @@ def snapshot(conn: Connection, campaign: Campaign, now: datetime) -> int | None:
                           now)
         return None
     domain_id, definition = located
-    active = work.active_profiles(conn, campaign.id)
-    limits = campaign.entry_limits_config
     planner = Planner(campaign, now)
-    entered = 0
-    batch: list[tuple[str, dict]] = []
-    for member in member_reach(conn, domain_id, definition, SNAPSHOT_BATCH):
-        if member[0] in active:
-            continue  # a profile is active at most once in a campaign at a time
-        batch.append(member)
-        if len(batch) >= SNAPSHOT_BATCH:
-            entered += _enter(conn, campaign, batch, limits, planner, now)
-            batch = []
-    return entered + _enter(conn, campaign, batch, limits, planner, now)
+    planned = {reach_class: planner.plan(reach)
+               for reach_class, reach in plans.entering_classes(conn, campaign.id, domain_id, definition).items()}
+    snapshot_id = next(work.new_ids())
+    plan_ids = _write_plans(conn, campaign.id, snapshot_id, planned, now)
+    returning = plans.returning_members(conn, campaign.id, domain_id, definition)  # before the new ones enter
+    entered = plans.enter_new_members(conn, campaign.id, snapshot_id, domain_id, definition, now)
+    entered += _reenter(conn, campaign, returning, plan_ids, planned, now)
+    dropping = [plan_ids[c] for c, contacts in planned.items() if any(p.due_at is None for p in contacts)]
+    _drop_planned(conn, campaign, plans.following(conn, campaign.id, dropping) if dropping else [], planner, now)
+    return entered
 
 
 def segment_of(conn: Connection, campaign: Campaign, arn: str):
@@ -112,43 +114,85 @@ def segment_of(conn: Connection, campaign: Campaign, arn: str):
     return (domain.id, definition.segment_groups) if definition else None
 
 
-def _enter(conn: Connection, campaign: Campaign, members: list[tuple[str, dict]], limits: dict | None,
-           planner: Planner, now: datetime) -> int:
-    """Enters a batch of (profile id, reach): a participant each, with a contact per channel, planned
-    or dropped. Deferred contacts carry their reason on the contact row: recording and announcing
-    each of them apart would cost more than planning them (they are the bulk of an evening launch)."""
-    if not members:
-        return 0
-    history = work.entry_history(conn, campaign.id, [profile_id for profile_id, _ in members]) if limits else {}
+def _write_plans(conn: Connection, campaign_id: str, snapshot_id: str, planned: dict[str, list[PlannedContact]],
+                 now: datetime) -> dict[str, str]:
+    """Stores each class's plan; returns reach class -> plan id."""
     ids = work.new_ids()
-    new_participants, new_contacts, suppressed = [], [], []
-    for profile_id, reach in members:
+    plan_ids = {reach_class: next(ids) for reach_class in planned}
+    work.insert_rows(conn, plans_table, [
+        {"id": plan_ids[reach_class], "campaign_id": campaign_id, "snapshot_id": snapshot_id,
+         "reach_class": reach_class, "release_at": _first_due(contacts), "created_at": now}
+        for reach_class, contacts in planned.items()])
+    work.insert_rows(conn, plan_contacts, [
+        {"plan_id": plan_ids[reach_class], "channel": p.channel, "field": p.field, "zones": p.zones,
+         "due_at": p.due_at, "reason": p.reason}
+        for reach_class, contacts in planned.items() for p in contacts])
+    return plan_ids
+
+
+def _first_due(planned: list[PlannedContact]) -> datetime | None:
+    return min((p.due_at for p in planned if p.due_at), default=None)
+
+
+def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, str]], plan_ids: dict[str, str],
+             planned: dict[str, list[PlannedContact]], now: datetime) -> int:
+    """Members who were in the campaign before enter again if its entry limits allow; returns how many."""
+    if not returning:
+        return 0
+    limits = campaign.entry_limits_config
+    history = work.entry_history(conn, campaign.id, [profile_id for profile_id, _ in returning])
+    ids = work.new_ids()
+    entering, refused = [], []
+    for profile_id, reach_class in returning:
         entries, last_entry = history.get(profile_id, (0, None))
         refusal = _entry_refusal(limits, entries, last_entry, now)
         if refusal:
-            suppressed.append({"campaign_id": campaign.id, "recipient": profile_id, "reason": refusal, "at": now})
+            refused.append({"campaign_id": campaign.id, "recipient": profile_id, "reason": refusal, "at": now})
             continue
-        participant_id = next(ids)
-        planned = planner.plan(reach)
-        alive = any(p.due_at for p in planned)
-        new_participants.append({"id": participant_id, "campaign_id": campaign.id, "profile_id": profile_id,
-                                 "entry": entries + 1, "state": "active" if alive else "dropped",
-                                 "entered_at": now, "finished_at": None if alive else now})
-        for p in planned:
+        release_at = _first_due(planned[reach_class])
+        entering.append({"id": next(ids), "campaign_id": campaign.id, "profile_id": profile_id, "entry": entries + 1,
+                         "state": ACTIVE if release_at else DROPPED, "entered_at": now,
+                         "finished_at": None if release_at else now, "plan_id": plan_ids[reach_class],
+                         "release_at": release_at})
+    work.insert_rows(conn, participants, entering)
+    notify.suppressed(conn, campaign, refused, now)
+    return len(entering)
+
+
+def _drop_planned(conn: Connection, campaign: Campaign, members: list[tuple[str, str, dict]], planner: Planner,
+                  now: datetime) -> None:
+    """The contacts the plans drop, recorded and explained member by member: the reason names the
+    member's own unusable endpoint (the class only says it has one)."""
+    ids = work.new_ids()
+    dropped, suppressed = [], []
+    for participant_id, profile_id, reach in members:
+        for p in planner.plan(reach):
+            if p.due_at is not None:
+                continue
             contact_id = next(ids)
-            new_contacts.append({
-                "id": contact_id, "campaign_id": campaign.id, "participant_id": participant_id,
-                "recipient": profile_id, "channel": p.channel, "endpoint": p.endpoint or "", "zones": p.zones,
-                "attempt": 1, "state": work.PLANNED if p.due_at else work.DROPPED, "due_at": p.due_at or now,
-                "reason": p.reason, "created_at": now, "completed_at": None if p.due_at else now})
-            if p.due_at is None:
-                suppressed.append({"campaign_id": campaign.id, "participant_id": participant_id,
-                                   "contact_id": contact_id, "recipient": profile_id, "channel": p.channel,
-                                   "reason": p.reason, "at": now})
-    work.insert_rows(conn, participants, new_participants)
-    work.insert_rows(conn, contacts, new_contacts)
+            dropped.append({"id": contact_id, "campaign_id": campaign.id, "participant_id": participant_id,
+                            "recipient": profile_id, "channel": p.channel, "endpoint": p.endpoint or "",
+                            "zones": p.zones, "attempt": 1, "state": work.DROPPED, "due_at": now, "reason": p.reason,
+                            "created_at": now, "completed_at": now})
+            suppressed.append({"campaign_id": campaign.id, "participant_id": participant_id, "contact_id": contact_id,
+                               "recipient": profile_id, "channel": p.channel, "reason": p.reason, "at": now})
+    work.insert_rows(conn, contacts, dropped)
     notify.suppressed(conn, campaign, suppressed, now)
-    return len(new_participants)
+
+
+def release(conn: Connection, now: datetime, campaign_id: str, limit: int, *, whenever_due: bool = False) -> int:
+    """Makes the contacts of up to `limit` of the campaign's participants from their plans, those
+    due by now (or all, whenever due, for a campaign that ends); returns how many participants."""
+    chosen = plans.due_for_release(conn, campaign_id, None if whenever_due else now, limit)
+    gone = plans.release(conn, chosen, now)
+    if gone:
+        campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
+        notify.suppressed(conn, campaign, [{"campaign_id": campaign_id, "participant_id": c["participant_id"],
+                                            "contact_id": c["id"], "recipient": c["recipient"],
+                                            "channel": c["channel"], "reason": c["reason"], "at": now}
+                                           for c in gone], now)
+        work.finish_participants(conn, [c["participant_id"] for c in gone], now)
+    return len(chosen)
 
 
 def _entry_refusal(limits: dict | None, entries: int, last_entry: datetime | None, now: datetime) -> str | None:

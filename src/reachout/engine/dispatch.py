@@ -25,7 +25,7 @@ channel that is a Telephony adapter) stay `sent` while they last: their progress
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,10 +38,10 @@ from reachout.domain.disposition import disposition_of, final_outcome
 from reachout.domain.limits import Limit, blocking_limit, effective_limits
 from reachout.domain.outbound_request import expired_reason
 from reachout.domain.window import Window
-from reachout.engine import calls, notify, reattempts
+from reachout.engine import calls, campaigns, notify, reattempts
 from reachout.engine.rendering import Renderer
 from reachout.store import campaigns as campaign_store
-from reachout.store import instances, work
+from reachout.store import instances, plans, work
 from reachout.store.db import Database
 
 
@@ -71,10 +71,11 @@ class Dispatcher:
             resumed = [c for c in resumed if not _expired(c, now)]
             messages = self._render_resumed(conn, resumed, now)
         handled += len(late) + self._send([c for c in resumed if c.id in messages], now, messages)
+        handled += self._release(now, sum(budget.values()))
         with self.db.transaction() as conn:
             due = work.due_by_campaign(conn, work.PLANNED, now)
-            campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
-        for channel, shares in _shares(due, campaigns, budget).items():
+            running = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
+        for channel, shares in _shares(due, running, budget).items():
             for campaign_id, quota in shares.items():
                 while quota > 0:
                     with self.db.transaction() as conn:
@@ -83,13 +84,36 @@ class Dispatcher:
                                                       channel=channel)
                         if not claimed:
                             break
-                        messages = self._render(conn, campaigns[campaign_id], claimed, now)
-                        ready = self._reserve(conn, campaigns[campaign_id],
+                        messages = self._render(conn, running[campaign_id], claimed, now)
+                        ready = self._reserve(conn, running[campaign_id],
                                               [c for c in claimed if c.id in messages], now)
                     quota -= len(claimed)
                     handled += len(claimed)
                     self._send(ready, now, messages)
         return handled
+
+    def _release(self, now: datetime, wanted: int) -> int:
+        """Makes the contacts of participants now due from their plans: per campaign, enough to give
+        the channels this pass's `wanted` contacts. Contacts are made when they can be sent, not all
+        at once when a million fall due together. Returns how many participants."""
+        with self.db.transaction() as conn:
+            due = plans.campaigns_to_release(conn, now)
+            if not due:
+                return 0
+            waiting: Counter = Counter()
+            for campaign_id, _, count in work.due_by_campaign(conn, work.PLANNED, now):
+                waiting[campaign_id] += count
+        released = 0
+        for campaign_id in due:
+            short = wanted - waiting[campaign_id]
+            while short > 0:
+                with self.db.transaction() as conn:
+                    made = campaigns.release(conn, now, campaign_id, min(short, campaigns.RELEASE_BATCH))
+                if not made:
+                    break
+                short -= made
+                released += made
+        return released
 
     def _reserve(self, conn: Connection, campaign: Campaign, claimed: list, now: datetime) -> list:
         """Step 1 for a batch of one campaign: expiry, window, limits, record. Returns the contacts to send."""

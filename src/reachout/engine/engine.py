@@ -14,7 +14,7 @@ from reachout.engine import campaigns, requests
 from reachout.engine.connect_contacts import ConnectContacts
 from reachout.engine.dispatch import Dispatcher
 from reachout.events.bus import EventBus
-from reachout.store import connect_contacts, work
+from reachout.store import connect_contacts, plans, work
 from reachout.store.db import Database
 
 log = logging.getLogger("reachout.engine")
@@ -81,7 +81,7 @@ class Engine:
 
     def next_due(self) -> datetime | None:
         with self.db.transaction() as conn:
-            candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn),
+            candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn), plans.next_release(conn),
                           connect_contacts.next_due(conn), requests.next_due(conn)]
         if self.bus is not None:
             candidates.append(self.bus.next_due())

@@ -28,6 +28,7 @@ class PlannedContact:
     zones: tuple[str, ...]
     due_at: datetime | None  # None: dropped
     reason: str | None = None  # why dropped, or why deferred past now
+    field: str | None = None  # the profile field the endpoint comes from
 
 
 class Planner:
@@ -53,14 +54,14 @@ class Planner:
                 planned.append(PlannedContact(channel, None, (), None, endpoint.reason))
                 continue
             if channel not in self.windows:  # no communication time for this channel: as soon as published
-                planned.append(PlannedContact(channel, endpoint.address, (), self.now))
+                planned.append(PlannedContact(channel, endpoint.address, (), self.now, None, endpoint.field))
                 continue
             zones = zones or zones_from(reach, self.zone_config)
             if zones.reason:
-                planned.append(PlannedContact(channel, endpoint.address, (), None, zones.reason))
+                planned.append(PlannedContact(channel, endpoint.address, (), None, zones.reason, endpoint.field))
                 continue
             due, reason = self._opening(channel, zones.names)
-            planned.append(PlannedContact(channel, endpoint.address, zones.names, due, reason))
+            planned.append(PlannedContact(channel, endpoint.address, zones.names, due, reason, endpoint.field))
         return planned
 
     def _compute_opening(self, channel: str, zone_names: tuple[str, ...]) -> tuple[datetime | None, str | None]:

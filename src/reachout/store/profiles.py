@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import ARRAY, ColumnElement, Connection, any_, bindparam, delete, select, update
 
 from reachout.domain.profile import COLUMNS, PREDEFINED_KEYS, as_instant, as_number, search_keys
-from reachout.domain.reach import reach_of
+from reachout.domain.reach import reach_class, reach_of
 from reachout.store.bulk import insert_many
 from reachout.store.tables import profile_attributes, profile_keys, profile_objects, profiles
 
@@ -74,7 +74,13 @@ _REWRITE_PROFILE = update(profiles).where(profiles.c.id == bindparam("b_id"))
 
 
 def _columns(profile: dict) -> dict:
-    return {**{column: profile.get(name) for name, column in COLUMNS.items()}, "reach": reach_of(profile)}
+    return {**{column: profile.get(name) for name, column in COLUMNS.items()}, **reach_columns(profile)}
+
+
+def reach_columns(profile: dict) -> dict:
+    """The profile's reach and reach class, as stored for planning."""
+    reach = reach_of(profile)
+    return {"reach": reach, "reach_class": reach_class(reach)}
 
 
 def profile_row(domain_id: int, profile: dict, now: datetime) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.types import TypeDecorator
 
 
@@ -150,6 +150,7 @@ profiles = Table(
     *(Column(name, Text) for name in PROFILE_TEXT_COLUMNS),
     *(Column(name, JSON) for name in PROFILE_JSON_COLUMNS),
     Column("reach", JSON),  # endpoints and zones, derived at write time for planning (domain/reach.py)
+    Column("reach_class", String(32)),  # what of the reach planning decides on, as a digest (domain/reach.py)
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_profiles_domain", "domain_id", "id"),
@@ -275,7 +276,36 @@ participants = Table(
     Column("state", String(16), nullable=False),  # active | completed | dropped
     Column("entered_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
+    # A participant entered by a snapshot follows its class's plan, and its contacts are made from it
+    # when the first falls due (release_at; None once made, and for participants entered otherwise).
+    Column("plan_id", String(36)),
+    Column("release_at", UtcDateTime),
     Index("ix_participants_profile", "campaign_id", "profile_id", "state"),
+    Index("ix_participants_release", "campaign_id", "release_at", sqlite_where=text("release_at IS NOT NULL"),
+          postgresql_where=text("release_at IS NOT NULL")),
+)
+
+# A snapshot's plan for the members of one reach class (domain/reach.py): the contact each channel
+# will make, planned once for the class; its members' contacts are made from it when due.
+plans = Table(
+    "plans", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("campaign_id", String(36), nullable=False),
+    Column("snapshot_id", String(36), nullable=False),
+    Column("reach_class", String(32), nullable=False),
+    Column("release_at", UtcDateTime),  # the first contact's due time; None when every channel is dropped
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_plans_snapshot", "snapshot_id", "reach_class", unique=True),
+)
+
+plan_contacts = Table(
+    "plan_contacts", metadata,
+    Column("plan_id", String(36), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("field", String(32)),  # the profile field whose usable endpoint the contact takes
+    Column("zones", JSON, nullable=False),
+    Column("due_at", UtcDateTime),  # None: the channel is dropped for the class
+    Column("reason", Text),  # why dropped, or why deferred past the snapshot
 )
 
 # One communication to one recipient on one channel: planned (waiting for its window), dispatching

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.bulk import insert_many
@@ -34,9 +34,22 @@ def new_ids() -> Iterator[str]:
     bits, then a counter. Ids made together sort together, so a snapshot's rows go to one end of
     each index led by an id instead of to random pages all over it; the random part keeps ids of
     different snapshots and processes apart."""
-    prefix = f"{secrets.randbits(76) | 1 << 79:020x}"  # the leading 1 keeps the width fixed
-    head = f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-{'89ab'[int(prefix[16], 16) & 3]}{prefix[17:20]}-"
+    head = id_head()
     return (f"{head}{n:012x}" for n in itertools.count())
+
+
+def id_head() -> str:
+    """The random first 24 characters of a run of new_ids; the counter's 12 hex digits follow."""
+    prefix = f"{secrets.randbits(76) | 1 << 79:020x}"  # the leading 1 keeps the width fixed
+    return f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-{'89ab'[int(prefix[16], 16) & 3]}{prefix[17:20]}-"
+
+
+def numbered_ids(conn: Connection, head: str):
+    """new_ids made by SQL: the id of each row an INSERT ... SELECT writes, numbered from 1."""
+    number = func.row_number().over()
+    if conn.dialect.name == "postgresql":
+        return literal(head) + func.lpad(func.to_hex(number), 12, "0")
+    return literal(head) + func.printf("%012x", number)
 
 
 # --- claims --------------------------------------------------------------------------------------
@@ -213,32 +226,12 @@ def suppress(conn: Connection, rows: list[dict]) -> None:
     insert_rows(conn, suppressions, rows)
 
 
-def suppressions_of(conn: Connection, campaign_id: str, limit: int = 1000) -> list[dict]:
-    """Why recipients were dropped, limited or are waiting: the suppression log, and the contacts
-    still deferred by a closed window (their reason is on the contact row)."""
-    logged = conn.execute(select(suppressions).where(suppressions.c.campaign_id == campaign_id)
-                          .order_by(suppressions.c.at, suppressions.c.id).limit(limit))
-    deferred = conn.execute(
-        select(contacts.c.campaign_id, contacts.c.participant_id, contacts.c.id.label("contact_id"),
-               contacts.c.recipient, contacts.c.channel, contacts.c.reason, contacts.c.created_at.label("at"))
-        .where(contacts.c.campaign_id == campaign_id, contacts.c.state == PLANNED, contacts.c.reason.is_not(None))
-        .order_by(contacts.c.created_at, contacts.c.id).limit(limit))
-    rows = [row._asdict() for row in logged] + [{"id": None, **row._asdict()} for row in deferred]
-    return sorted(rows, key=lambda row: row["at"])[:limit]
-
-
 def contact_in_campaign(conn: Connection, contact_id: str):
     """One contact with its campaign's region, ARN and Connect instance (None if there is none)."""
     query = (select(contacts, campaigns.c.region, campaigns.c.arn.label("campaign_arn"),
                     campaigns.c.connect_instance_id)
              .join(campaigns, campaigns.c.id == contacts.c.campaign_id).where(contacts.c.id == contact_id))
     return conn.execute(query).first()
-
-
-def campaign_contacts(conn: Connection, campaign_id: str) -> list[dict]:
-    rows = conn.execute(select(contacts).where(contacts.c.campaign_id == campaign_id)
-                        .order_by(contacts.c.created_at, contacts.c.id))
-    return [row._asdict() for row in rows]
 
 
 # --- campaigns the engine must look at -----------------------------------------------------------

@@ -1,0 +1,170 @@
+"""Plans: what a snapshot decided for the members of each reach class, and the participants who
+follow them until their contacts are made.
+
+A snapshot plans each reach class among the members entering once (engine/campaigns.py), then enters
+the members in one INSERT ... SELECT: a participant row each, pointing at its class's plan, with the
+instant its first contact falls due. The contact rows are made from the plan when that instant has
+come and the channels can take them (release): a snapshot of a million members writes a million
+rows, not three million, and the contacts table holds what is about to be sent and what was.
+
+A contact made at release takes the endpoint the profile has then, from the field its plan chose:
+a profile deleted, or whose endpoint was removed or made unusable since, is dropped with the reason
+instead of being sent to an address it no longer has.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, case, exists, func, insert, literal, null, select, update
+
+from reachout.store.segments import condition
+from reachout.store.tables import campaigns, contacts, participants, plan_contacts, plans, profiles
+from reachout.store.work import ACTIVE, DROPPED, PLANNED, id_head, numbered_ids
+
+_LOOKUP = 500  # ids per IN list
+
+
+# --- entering a snapshot's members ---------------------------------------------------------------
+def entering_classes(conn: Connection, campaign_id: str, domain_id: int, definition: dict) -> dict[str, dict]:
+    """Reach class -> the reach of one member of that class, over the members about to enter."""
+    query = (select(profiles.c.reach_class, func.min(profiles.c.id))
+             .where(_entering(conn, campaign_id, domain_id, definition)).group_by(profiles.c.reach_class))
+    first = {reach_class: profile_id for reach_class, profile_id in conn.execute(query)}
+    ids = list(first.values())
+    reach: dict[str, dict] = {}
+    for start in range(0, len(ids), _LOOKUP):
+        found = conn.execute(select(profiles.c.id, profiles.c.reach).where(profiles.c.id.in_(ids[start:start + _LOOKUP])))
+        reach.update((profile_id, value) for profile_id, value in found)
+    return {reach_class: reach[profile_id] for reach_class, profile_id in first.items()}
+
+
+def returning_members(conn: Connection, campaign_id: str, domain_id: int, definition: dict) -> list[tuple[str, str]]:
+    """(profile id, reach class) of the members about to enter who were in the campaign before."""
+    query = (select(profiles.c.id, profiles.c.reach_class)
+             .where(_entering(conn, campaign_id, domain_id, definition), _entered_before(campaign_id))
+             .order_by(profiles.c.id))
+    return list(conn.execute(query).tuples())
+
+
+def enter_new_members(conn: Connection, campaign_id: str, snapshot_id: str, domain_id: int, definition: dict,
+                      now: datetime) -> int:
+    """Enters the members never in the campaign before, each following its class's plan in this
+    snapshot: active until its contacts are made, or dropped at once if its plan drops every
+    channel. Returns how many entered."""
+    alive = plans.c.release_at.is_not(None)
+    at = literal(now, participants.c.entered_at.type)
+    query = (select(numbered_ids(conn, id_head()), literal(campaign_id), profiles.c.id, literal(1),
+                    case((alive, ACTIVE), else_=DROPPED), at, case((alive, null()), else_=at),
+                    plans.c.id, plans.c.release_at)
+             .join_from(profiles, plans, and_(plans.c.snapshot_id == snapshot_id,
+                                              plans.c.reach_class == profiles.c.reach_class))
+             .where(_entering(conn, campaign_id, domain_id, definition), ~_entered_before(campaign_id)))
+    columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at", "plan_id", "release_at"]
+    return conn.execute(insert(participants).from_select(columns, query)).rowcount
+
+
+def following(conn: Connection, campaign_id: str, plan_ids: Sequence[str]) -> list[tuple[str, str, dict]]:
+    """(participant id, profile id, reach) of the campaign's participants following these plans."""
+    query = (select(participants.c.id, participants.c.profile_id, profiles.c.reach)
+             .join_from(participants, profiles, profiles.c.id == participants.c.profile_id)
+             .where(participants.c.campaign_id == campaign_id, participants.c.plan_id.in_(list(plan_ids)))
+             .order_by(participants.c.id))
+    return list(conn.execute(query).tuples())
+
+
+def _entering(conn: Connection, campaign_id: str, domain_id: int, definition: dict):
+    """Members of the segment not active in the campaign (a profile is active in it at most once)."""
+    active = exists().where(participants.c.campaign_id == campaign_id, participants.c.profile_id == profiles.c.id,
+                            participants.c.state == ACTIVE)
+    return and_(profiles.c.domain_id == domain_id, condition(conn, domain_id, definition), ~active)
+
+
+def _entered_before(campaign_id: str):
+    return exists().where(participants.c.campaign_id == campaign_id, participants.c.profile_id == profiles.c.id)
+
+
+# --- release: contacts made from plans -----------------------------------------------------------
+def campaigns_to_release(conn: Connection, now: datetime) -> list[str]:
+    """Running campaigns with participants whose contacts are due to be made."""
+    due = exists().where(participants.c.campaign_id == campaigns.c.id, participants.c.release_at <= now)
+    return list(conn.execute(select(campaigns.c.id).where(campaigns.c.state == "Running", due)).scalars())
+
+
+def due_for_release(conn: Connection, campaign_id: str, now: datetime | None, limit: int) -> list[str]:
+    """Up to `limit` of the campaign's participants whose contacts are due by `now` (None: all of
+    them, whenever due), earliest first, locked against other workers."""
+    query = select(participants.c.id).where(participants.c.campaign_id == campaign_id,
+                                            participants.c.release_at.is_not(None))
+    if now is not None:
+        query = query.where(participants.c.release_at <= now)
+    query = query.order_by(participants.c.release_at, participants.c.id).limit(limit)
+    return list(conn.execute(query.with_for_update(skip_locked=True)).scalars())
+
+
+def release(conn: Connection, participant_ids: list[str], now: datetime) -> list[dict]:
+    """Makes these participants' contacts from their plans, one statement for them all; returns
+    the contacts dropped because the endpoint their plan chose is gone (as contact rows)."""
+    if not participant_ids:
+        return []
+    chosen = participants.c.id.in_(participant_ids)
+    planned, gone = _planned(conn, now)
+    dropped = [row._asdict() for row in conn.execute(planned.where(chosen, gone))]
+    made, _ = _planned(conn, now, numbered_ids(conn, id_head()))
+    conn.execute(insert(contacts).from_select(list(made.selected_columns.keys()), made.where(chosen)))
+    conn.execute(update(participants).where(participants.c.id.in_(participant_ids)).values(release_at=None))
+    if dropped:  # their ids, for the suppression log
+        ids = {(participant_id, channel): contact_id for participant_id, channel, contact_id in conn.execute(
+            select(contacts.c.participant_id, contacts.c.channel, contacts.c.id).where(
+                contacts.c.participant_id.in_([row["participant_id"] for row in dropped]),
+                contacts.c.state == DROPPED, contacts.c.completed_at == now))}
+        dropped = [{**row, "id": ids[row["participant_id"], row["channel"]]} for row in dropped]
+    return dropped
+
+
+def _planned(conn: Connection, now: datetime | None, ids=None):
+    """(SELECT of the contact columns of participants' planned contacts, the condition of those
+    whose endpoint is gone); with `ids`, an id column made by that expression first."""
+    field = plan_contacts.c.field
+    if conn.dialect.name == "postgresql":
+        endpoint = func.json_extract_path_text(profiles.c.reach, "endpoints", field, "1")
+    else:
+        endpoint = func.json_extract(profiles.c.reach, literal("$.endpoints.") + field + "[1]")
+    gone = endpoint.is_(None)
+    at = literal(now, contacts.c.completed_at.type) if now is not None else null()
+    query = (select(*([ids.label("id")] if ids is not None else []), participants.c.campaign_id, participants.c.id.label("participant_id"),
+                    participants.c.profile_id.label("recipient"), plan_contacts.c.channel,
+                    func.coalesce(endpoint, "").label("endpoint"), plan_contacts.c.zones, literal(1).label("attempt"),
+                    case((gone, DROPPED), else_=PLANNED).label("state"), plan_contacts.c.due_at,
+                    case((gone, literal("the profile's ") + field + " was deleted, removed or made unusable "
+                                                                   "after the contact was planned"),
+                         else_=plan_contacts.c.reason).label("reason"),
+                    participants.c.entered_at.label("created_at"), case((gone, at), else_=null()).label("completed_at"))
+             .join_from(participants, plan_contacts, and_(plan_contacts.c.plan_id == participants.c.plan_id,
+                                                          plan_contacts.c.due_at.is_not(None)))
+             .outerjoin(profiles, profiles.c.id == participants.c.profile_id))
+    return query, gone
+
+
+# --- what is left to release -----------------------------------------------------------------------
+def next_release(conn: Connection) -> datetime | None:
+    """When the next contacts of a Running campaign are due to be made."""
+    first = (select(func.min(participants.c.release_at))
+             .where(participants.c.campaign_id == campaigns.c.id, participants.c.release_at.is_not(None))
+             .scalar_subquery())
+    return conn.execute(select(func.min(first)).where(campaigns.c.state == "Running")).scalar()
+
+
+def has_unreleased(conn: Connection, campaign_id: str) -> bool:
+    return conn.execute(select(exists().where(participants.c.campaign_id == campaign_id,
+                                              participants.c.release_at.is_not(None)))).scalar()
+
+
+def unreleased_contacts(conn: Connection, campaign_id: str, *, deferred_only: bool = False, limit: int | None = None):
+    """The campaign's planned contacts not made yet (as contact rows without an id)."""
+    query, _ = _planned(conn, None)
+    query = query.where(participants.c.campaign_id == campaign_id, participants.c.release_at.is_not(None))
+    if deferred_only:
+        query = query.where(plan_contacts.c.reason.is_not(None))
+    query = query.order_by(participants.c.entered_at, participants.c.id, plan_contacts.c.channel).limit(limit)
+    return [{"id": None, **row._asdict()} for row in conn.execute(query)]
