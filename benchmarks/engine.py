@@ -8,8 +8,8 @@ instance limits and campaign go through the providers, and build_engine's engine
 on a VirtualClock. It prints, in order:
 1. profiles written per second (save_profile for the first --save-profile-count, then bulk inserts
    that write the very same rows, which is checked on a sample first);
-2. the ceiling: the very participant + contact rows of a snapshot, inserted alone (its insert path,
-   and plain driver executemany);
+2. the ceiling: the very participant rows of a snapshot (one per member), inserted alone, by
+   INSERT ... SELECT from the profile rows and by driver executemany;
 3. participants planned per second by the campaign's snapshot (the engine's wake path), against
    the 50,000/s target;
 4. contacts dispatched and outcomes applied per second, through the simulated carrier with
@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import cProfile
 import io
-import json
 import os
 import platform
 import pstats
@@ -41,7 +40,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, Text, cast, func, insert, select
+from sqlalchemy import Text, cast, func, insert, literal, null, select
 
 from reachout.aws.gateway import Call
 from reachout.clock import VirtualClock
@@ -57,7 +56,9 @@ from reachout.store import work
 from reachout.store.db import database_url, open_database
 from reachout.store.profile_domains import get_domain
 from reachout.store.profiles import profile_row, save_profile
-from reachout.store.tables import contacts, participants, profile_attributes, profile_keys, profiles, suppressions
+from reachout.engine.campaigns import RELEASE_BATCH
+from reachout.store.tables import (contacts, participants, plans, profile_attributes, profile_keys, profiles,
+                                   suppressions)
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 SEED = 20260105
@@ -65,7 +66,6 @@ SEED = 20260105
 # Chicago (sms), Denver, Phoenix, California and Hawaii, and in the middle of the night in Australia.
 START = datetime(2026, 1, 5, 14, 0, tzinfo=timezone.utc)
 TARGET = 50_000  # participants planned per second on SQLite (the issue's target)
-SNAPSHOT_BATCH = 2000  # reachout.engine.campaigns.SNAPSHOT_BATCH: the ceiling inserts in the same batches
 
 # --- realistic profiles ------------------------------------------------------------------------------
 # (area codes, ZIP codes, state, city): each ZIP code really lies in its area codes' zone.
@@ -321,81 +321,54 @@ def load_profiles(bench: Bench, domain_id: int, count: int, through_save_profile
     print(f"1. profile generation: {total.rate(count, 'profiles')}", flush=True)
 
 
-def raw_insert_ceiling(bench: Bench, count: int, campaign_id: str) -> tuple[float, float]:
-    """The participant and contact rows a snapshot of `count` profiles writes, inserted in the
-    snapshot's batches with no planning around them: once through the snapshot's own insert path
-    (work.insert_rows, with its type processing: executemany on SQLite, COPY on PostgreSQL), once
-    by plain driver executemany calls with values already in database form. Each run is one
-    transaction, rolled back afterwards. Only the insert calls are timed. Returns both rates in
-    participants per CPU second."""
+def raw_insert_ceiling(bench: Bench, count: int, campaign_id: str, domain_id: int) -> tuple[Stopwatch, Stopwatch]:
+    """The rows a snapshot of `count` members writes, one participant row each (its contacts are
+    made later from its class's plan, when due), inserted with no planning around them: once by SQL
+    from the members' profile rows (INSERT ... SELECT of the same columns, as the snapshot enters
+    them), once by plain driver executemany calls with values already in database form, in batches
+    of RELEASE_BATCH. Each run is one transaction, rolled back. Returns both stopwatches."""
     now = bench.clock.now()
     postgres = bench.db.engine.dialect.name == "postgresql"
-    # The driver-level form of the same values: what UtcDateTime and JSON bind processing produce.
     stored_now = now.replace(tzinfo=None) if postgres else now.replace(tzinfo=None).isoformat(" ", "microseconds")
-    zones = ["America/New_York"]
-    participant_columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at"]
-    contact_columns = ["id", "campaign_id", "participant_id", "recipient", "channel", "endpoint", "zones", "attempt",
-                       "state", "due_at", "reason", "created_at", "completed_at"]
+    columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at", "plan_id", "release_at"]
+    marks = ", ".join(["%s" if postgres else "?"] * len(columns))
+    driver_sql = f"INSERT INTO participants ({', '.join(columns)}) VALUES ({marks})"
+    plan_id = str(uuid.uuid4())
 
-    def driver_insert(table, columns: list[str]) -> str:
-        # psycopg sends text: a json column needs the cast that SQLAlchemy's JSON type adds itself.
-        marks = [("%s::json" if isinstance(table.c[c].type, JSON) else "%s") if postgres else "?" for c in columns]
-        return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(marks)})"
-
-    driver_sql = {participants: driver_insert(participants, participant_columns),
-                  contacts: driver_insert(contacts, contact_columns)}
-
-    def batches() -> Iterator[tuple[list[dict], list[dict]]]:
-        # The very rows _enter writes: the same ids (work.new_ids), columns and values.
-        for first in range(0, count, SNAPSHOT_BATCH):
-            ids = work.new_ids()
-            new_participants, new_contacts = [], []
-            for i in range(first, min(count, first + SNAPSHOT_BATCH)):
-                participant_id = next(ids)
-                new_participants.append({"id": participant_id, "campaign_id": campaign_id, "profile_id": f"{i:032x}",
-                                         "entry": 1, "state": "active", "entered_at": now, "finished_at": None})
-                for channel in ("email", "sms"):
-                    new_contacts.append({
-                        "id": next(ids), "campaign_id": campaign_id, "participant_id": participant_id,
-                        "recipient": f"{i:032x}", "channel": channel, "endpoint": "+12125550100", "zones": zones,
-                        "attempt": 1, "state": work.PLANNED, "due_at": now, "reason": None, "created_at": now,
-                        "completed_at": None})
-            yield new_participants, new_contacts
-
-    def stored(row: dict, columns: list[str]) -> tuple:
-        return tuple(stored_now if value is now else json.dumps(value) if isinstance(value, list) else value
-                     for value in (row[c] for c in columns))
-
-    def run(insert_batch) -> Stopwatch:
+    def run(insert_all) -> Stopwatch:
         watch = Stopwatch()
         with bench.db.engine.connect() as conn:
             conn.begin()
-            for new_participants, new_contacts in batches():
-                with watch.running():
-                    insert_batch(conn, new_participants, new_contacts)
+            insert_all(conn, watch)
             conn.rollback()  # the engine's own rows come next, into empty tables
         return watch
 
-    def through_bulk(conn, new_participants, new_contacts) -> None:
-        work.insert_rows(conn, participants, new_participants)
-        work.insert_rows(conn, contacts, new_contacts)
+    def by_sql(conn, watch: Stopwatch) -> None:
+        at = literal(now, participants.c.entered_at.type)
+        query = select(work.numbered_ids(conn, work.id_head()), literal(campaign_id), profiles.c.id, literal(1),
+                       literal("active"), at, null(), literal(plan_id), at).where(profiles.c.domain_id == domain_id)
+        with watch.running():
+            conn.execute(insert(participants).from_select(columns, query))
 
-    def through_driver(conn, new_participants, new_contacts) -> None:
-        # Converting to database form is part of the timed work here, as binding is for the bulk path.
-        conn.exec_driver_sql(driver_sql[participants], [stored(r, participant_columns) for r in new_participants])
-        conn.exec_driver_sql(driver_sql[contacts], [stored(r, contact_columns) for r in new_contacts])
+    def by_driver(conn, watch: Stopwatch) -> None:
+        profile_ids = list(conn.execute(select(profiles.c.id).where(profiles.c.domain_id == domain_id)).scalars())
+        for first in range(0, count, RELEASE_BATCH):
+            ids = work.new_ids()
+            with watch.running():  # converting to database form is part of the timed work, as binding is
+                conn.exec_driver_sql(driver_sql, [(next(ids), campaign_id, profile_id, 1, "active", stored_now, None,
+                                                   plan_id, stored_now)
+                                                  for profile_id in profile_ids[first:first + RELEASE_BATCH]])
 
-    bulk, driver = run(through_bulk), run(through_driver)
-    print(f"2. raw insert ceiling ({count:,} participants + {2 * count:,} contacts, {SNAPSHOT_BATCH:,} participants "
-          f"per executemany, 3 rows per participant):", flush=True)
-    print(f"  the snapshot's own insert path (work.insert_rows: executemany on SQLite, COPY on PostgreSQL): "
-          f"{bulk.rate(count, 'participants')}", flush=True)
-    print(f"  driver executemany (values pre-converted): {driver.rate(count, 'participants')}", flush=True)
-    return count / bulk.cpu, count / driver.cpu
+    by_select, driver = run(by_sql), run(by_driver)
+    print(f"2. raw insert ceiling ({count:,} participant rows, one per member, as the snapshot writes them):", flush=True)
+    print(f"  INSERT ... SELECT from the profile rows: {by_select.rate(count, 'participants')}", flush=True)
+    print(f"  driver executemany (values pre-converted, {RELEASE_BATCH:,} per call): "
+          f"{driver.rate(count, 'participants')}", flush=True)
+    return by_select, driver
 
 
 def plan(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, trace: bool,
-         ceiling: tuple[float, float]) -> None:
+         ceiling: tuple[Stopwatch, Stopwatch]) -> None:
     if trace:
         tracemalloc.start()
     if profiler:
@@ -411,16 +384,21 @@ def plan(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, trac
     with bench.db.transaction() as conn:
         entered = conn.execute(select(func.count()).select_from(participants)
                                .where(participants.c.campaign_id == campaign_id)).scalar_one()
+        waiting = conn.execute(select(func.count()).select_from(participants).where(
+            participants.c.campaign_id == campaign_id, participants.c.release_at.is_not(None))).scalar_one()
+        classes = conn.execute(select(func.count()).select_from(plans).where(plans.c.campaign_id == campaign_id)).scalar_one()
         by_state = dict(conn.execute(select(contacts.c.state, func.count()).where(contacts.c.campaign_id == campaign_id)
                                      .group_by(contacts.c.state)).all())
         suppressed = conn.execute(select(func.count()).select_from(suppressions)
                                   .where(suppressions.c.campaign_id == campaign_id)).scalar_one()
     wall_rate, cpu_rate = entered / watch.wall, entered / watch.cpu
     print(f"3. planning ({woken} wake-up): {watch.rate(entered, 'participants')}", flush=True)
+    by_select, driver = ceiling
     print(f"  {wall_rate / TARGET:.2f}x the {TARGET:,}/s target by wall time, {cpu_rate / TARGET:.2f}x per CPU second; "
-          f"per CPU second {cpu_rate / ceiling[0]:.0%} of the snapshot's insert path alone, {cpu_rate / ceiling[1]:.0%} of "
-          f"the driver one", flush=True)
-    print(f"  contacts by state: {by_state}; suppression rows: {suppressed:,}", flush=True)
+          f"by wall time {wall_rate / (entered / by_select.wall):.0%} of the INSERT ... SELECT ceiling, "
+          f"{wall_rate / (entered / driver.wall):.0%} of the driver one", flush=True)
+    print(f"  {classes:,} reach classes planned; {waiting:,} participants waiting for their contacts to be made; "
+          f"contacts made at once (the dropped ones): {by_state}; suppression rows: {suppressed:,}", flush=True)
     if peak is not None:
         print(f"  tracemalloc peak during planning: {peak / 2**20:,.0f} MiB (tracing slows planning; "
               f"the rate above includes that)", flush=True)
@@ -439,6 +417,7 @@ def dispatch(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, 
                 return method(*args)
         return wrapper
 
+    dispatcher._release = timed("release", dispatcher._release)  # inside dispatch_due
     dispatcher.dispatch_due = timed("dispatch", dispatcher.dispatch_due)
     dispatcher.apply_outcomes = timed("outcomes", dispatcher.apply_outcomes)
     bench.engine._wake_campaigns = timed("wake", bench.engine._wake_campaigns)
@@ -448,6 +427,9 @@ def dispatch(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, 
         bus.deliver = timed("events", bus.deliver)
     deadline = START + timedelta(days=max_days)
     state = None
+    with bench.db.transaction() as conn:
+        before = conn.execute(select(func.count()).select_from(contacts)
+                              .where(contacts.c.campaign_id == campaign_id)).scalar_one()
     watch = Stopwatch()
     if profiler:
         profiler.enable()
@@ -477,9 +459,11 @@ def dispatch(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, 
     print(f"  outcomes applied: {outcomes:,} = {outcomes / watch.wall:,.0f}/s of all wall time "
           f"({outcomes / watch.cpu:,.0f}/CPU s); inside apply_outcomes alone: {spent['outcomes'].rate(outcomes, 'outcomes')}",
           flush=True)
+    made = sum(by_state.values()) - before
+    print(f"  contacts made from plans (inside dispatch_due): {spent['release'].rate(made, 'contacts')}", flush=True)
     others = ", ".join(f"{name} {w.wall:.1f} s ({w.cpu:.1f} CPU s)" for name, w in spent.items()
-                       if name not in ("dispatch", "outcomes"))
-    rest = watch.wall - sum(w.wall for w in spent.values())
+                       if name not in ("dispatch", "outcomes", "release"))
+    rest = watch.wall - sum(w.wall for name, w in spent.items() if name != "release")
     print(f"  also: {others}; next_due and the clock {rest:.1f} s", flush=True)
     print(f"  contacts by state: {by_state}; limited by communication limits: {limited:,}", flush=True)
 
@@ -555,7 +539,7 @@ def main() -> None:
             load_profiles(bench, domain_id, args.profiles, args.save_profile_count, args.chunk)
             print(f"  peak RSS so far: {peak_rss()}", flush=True)
             campaign_id = bench.create_campaign()
-            ceiling = raw_insert_ceiling(bench, args.profiles, campaign_id)
+            ceiling = raw_insert_ceiling(bench, args.profiles, campaign_id, domain_id)
             print(f"  peak RSS so far: {peak_rss()}", flush=True)
             planning = cProfile.Profile() if args.profile_dir else None
             plan(bench, campaign_id, planning, args.tracemalloc, ceiling)

@@ -92,15 +92,14 @@ def snapshot(conn: Connection, campaign: Campaign, now: datetime) -> int | None:
         return None
     domain_id, definition = located
     planner = Planner(campaign, now)
-    planned = {reach_class: planner.plan(reach)
-               for reach_class, reach in plans.entering_classes(conn, campaign.id, domain_id, definition).items()}
-    snapshot_id = next(work.new_ids())
-    plan_ids = _write_plans(conn, campaign.id, snapshot_id, planned, now)
-    returning = plans.returning_members(conn, campaign.id, domain_id, definition)  # before the new ones enter
-    entered = plans.enter_new_members(conn, campaign.id, snapshot_id, domain_id, definition, now)
-    entered += _reenter(conn, campaign, returning, plan_ids, planned, now)
-    dropping = [plan_ids[c] for c, contacts in planned.items() if any(p.due_at is None for p in contacts)]
-    _drop_planned(conn, campaign, plans.following(conn, campaign.id, dropping) if dropping else [], planner, now)
+    with plans.entering(conn, campaign.id, domain_id, definition) as members:
+        planned = {reach_class: planner.plan(reach) for reach_class, reach in members.classes().items()}
+        snapshot_id = next(work.new_ids())
+        plan_ids = _write_plans(conn, campaign.id, snapshot_id, planned, now)
+        returning = members.returning()
+        entered = members.enter_new(snapshot_id, now) + _reenter(conn, campaign, returning, plan_ids, planned, now)
+        dropping = {c: plan_ids[c] for c, contacts in planned.items() if any(p.due_at is None for p in contacts)}
+        _drop_planned(conn, campaign, members.following(dropping) if dropping else [], planner, now)
     return entered
 
 

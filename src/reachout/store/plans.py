@@ -13,10 +13,12 @@ instead of being sent to an address it no longer has.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, case, exists, func, insert, literal, null, select, update
+from sqlalchemy import (Boolean, Column, Connection, MetaData, String, Table, and_, case, exists, func, insert, literal,
+                        null, select, update)
 
 from reachout.store.segments import condition
 from reachout.store.tables import campaigns, contacts, participants, plan_contacts, plans, profiles
@@ -26,62 +28,90 @@ _LOOKUP = 500  # ids per IN list
 
 
 # --- entering a snapshot's members ---------------------------------------------------------------
-def entering_classes(conn: Connection, campaign_id: str, domain_id: int, definition: dict) -> dict[str, dict]:
-    """Reach class -> the reach of one member of that class, over the members about to enter."""
-    query = (select(profiles.c.reach_class, func.min(profiles.c.id))
-             .where(_entering(conn, campaign_id, domain_id, definition)).group_by(profiles.c.reach_class))
-    first = {reach_class: profile_id for reach_class, profile_id in conn.execute(query)}
-    ids = list(first.values())
-    reach: dict[str, dict] = {}
-    for start in range(0, len(ids), _LOOKUP):
-        found = conn.execute(select(profiles.c.id, profiles.c.reach).where(profiles.c.id.in_(ids[start:start + _LOOKUP])))
-        reach.update((profile_id, value) for profile_id, value in found)
-    return {reach_class: reach[profile_id] for reach_class, profile_id in first.items()}
+# The members about to enter, gathered once per snapshot: the segment's condition is evaluated in
+# one pass over the domain, and what follows reads this table instead of evaluating it again.
+_entering = Table(
+    "entering", MetaData(),
+    Column("profile_id", String(32), nullable=False),
+    Column("reach_class", String(32)),
+    Column("entered_before", Boolean, nullable=False),  # in the campaign before (entry limits apply)
+    prefixes=["TEMPORARY"],
+)
 
 
-def returning_members(conn: Connection, campaign_id: str, domain_id: int, definition: dict) -> list[tuple[str, str]]:
-    """(profile id, reach class) of the members about to enter who were in the campaign before."""
-    query = (select(profiles.c.id, profiles.c.reach_class)
-             .where(_entering(conn, campaign_id, domain_id, definition), _entered_before(campaign_id))
-             .order_by(profiles.c.id))
-    return list(conn.execute(query).tuples())
+@contextmanager
+def entering(conn: Connection, campaign_id: str, domain_id: int, definition: dict) -> Iterator[Entering]:
+    """The segment's members not active in the campaign (a profile is active in it at most once),
+    in a temporary table for the time of the snapshot."""
+    _entering.create(conn)
+    try:
+        members = and_(profiles.c.domain_id == domain_id, condition(conn, domain_id, definition))
+        in_campaign = conn.execute(select(exists().where(participants.c.campaign_id == campaign_id))).scalar()
+        entered_before = literal(False)
+        if in_campaign:  # a first snapshot has nobody to leave out
+            entered_before = exists().where(participants.c.campaign_id == campaign_id,
+                                            participants.c.profile_id == profiles.c.id)
+            active = exists().where(participants.c.campaign_id == campaign_id,
+                                    participants.c.profile_id == profiles.c.id, participants.c.state == ACTIVE)
+            members = and_(members, ~active)
+        conn.execute(insert(_entering).from_select(
+            ["profile_id", "reach_class", "entered_before"],
+            select(profiles.c.id, profiles.c.reach_class, entered_before).where(members).order_by(profiles.c.id)))
+        yield Entering(conn, campaign_id)
+    finally:
+        _entering.drop(conn)
 
 
-def enter_new_members(conn: Connection, campaign_id: str, snapshot_id: str, domain_id: int, definition: dict,
-                      now: datetime) -> int:
-    """Enters the members never in the campaign before, each following its class's plan in this
-    snapshot: active until its contacts are made, or dropped at once if its plan drops every
-    channel. Returns how many entered."""
-    alive = plans.c.release_at.is_not(None)
-    at = literal(now, participants.c.entered_at.type)
-    query = (select(numbered_ids(conn, id_head()), literal(campaign_id), profiles.c.id, literal(1),
-                    case((alive, ACTIVE), else_=DROPPED), at, case((alive, null()), else_=at),
-                    plans.c.id, plans.c.release_at)
-             .join_from(profiles, plans, and_(plans.c.snapshot_id == snapshot_id,
-                                              plans.c.reach_class == profiles.c.reach_class))
-             .where(_entering(conn, campaign_id, domain_id, definition), ~_entered_before(campaign_id)))
-    columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at", "plan_id", "release_at"]
-    return conn.execute(insert(participants).from_select(columns, query)).rowcount
+class Entering:
+    def __init__(self, conn: Connection, campaign_id: str):
+        self.conn = conn
+        self.campaign_id = campaign_id
 
+    def classes(self) -> dict[str, dict]:
+        """Reach class -> the reach of one member of that class."""
+        query = select(_entering.c.reach_class, func.min(_entering.c.profile_id)).group_by(_entering.c.reach_class)
+        first = {reach_class: profile_id for reach_class, profile_id in self.conn.execute(query)}
+        ids = list(first.values())
+        reach: dict[str, dict] = {}
+        for start in range(0, len(ids), _LOOKUP):
+            found = self.conn.execute(select(profiles.c.id, profiles.c.reach)
+                                      .where(profiles.c.id.in_(ids[start:start + _LOOKUP])))
+            reach.update((profile_id, value) for profile_id, value in found)
+        return {reach_class: reach[profile_id] for reach_class, profile_id in first.items()}
 
-def following(conn: Connection, campaign_id: str, plan_ids: Sequence[str]) -> list[tuple[str, str, dict]]:
-    """(participant id, profile id, reach) of the campaign's participants following these plans."""
-    query = (select(participants.c.id, participants.c.profile_id, profiles.c.reach)
-             .join_from(participants, profiles, profiles.c.id == participants.c.profile_id)
-             .where(participants.c.campaign_id == campaign_id, participants.c.plan_id.in_(list(plan_ids)))
-             .order_by(participants.c.id))
-    return list(conn.execute(query).tuples())
+    def returning(self) -> list[tuple[str, str]]:
+        """(profile id, reach class) of the members who were in the campaign before."""
+        query = (select(_entering.c.profile_id, _entering.c.reach_class)
+                 .where(_entering.c.entered_before).order_by(_entering.c.profile_id))
+        return [(profile_id, reach_class) for profile_id, reach_class in self.conn.execute(query)]
 
+    def enter_new(self, snapshot_id: str, now: datetime) -> int:
+        """Enters the members never in the campaign before, each following its class's plan in this
+        snapshot: active until its contacts are made, or dropped at once if its plan drops every
+        channel. Returns how many entered."""
+        alive = plans.c.release_at.is_not(None)
+        at = literal(now, participants.c.entered_at.type)
+        query = (select(numbered_ids(self.conn, id_head()), literal(self.campaign_id), _entering.c.profile_id,
+                        literal(1), case((alive, ACTIVE), else_=DROPPED), at, case((alive, null()), else_=at),
+                        plans.c.id, plans.c.release_at)
+                 .join_from(_entering, plans, and_(plans.c.snapshot_id == snapshot_id,
+                                                   plans.c.reach_class == _entering.c.reach_class))
+                 .where(~_entering.c.entered_before))
+        columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at", "plan_id",
+                   "release_at"]
+        return self.conn.execute(insert(participants).from_select(columns, query)).rowcount
 
-def _entering(conn: Connection, campaign_id: str, domain_id: int, definition: dict):
-    """Members of the segment not active in the campaign (a profile is active in it at most once)."""
-    active = exists().where(participants.c.campaign_id == campaign_id, participants.c.profile_id == profiles.c.id,
-                            participants.c.state == ACTIVE)
-    return and_(profiles.c.domain_id == domain_id, condition(conn, domain_id, definition), ~active)
-
-
-def _entered_before(campaign_id: str):
-    return exists().where(participants.c.campaign_id == campaign_id, participants.c.profile_id == profiles.c.id)
+    def following(self, plan_ids: dict[str, str]) -> list[tuple[str, str, dict]]:
+        """(participant id, profile id, reach) of the members who entered following these plans
+        (reach class -> plan id)."""
+        # (As an IN list: joined to the temporary table, SQLite would read all of the campaign's participants.)
+        members = select(_entering.c.profile_id).where(_entering.c.reach_class.in_(list(plan_ids)))
+        query = (select(participants.c.id, participants.c.profile_id, profiles.c.reach)
+                 .join_from(participants, profiles, profiles.c.id == participants.c.profile_id)
+                 .where(participants.c.campaign_id == self.campaign_id, participants.c.profile_id.in_(members),
+                        participants.c.plan_id.in_(list(plan_ids.values())))
+                 .order_by(participants.c.id))
+        return [(participant_id, profile_id, reach) for participant_id, profile_id, reach in self.conn.execute(query)]
 
 
 # --- release: contacts made from plans -----------------------------------------------------------

@@ -153,7 +153,8 @@ profiles = Table(
     Column("reach_class", String(32)),  # what of the reach planning decides on, as a digest (domain/reach.py)
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    Index("ix_profiles_domain", "domain_id", "id"),
+    # Covers a snapshot's pass over the domain: the member's id and reach class, without reading its row.
+    Index("ix_profiles_domain", "domain_id", "id", "reach_class"),
 )
 
 # Custom attributes, one row each, typed once at write time so that segment conditions compare
