@@ -194,6 +194,41 @@ def test_pause_holds_dispatch_resume_continues_and_stop_ends_for_good(engine_ser
     assert world.state(stopped) == "Stopped"
 
 
+def test_a_contact_goes_to_the_endpoint_the_profile_has_when_its_window_opens(engine_server):
+    """A snapshot plans each contact; the contact is made from the profile as it is when its window
+    opens. A changed address is the one used; a profile deleted, or whose address was made unusable,
+    meanwhile is dropped with the reason and never sent to the address it had."""
+    world = World(engine_server)
+    moved = world.person("later", EmailAddress="old@example.com")
+    broken = world.person("later", EmailAddress="fine@example.com")
+    deleted = world.person("later", EmailAddress="gone@example.com")
+    tuesday = hours("T09:00", "T17:00", days=("TUESDAY",))
+    campaign_id = world.campaign(world.segment("later"), EMAIL, {
+        "localTimeZoneConfig": {"defaultTimeZone": "America/New_York"}, "email": tuesday})
+    advance(engine_server, seconds=60)
+    waiting = records(engine_server, campaign_id, "contacts")
+    assert {(c["recipient"], c["endpoint"], c["state"]) for c in waiting} == {
+        (moved, "old@example.com", "planned"), (broken, "fine@example.com", "planned"),
+        (deleted, "gone@example.com", "planned")}
+    assert {datetime.fromisoformat(c["due_at"]) for c in waiting} == {datetime(2026, 1, 6, 14, 0, tzinfo=timezone.utc)}
+    deferred = {s["recipient"]: s["reason"] for s in records(engine_server, campaign_id, "suppressions")}
+    assert deferred[moved] == "deferred: communication time closed until 2026-01-06T14:00:00+00:00"
+
+    world.profiles.update_profile(DomainName=world.domain, ProfileId=moved, EmailAddress="new@example.com")
+    world.profiles.update_profile(DomainName=world.domain, ProfileId=broken, EmailAddress="fine at example.com")
+    world.profiles.delete_profile(DomainName=world.domain, ProfileId=deleted)
+    advance(engine_server, seconds=2 * 24 * 3600)
+
+    contacts = {c["recipient"]: c for c in records(engine_server, campaign_id, "contacts")}
+    assert (contacts[moved]["endpoint"], contacts[moved]["state"]) == ("new@example.com", "completed")
+    for recipient in (broken, deleted):
+        assert (contacts[recipient]["state"], contacts[recipient]["dispatched_at"]) == ("dropped", None)
+    reasons = {s["recipient"]: s["reason"] for s in records(engine_server, campaign_id, "suppressions")}
+    assert reasons[broken] == "the profile's EmailAddress was removed or made unusable after the contact was planned"
+    assert reasons[deleted] == "the profile was deleted after the contact was planned"
+    assert world.state(campaign_id) == "Completed"
+
+
 def test_what_was_sent_before_a_pause_or_stop_still_gets_its_outcome(engine_server):
     """Pausing holds and stopping drops only what has not left: a message handed to its channel
     completes with its outcome (the simulated email outcome is known 5 s later) either way."""

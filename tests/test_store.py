@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, select, text
 
-from reachout.domain.reach import reach_of
+from reachout.domain.reach import reach_class, reach_of
 from reachout.store.db import MIGRATIONS, Database, open_database
 from reachout.store.tables import campaigns, metadata
 
@@ -64,7 +64,7 @@ def test_a_failed_transaction_leaves_nothing_behind(database):
 
 
 def test_profiles_written_before_reach_existed_get_theirs_when_migrated(tmp_path):
-    """0008 adds profiles.reach and derives it for the profiles already there."""
+    """0008 adds profiles.reach and derives it for the profiles already there; 0011 its class."""
     engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -77,8 +77,9 @@ def test_profiles_written_before_reach_existed_get_theirs_when_migrated(tmp_path
     engine.dispose()
     database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
     with database.transaction() as conn:
-        reach = conn.execute(text("SELECT reach FROM profiles WHERE id = 'p1'")).scalar_one()
+        reach, its_class = conn.execute(text("SELECT reach, reach_class FROM profiles WHERE id = 'p1'")).one()
     database.dispose()
     assert json.loads(reach) == reach_of({"MobilePhoneNumber": "+13125550100",
                                         "EmailAddress": "ann@example.com",
                                         "Address": {"PostalCode": "10001"}})
+    assert its_class == reach_class(json.loads(reach))

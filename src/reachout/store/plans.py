@@ -42,24 +42,22 @@ _entering = Table(
 @contextmanager
 def entering(conn: Connection, campaign_id: str, domain_id: int, definition: dict) -> Iterator[Entering]:
     """The segment's members not active in the campaign (a profile is active in it at most once),
-    in a temporary table for the time of the snapshot."""
+    in a temporary table for the time of the snapshot (a snapshot that fails rolls its creation back)."""
     _entering.create(conn)
-    try:
-        members = and_(profiles.c.domain_id == domain_id, condition(conn, domain_id, definition))
-        in_campaign = conn.execute(select(exists().where(participants.c.campaign_id == campaign_id))).scalar()
-        entered_before = literal(False)
-        if in_campaign:  # a first snapshot has nobody to leave out
-            entered_before = exists().where(participants.c.campaign_id == campaign_id,
-                                            participants.c.profile_id == profiles.c.id)
-            active = exists().where(participants.c.campaign_id == campaign_id,
-                                    participants.c.profile_id == profiles.c.id, participants.c.state == ACTIVE)
-            members = and_(members, ~active)
-        conn.execute(insert(_entering).from_select(
-            ["profile_id", "reach_class", "entered_before"],
-            select(profiles.c.id, profiles.c.reach_class, entered_before).where(members).order_by(profiles.c.id)))
-        yield Entering(conn, campaign_id)
-    finally:
-        _entering.drop(conn)
+    members = and_(profiles.c.domain_id == domain_id, condition(conn, domain_id, definition))
+    in_campaign = conn.execute(select(exists().where(participants.c.campaign_id == campaign_id))).scalar()
+    entered_before = literal(False)
+    if in_campaign:  # a first snapshot has nobody to leave out
+        entered_before = exists().where(participants.c.campaign_id == campaign_id,
+                                        participants.c.profile_id == profiles.c.id)
+        active = exists().where(participants.c.campaign_id == campaign_id,
+                                participants.c.profile_id == profiles.c.id, participants.c.state == ACTIVE)
+        members = and_(members, ~active)
+    conn.execute(insert(_entering).from_select(
+        ["profile_id", "reach_class", "entered_before"],
+        select(profiles.c.id, profiles.c.reach_class, entered_before).where(members).order_by(profiles.c.id)))
+    yield Entering(conn, campaign_id)
+    _entering.drop(conn)
 
 
 class Entering:
@@ -99,7 +97,8 @@ class Entering:
                  .where(~_entering.c.entered_before))
         columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at", "plan_id",
                    "release_at"]
-        return self.conn.execute(insert(participants).from_select(columns, query)).rowcount
+        entered = insert(participants).from_select(columns, query).execution_options(preserve_rowcount=True)
+        return self.conn.execute(entered).rowcount
 
     def following(self, plan_ids: dict[str, str]) -> list[tuple[str, str, dict]]:
         """(participant id, profile id, reach) of the members who entered following these plans
@@ -166,8 +165,9 @@ def _planned(conn: Connection, now: datetime | None, ids=None):
                     participants.c.profile_id.label("recipient"), plan_contacts.c.channel,
                     func.coalesce(endpoint, "").label("endpoint"), plan_contacts.c.zones, literal(1).label("attempt"),
                     case((gone, DROPPED), else_=PLANNED).label("state"), plan_contacts.c.due_at,
-                    case((gone, literal("the profile's ") + field + " was deleted, removed or made unusable "
-                                                                   "after the contact was planned"),
+                    case((profiles.c.id.is_(None), "the profile was deleted after the contact was planned"),
+                         (gone, literal("the profile's ") + field + " was removed or made unusable after the "
+                                                                    "contact was planned"),
                          else_=plan_contacts.c.reason).label("reason"),
                     participants.c.entered_at.label("created_at"), case((gone, at), else_=null()).label("completed_at"))
              .join_from(participants, plan_contacts, and_(plan_contacts.c.plan_id == participants.c.plan_id,
