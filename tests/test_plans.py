@@ -25,7 +25,8 @@ REGION, ACCOUNT = "us-east-1", "123456789012"
 START = datetime(2026, 1, 5, 14, 0, tzinfo=timezone.utc)  # a Monday: 09:00 in New York, 14:00 in London
 
 EMAILS = (" Ann@Example.com ", "bob@example.org", "two@@example.com", "not an address")
-PHONES = ("+12125550100", "+1 (312) 555-0101", " +44 7911 123456", "+14155550102", "+447700900123", "+18005550100", "(212) 555-0100",
+PHONES = ("+12125550100", "+1 (312) 555-0101", " +44 7911 123456", "+14155550102", "+447700900123", "+18005550100",
+          "(212) 555-0100",
           "+61412345678")
 ADDRESSES = ({"PostalCode": "10001"}, {"PostalCode": "60601", "State": "IL"}, {"State": "TX"},
              {"PostalCode": "94103", "Country": "US"}, {"PostalCode": "SW1A 1AA", "Country": "GB"}, {"City": "Paris"})
@@ -61,7 +62,8 @@ def campaign_of(channels: list[str], zone_config: dict, windows: dict, segment_a
         if windows[channel]:
             start, end = windows[channel]
             days = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")
-            time_config[channel] = {"openHours": {"dailyHours": {d: [{"startTime": start, "endTime": end}] for d in days}}}
+            hours = {d: [{"startTime": start, "endTime": end}] for d in days}
+            time_config[channel] = {"openHours": {"dailyHours": hours}}
     return Campaign(id=campaign_id, arn=f"arn:aws:connect-campaigns:{REGION}:{ACCOUNT}:campaign/{campaign_id}",
                     region=REGION, name="plans", connect_instance_id="inst-plans", created_at=START, state=RUNNING,
                     channel_subtype_config={channel: {} for channel in channels},

@@ -7,8 +7,9 @@ transaction as the change it reports and delivers them at least once, in order p
 """
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import datetime
+from functools import lru_cache
 
 from reachout.domain.disposition import AMD_STATUSES, call_result
 
@@ -30,9 +31,22 @@ CONNECTED = {"DELIVERED", "SMS_DELIVERED"}
 
 def envelope(detail_type: str, source: str, account: str, region: str, at: datetime, resources: list[str],
              detail: dict) -> dict:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": source,
-            "account": account, "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
-            "resources": resources, "detail": detail}
+    return {"version": "0", "id": _event_id(), "detail-type": detail_type, "source": source,
+            "account": account, "time": _second(at), "region": region, "resources": resources, "detail": detail}
+
+
+def _event_id() -> str:
+    """A version-4 UUID, as text: uuid.uuid4() takes several times as long, and a campaign emits an
+    event or more per recipient."""
+    digits = os.urandom(16).hex()
+    return (f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{'89ab'[int(digits[16], 16) & 3]}{digits[17:20]}-"
+            f"{digits[20:]}")
+
+
+@lru_cache(maxsize=1024)
+def _second(at: datetime) -> str:
+    """An envelope's time (events come in batches that share their instant)."""
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _stamp(at: datetime) -> str:

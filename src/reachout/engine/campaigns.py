@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from reachout.domain.campaign import RUNNING, STOPPED, Campaign
+from reachout.domain.endpoint import ENDPOINT_FIELDS
 from reachout.domain.schedule import parse_duration
 from reachout.engine import notify
 from reachout.engine.planning import PlannedContact, Planner
@@ -19,6 +20,7 @@ from reachout.store.tables import plans as plans_table
 from reachout.store.work import ACTIVE, DROPPED
 
 RELEASE_BATCH = 2000  # participants whose contacts are made in one statement
+DROP_BATCH = 2000  # participants whose planned drops are recorded together
 
 
 def wake(conn: Connection, campaign_id: str, now: datetime) -> None:
@@ -65,7 +67,8 @@ def _transition(conn: Connection, campaign: Campaign, action: str, now: datetime
 def _nothing_left(conn: Connection, campaign: Campaign) -> bool:
     """Only campaigns fed by a segment finish on their own; others wait for requests until endTime."""
     fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))
-    return (fed_by_segment and work.open_contact_count(conn, campaign.id) == 0 and not plans.has_unreleased(conn, campaign.id)
+    return (fed_by_segment and work.open_contact_count(conn, campaign.id) == 0
+            and not plans.has_unreleased(conn, campaign.id)
             and outbound_requests.pending_count(conn, campaign.id) == 0)
 
 
@@ -93,13 +96,17 @@ def snapshot(conn: Connection, campaign: Campaign, now: datetime) -> int | None:
     domain_id, definition = located
     planner = Planner(campaign, now)
     with plans.entering(conn, campaign.id, domain_id, definition) as members:
-        planned = {reach_class: planner.plan(reach) for reach_class, reach in members.classes().items()}
+        classes = members.classes()
+        planned = {reach_class: planner.plan(reach) for reach_class, reach in classes.items()}
         snapshot_id = next(work.new_ids())
         plan_ids = _write_plans(conn, campaign.id, snapshot_id, planned, now)
         returning = members.returning()
         entered = members.enter_new(snapshot_id, now) + _reenter(conn, campaign, returning, plan_ids, planned, now)
         dropping = {c: plan_ids[c] for c, contacts in planned.items() if any(p.due_at is None for p in contacts)}
-        _drop_planned(conn, campaign, members.following(dropping) if dropping else [], planner, now)
+        drops = {plan_ids[c]: _class_drops(planned[c], classes[c]) for c in dropping}
+        following = members.following(dropping) if dropping else []
+        for start in range(0, len(following), DROP_BATCH):  # each drop is a contact, a suppression and an event
+            _drop_planned(conn, campaign, following[start:start + DROP_BATCH], drops, planner, now)
     return entered
 
 
@@ -158,16 +165,29 @@ def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, st
     return len(entering)
 
 
-def _drop_planned(conn: Connection, campaign: Campaign, members: list[tuple[str, str, dict]], planner: Planner,
-                  now: datetime) -> None:
-    """The contacts the plans drop, recorded and explained member by member: the reason names the
-    member's own unusable endpoint (the class only says it has one)."""
+def _class_drops(planned: list[PlannedContact], reach: dict) -> list[PlannedContact] | None:
+    """The contacts a class's plan drops, when they are alike for all its members (a channel none
+    of whose endpoint fields they have); None when they name each member's own endpoint (an
+    unusable one, or the usable one of a recipient without a zone or an opening)."""
+    dropped = [p for p in planned if p.due_at is None]
+    if any(p.endpoint or any(field in reach["endpoints"] for field in ENDPOINT_FIELDS[p.channel]) for p in dropped):
+        return None
+    return dropped
+
+
+def _drop_planned(conn: Connection, campaign: Campaign, members: list[tuple[str, str, str]],
+                  drops: dict[str, list[PlannedContact] | None], planner: Planner, now: datetime) -> None:
+    """The contacts the plans drop for these (participant id, profile id, plan id), recorded and
+    explained member by member; where the plan's drops name the member's own endpoint (`drops` of
+    the plan None), planned again from the member's reach."""
+    reach = plans.reach_of_profiles(conn, [profile_id for _, profile_id, plan_id in members if drops[plan_id] is None])
     ids = work.new_ids()
     dropped, suppressed = [], []
-    for participant_id, profile_id, reach in members:
-        for p in planner.plan(reach):
-            if p.due_at is not None:
-                continue
+    for participant_id, profile_id, plan_id in members:
+        its_drops = drops[plan_id]
+        if its_drops is None:
+            its_drops = [p for p in planner.plan(reach[profile_id]) if p.due_at is None]
+        for p in its_drops:
             contact_id = next(ids)
             dropped.append({"id": contact_id, "campaign_id": campaign.id, "participant_id": participant_id,
                             "recipient": profile_id, "channel": p.channel, "endpoint": p.endpoint or "",

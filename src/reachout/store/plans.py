@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import (Boolean, Column, Connection, MetaData, String, Table, and_, case, exists, func, insert, literal,
-                        null, select, update)
+                        null, select, true, update)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.segments import condition
 from reachout.store.tables import campaigns, contacts, participants, plan_contacts, plans, profiles
@@ -37,6 +38,14 @@ _entering = Table(
     Column("entered_before", Boolean, nullable=False),  # in the campaign before (entry limits apply)
     prefixes=["TEMPORARY"],
 )
+# One member of each reach class among them (kept by the first insert: far cheaper than a GROUP BY,
+# which would sort all of them).
+_classes = Table(
+    "entering_classes", MetaData(),
+    Column("reach_class", String(32), primary_key=True),
+    Column("profile_id", String(32), nullable=False),
+    prefixes=["TEMPORARY"],
+)
 
 
 @contextmanager
@@ -44,6 +53,7 @@ def entering(conn: Connection, campaign_id: str, domain_id: int, definition: dic
     """The segment's members not active in the campaign (a profile is active in it at most once),
     in a temporary table for the time of the snapshot (a snapshot that fails rolls its creation back)."""
     _entering.create(conn)
+    _classes.create(conn)
     members = and_(profiles.c.domain_id == domain_id, condition(conn, domain_id, definition))
     in_campaign = conn.execute(select(exists().where(participants.c.campaign_id == campaign_id))).scalar()
     entered_before = literal(False)
@@ -56,7 +66,13 @@ def entering(conn: Connection, campaign_id: str, domain_id: int, definition: dic
     conn.execute(insert(_entering).from_select(
         ["profile_id", "reach_class", "entered_before"],
         select(profiles.c.id, profiles.c.reach_class, entered_before).where(members).order_by(profiles.c.id)))
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(_classes).from_select(
+        ["reach_class", "profile_id"],
+        # (SQLite needs a WHERE before ON CONFLICT.)
+        select(_entering.c.reach_class, _entering.c.profile_id).where(true())).on_conflict_do_nothing())
     yield Entering(conn, campaign_id)
+    _classes.drop(conn)
     _entering.drop(conn)
 
 
@@ -67,14 +83,8 @@ class Entering:
 
     def classes(self) -> dict[str, dict]:
         """Reach class -> the reach of one member of that class."""
-        query = select(_entering.c.reach_class, func.min(_entering.c.profile_id)).group_by(_entering.c.reach_class)
-        first = {reach_class: profile_id for reach_class, profile_id in self.conn.execute(query)}
-        ids = list(first.values())
-        reach: dict[str, dict] = {}
-        for start in range(0, len(ids), _LOOKUP):
-            found = self.conn.execute(select(profiles.c.id, profiles.c.reach)
-                                      .where(profiles.c.id.in_(ids[start:start + _LOOKUP])))
-            reach.update((profile_id, value) for profile_id, value in found)
+        first = {reach_class: profile_id for reach_class, profile_id in self.conn.execute(select(_classes))}
+        reach = reach_of_profiles(self.conn, list(first.values()))
         return {reach_class: reach[profile_id] for reach_class, profile_id in first.items()}
 
     def returning(self) -> list[tuple[str, str]]:
@@ -100,17 +110,26 @@ class Entering:
         entered = insert(participants).from_select(columns, query).execution_options(preserve_rowcount=True)
         return self.conn.execute(entered).rowcount
 
-    def following(self, plan_ids: dict[str, str]) -> list[tuple[str, str, dict]]:
-        """(participant id, profile id, reach) of the members who entered following these plans
-        (reach class -> plan id)."""
+    def following(self, plan_ids: dict[str, str]) -> list[tuple[str, str, str]]:
+        """(participant id, profile id, plan id) of the members who entered following these plans
+        (reach class -> plan id), in participant id order."""
         # (As an IN list: joined to the temporary table, SQLite would read all of the campaign's participants.)
         members = select(_entering.c.profile_id).where(_entering.c.reach_class.in_(list(plan_ids)))
-        query = (select(participants.c.id, participants.c.profile_id, profiles.c.reach)
-                 .join_from(participants, profiles, profiles.c.id == participants.c.profile_id)
+        query = (select(participants.c.id, participants.c.profile_id, participants.c.plan_id)
                  .where(participants.c.campaign_id == self.campaign_id, participants.c.profile_id.in_(members),
                         participants.c.plan_id.in_(list(plan_ids.values())))
                  .order_by(participants.c.id))
-        return [(participant_id, profile_id, reach) for participant_id, profile_id, reach in self.conn.execute(query)]
+        return [(participant, profile_id, plan_id) for participant, profile_id, plan_id in self.conn.execute(query)]
+
+
+def reach_of_profiles(conn: Connection, profile_ids: list[str]) -> dict[str, dict]:
+    """Profile id -> its reach."""
+    reach: dict[str, dict] = {}
+    for start in range(0, len(profile_ids), _LOOKUP):
+        found = conn.execute(select(profiles.c.id, profiles.c.reach)
+                             .where(profiles.c.id.in_(profile_ids[start:start + _LOOKUP])))
+        reach.update((profile_id, value) for profile_id, value in found)
+    return reach
 
 
 # --- release: contacts made from plans -----------------------------------------------------------
@@ -127,7 +146,9 @@ def due_for_release(conn: Connection, campaign_id: str, now: datetime | None, li
                                             participants.c.release_at.is_not(None))
     if now is not None:
         query = query.where(participants.c.release_at <= now)
-    query = query.order_by(participants.c.release_at, participants.c.id).limit(limit)
+    # Ties in index order: a snapshot's participants share one due time, and ordering them by id
+    # would sort all of them for every batch.
+    query = query.order_by(participants.c.release_at).limit(limit)
     return list(conn.execute(query.with_for_update(skip_locked=True)).scalars())
 
 
@@ -161,7 +182,8 @@ def _planned(conn: Connection, now: datetime | None, ids=None):
         endpoint = func.json_extract(profiles.c.reach, literal("$.endpoints.") + field + "[1]")
     gone = endpoint.is_(None)
     at = literal(now, contacts.c.completed_at.type) if now is not None else null()
-    query = (select(*([ids.label("id")] if ids is not None else []), participants.c.campaign_id, participants.c.id.label("participant_id"),
+    query = (select(*([ids.label("id")] if ids is not None else []), participants.c.campaign_id,
+                    participants.c.id.label("participant_id"),
                     participants.c.profile_id.label("recipient"), plan_contacts.c.channel,
                     func.coalesce(endpoint, "").label("endpoint"), plan_contacts.c.zones, literal(1).label("attempt"),
                     case((gone, DROPPED), else_=PLANNED).label("state"), plan_contacts.c.due_at,
