@@ -1,6 +1,7 @@
 """A snapshot plans each reach class once and enters its members in SQL: profiles carry their reach
 class (in the domain index too, which a snapshot's pass over the domain reads instead of the rows),
-participants the plan they follow and when their contacts are made from it.
+participants the plan they follow and when their contacts are made from it. A campaign's contacts
+are indexed in due order, as claims read them.
 
 Revision ID: 0011
 Revises: 0010
@@ -39,6 +40,10 @@ def upgrade() -> None:
         sa.Column('reason', sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint('plan_id', 'channel'),
     )
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_campaign')
+        batch_op.create_index('ix_contacts_campaign', ['campaign_id', 'state', 'channel', 'due_at', 'id'],
+                                unique=False)
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.add_column(sa.Column('plan_id', sa.String(length=36), nullable=True))
         batch_op.add_column(sa.Column('release_at', UtcDateTime(), nullable=True))
@@ -68,6 +73,9 @@ def downgrade() -> None:
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.drop_column('release_at')
         batch_op.drop_column('plan_id')
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_campaign')
+        batch_op.create_index('ix_contacts_campaign', ['campaign_id', 'state'], unique=False)
     op.drop_table('plan_contacts')
     op.drop_index('ix_plans_snapshot', table_name='plans')
     op.drop_table('plans')
