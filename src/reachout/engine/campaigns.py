@@ -1,5 +1,9 @@
 """Campaign wake-ups: starting, snapshotting the segment into participants (again at every refresh),
-ending at endTime, dropping what is left when stopped, and completing when nothing is left.
+ending at endTime, dropping what is left when stopped, and completing when nothing is left; and
+the release that makes a participant's contacts from its plan when they fall due.
+
+A snapshot plans each reach class among the members entering once, and enters the members in SQL
+following their class's plan (store/plans.py).
 """
 from __future__ import annotations
 
@@ -102,7 +106,7 @@ def snapshot(conn: Connection, campaign: Campaign, now: datetime) -> int | None:
         plan_ids = _write_plans(conn, campaign.id, snapshot_id, planned, now)
         returning = members.returning()
         entered = members.enter_new(snapshot_id, now) + _reenter(conn, campaign, returning, plan_ids, planned, now)
-        dropping = {c: plan_ids[c] for c, contacts in planned.items() if any(p.due_at is None for p in contacts)}
+        dropping = {c: plan_ids[c] for c, its_plan in planned.items() if any(p.due_at is None for p in its_plan)}
         drops = {plan_ids[c]: _class_drops(planned[c], classes[c]) for c in dropping}
         following = members.following(dropping) if dropping else []
         for start in range(0, len(following), DROP_BATCH):  # each drop is a contact, a suppression and an event
@@ -127,12 +131,12 @@ def _write_plans(conn: Connection, campaign_id: str, snapshot_id: str, planned: 
     plan_ids = {reach_class: next(ids) for reach_class in planned}
     work.insert_rows(conn, plans_table, [
         {"id": plan_ids[reach_class], "campaign_id": campaign_id, "snapshot_id": snapshot_id,
-         "reach_class": reach_class, "release_at": _first_due(contacts), "created_at": now}
-        for reach_class, contacts in planned.items()])
+         "reach_class": reach_class, "release_at": _first_due(its_plan), "created_at": now}
+        for reach_class, its_plan in planned.items()])
     work.insert_rows(conn, plan_contacts, [
         {"plan_id": plan_ids[reach_class], "channel": p.channel, "field": p.field, "zones": p.zones,
          "due_at": p.due_at, "reason": p.reason}
-        for reach_class, contacts in planned.items() for p in contacts])
+        for reach_class, its_plan in planned.items() for p in its_plan])
     return plan_ids
 
 
