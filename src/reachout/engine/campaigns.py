@@ -71,7 +71,7 @@ def _transition(conn: Connection, campaign: Campaign, action: str, now: datetime
 def _nothing_left(conn: Connection, campaign: Campaign) -> bool:
     """Only campaigns fed by a segment finish on their own; others wait for requests until endTime."""
     fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))
-    return (fed_by_segment and work.open_contact_count(conn, campaign.id) == 0
+    return (fed_by_segment and not work.has_open_contacts(conn, campaign.id)
             and not plans.has_unreleased(conn, campaign.id)
             and outbound_requests.pending_count(conn, campaign.id) == 0)
 

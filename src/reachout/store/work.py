@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import Connection, bindparam, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.bulk import insert_many
@@ -121,9 +121,11 @@ def drop_open_contacts(conn: Connection, campaign_id: str, reason: str, now: dat
     return waiting
 
 
-def open_contact_count(conn: Connection, campaign_id: str) -> int:
-    return conn.execute(select(func.count()).select_from(contacts).where(
-        contacts.c.campaign_id == campaign_id, contacts.c.state.in_(OPEN_STATES))).scalar_one()
+def has_open_contacts(conn: Connection, campaign_id: str) -> bool:
+    """(Asked at every wake-up of a campaign, which its finishing contacts cause: counting them all
+    took a tenth of a million-recipient campaign's time.)"""
+    return conn.execute(select(exists().where(contacts.c.campaign_id == campaign_id,
+                                              contacts.c.state.in_(OPEN_STATES)))).scalar()
 
 
 # --- outcomes that come later ------------------------------------------------------------------
