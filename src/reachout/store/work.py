@@ -58,9 +58,10 @@ def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner
     """Leases up to `limit` due contacts in `states` of Running campaigns (sent ones of any campaign),
     oldest due first."""
     free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
-    query = (select(contacts.c.id)
-             .join(campaigns, campaigns.c.id == contacts.c.campaign_id)
-             .where(contacts.c.state.in_(list(states)), contacts.c.due_at <= now, free, _MOVING))
+    states = list(states)
+    query = select(contacts.c.id).where(contacts.c.state.in_(states), contacts.c.due_at <= now, free)
+    if states != [SENT]:
+        query = query.where(_MOVING)
     if campaign_id is not None:
         query = query.where(contacts.c.campaign_id == campaign_id)
     if channel is not None:
@@ -84,16 +85,19 @@ def due_by_campaign(conn: Connection, state: str, now: datetime) -> list[tuple[s
 
 
 def next_contact_due(conn: Connection) -> datetime | None:
-    query = (select(func.min(contacts.c.due_at))
-             .join(campaigns, campaigns.c.id == contacts.c.campaign_id)
-             .where(contacts.c.state.in_(OPEN_STATES), _MOVING))
-    return conn.execute(query).scalar()
+    sent = select(func.min(contacts.c.due_at)).where(contacts.c.state == SENT)
+    waiting = select(func.min(contacts.c.due_at)).where(contacts.c.state.in_([PLANNED, DISPATCHING]), _RUNNING)
+    found = [conn.execute(query).scalar() for query in (sent, waiting)]
+    return min((t for t in found if t is not None), default=None)
 
 
 # Contacts the engine moves on: those of Running campaigns, and sent ones whatever their campaign's
 # state, since a communication that left still has its outcome to record (a pause or stop holds and
-# drops only what has not been sent).
-_MOVING = or_(campaigns.c.state == "Running", contacts.c.state == SENT)
+# drops only what has not been sent). A condition on the contact alone, not a join: joined to
+# campaigns, PostgreSQL would read each campaign's due contacts and sort them all, where the due
+# index gives them in order.
+_RUNNING = contacts.c.campaign_id.in_(select(campaigns.c.id).where(campaigns.c.state == "Running"))
+_MOVING = or_(contacts.c.state == SENT, _RUNNING)
 
 
 def update_contact(conn: Connection, contact_id: str, **values) -> None:
