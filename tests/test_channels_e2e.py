@@ -115,18 +115,18 @@ def wait_for(condition, what: str, timeout: float = 30.0):
         time.sleep(0.05)
 
 
-def subscribe(server: Server, path: Path) -> None:
-    """Every contact and suppression event into a JSONL file (a log-group target)."""
+def subscribe(server: Server) -> Path:
+    """Every contact and suppression event into a JSONL file (a log-group target); returns the file."""
     events = make_client(server.url, "events")
     rule = f"all-{uuid.uuid4().hex[:6]}"
     events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.connect", "reachout.campaigns"]}))
-    events.put_targets(Rule=rule, Targets=[{"Id": "file", "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{path}"}])
+    events.put_targets(Rule=rule, Targets=[{"Id": "file", "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{rule}"}])
+    return server.log.parent / "events" / f"{rule}.jsonl"  # DATA_DIR/events/NAME.jsonl
 
 
-def test_campaign_renders_and_sends_real_email_and_sms(channel_server: Server, peers: Peers, tmp_path: Path) -> None:
+def test_campaign_renders_and_sends_real_email_and_sms(channel_server: Server, peers: Peers) -> None:
     world = World(channel_server)
-    events_file = tmp_path / "events.jsonl"
-    subscribe(channel_server, events_file)
+    events_file = subscribe(channel_server)
     # Two communications a week per recipient, across campaigns and channels.
     world.campaigns.put_instance_communication_limits(connectInstanceId=world.instance, communicationLimitsConfig={
         "allChannelSubtypes": {"communicationLimitsList": [

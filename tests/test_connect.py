@@ -592,14 +592,14 @@ def instant(stamp: str) -> datetime:
 def events_to_file(server, instance_arn: str) -> object:
     """A rule sending this instance's contact events to a JSONL file; returns a reader."""
     events = make_client(server.url, "events")
-    path = server.data / f"events-{uuid.uuid4().hex[:8]}"
+    group = f"events-{uuid.uuid4().hex[:8]}"
     name = unique("connect")
     events.put_rule(Name=name, EventPattern=json.dumps({"source": ["aws.connect"],
                                                         "detail": {"instanceArn": [instance_arn]}}))
-    events.put_targets(Rule=name, Targets=[{"Id": "file", "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{path}"}])
+    events.put_targets(Rule=name, Targets=[{"Id": "file", "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"}])
 
     def read() -> list[dict]:
-        written = path.with_name(path.name + ".jsonl")
+        written = server.data / "events" / f"{group}.jsonl"
         return [json.loads(line) for line in written.read_text().splitlines()] if written.exists() else []
 
     return read

@@ -53,7 +53,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         **handlers_of(ProfilesProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(ProfileObjectsProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(SegmentsProvider(database, clock), catalog, [PROFILES]),
-        **handlers_of(EventsProvider(database, clock), catalog, ["events"]),
+        **handlers_of(EventsProvider(database, clock, settings.data_dir), catalog, ["events"]),
         **handlers_of(TemplatesProvider(database, clock), catalog, ["qconnect"]),
         **handlers_of(ConnectProvider(database, clock, catalog.services[CONNECT]), catalog, [CONNECT]),
     }

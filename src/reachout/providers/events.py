@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 from reachout.aws.errors import AwsError
 from reachout.aws.gateway import Call
+from reachout.clock import Clock
 from reachout.domain.errors import DomainError, NotFound
 from reachout.events.pattern import InvalidEventPattern, matches, validate
-from reachout.events.targets import kind_of
+from reachout.events.targets import connection_problem, kind_of, target_problem
 from reachout.providers import Provider, translated
 from reachout.store import event_rules, outbox
+from reachout.store.db import Database
 
 events_api = translated("ValidationException")
 BUS = "default"
@@ -19,6 +22,10 @@ ENVELOPE = ("id", "account", "source", "time", "region", "detail-type")
 
 
 class EventsProvider(Provider):
+    def __init__(self, db: Database, clock: Clock, data_dir: Path):
+        super().__init__(db, clock)
+        self.data_dir = data_dir  # log group targets write under data_dir/events
+
     # --- rules --------------------------------------------------------------------------------
     @events_api
     def put_rule(self, call: Call) -> dict:
@@ -111,7 +118,7 @@ class EventsProvider(Provider):
             return f"API destination {target['Arn']} does not exist"
         if sum(k in target for k in ("Input", "InputPath", "InputTransformer")) > 1:
             return "Only one of Input, InputPath, or InputTransformer may be specified"
-        return None
+        return target_problem(target, self.data_dir)
 
     @events_api
     def remove_targets(self, call: Call) -> dict:
@@ -171,6 +178,9 @@ class EventsProvider(Provider):
     @events_api
     def create_connection(self, call: Call) -> dict:
         p, now = call.params, self.clock.now()
+        problem = connection_problem(p.get("AuthParameters") or {})
+        if problem:
+            raise DomainError(problem)
         arn = f"arn:aws:events:{call.region}:{call.account_id}:connection/{p['Name']}/{uuid.uuid4()}"
         spec = {**p, "ConnectionArn": arn, "ConnectionState": "AUTHORIZED", "CreationTime": now.isoformat()}
         with self.db.transaction() as conn:
