@@ -84,6 +84,13 @@ class EventBus:
         except DeliveryFailed as failure:
             self._retry_or_bury(delivery, target or {}, str(failure), failure.retryable, now)
             return
+        except Exception as error:
+            # Whatever else one delivery raises is its own failure, retried per its RetryPolicy: it
+            # must not end the pass, starve the other targets, nor fail a clock advance.
+            if delivery.attempts == 0:  # the trace once: its retries would only repeat it
+                log.warning("event %s to %s failed unexpectedly", delivery.seq, delivery.target, exc_info=True)
+            self._retry_or_bury(delivery, target or {}, f"{type(error).__name__}: {error}", True, now)
+            return
         self._settle(delivery.id, status=outbox.DELIVERED, attempts=delivery.attempts + 1)
 
     def _retry_or_bury(self, delivery, target: dict, error: str, retryable: bool, now: datetime) -> None:
