@@ -35,10 +35,12 @@ DEFAULT_LIMIT = 10 * 1024 * 1024  # the documented default of REACHOUT_MAX_BODY_
 
 @pytest.fixture(scope="module")
 def guarded(backend, tmp_path_factory) -> Iterator[Server]:
-    """A loopback server that requires admin auth, with a 1 MiB body limit and a 1 s header deadline."""
+    """A loopback server that requires admin auth, with a 1 MiB body limit, a 1 s header deadline and
+    bodies given up on after 1 s of silence."""
     running = start_server(backend, tmp_path_factory.mktemp("guarded"), "--virtual-clock", "2026-01-05T08:00:00Z",
                            REACHOUT_REQUIRE_ADMIN_AUTH="1", REACHOUT_ADMIN_TOKEN=TOKEN,
-                           REACHOUT_MAX_BODY_BYTES=str(GUARDED_LIMIT), REACHOUT_HEADER_TIMEOUT_SECONDS="1")
+                           REACHOUT_MAX_BODY_BYTES=str(GUARDED_LIMIT), REACHOUT_HEADER_TIMEOUT_SECONDS="1",
+                           REACHOUT_BODY_TIMEOUT_SECONDS="1")
     yield running
     assert running.stop() == 0, running.log.read_text()
 
@@ -125,6 +127,19 @@ def test_chunked_body_is_cut_with_413_once_past_the_limit(guarded):
     assert response.status == 413
     assert response.getheader("x-amzn-errortype") == "RequestEntityTooLargeException"
     assert f"limit of {GUARDED_LIMIT} bytes" in json.loads(body)["message"]
+
+
+@pytest.mark.parametrize("path", [V2_CAMPAIGNS, "/_reachout/clock/advance"])
+def test_a_body_that_stops_arriving_is_given_up_with_408(guarded, path):
+    body = b'{"seconds": 60}'
+    headers = signed(guarded.url, "PUT" if path == V2_CAMPAIGNS else "POST", path, body, service="connect-campaigns")
+    sock = connect(guarded.url)
+    with sock:
+        sock.sendall(head("PUT" if path == V2_CAMPAIGNS else "POST", path, headers) + body[:5])  # then silence
+        response, reply = answer(sock)
+    assert response.status == 408, reply
+    assert "request body arrived" in json.loads(reply)["message"]
+    assert response.getheader("connection") == "close"
 
 
 def test_body_under_the_limit_reaches_validation(guarded):

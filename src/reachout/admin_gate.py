@@ -27,13 +27,14 @@ NO_CREDENTIALS = ("Reachout's own endpoints need credentials on this server: an 
 
 class AdminGate:
     def __init__(self, app, *, required: bool, token: str | None, secrets: Mapping[str, str],
-                 wall_clock: Callable[[], datetime], max_body_bytes: int):
+                 wall_clock: Callable[[], datetime], max_body_bytes: int, body_timeout: float):
         self.app = app
         self.required = required
         self.token = token
         self.secrets = secrets
         self.wall_clock = wall_clock
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX) or scope["path"] in OPEN:
@@ -45,7 +46,7 @@ class AdminGate:
             if self.required:
                 body = await self._authenticated_body(request)
             else:
-                body = await read_body(request, self.max_body_bytes)
+                body = await read_body(request, self.max_body_bytes, self.body_timeout)
         except AwsError as error:
             headers = {} if body is not None else {"connection": "close"}  # the body may be unread
             await JSONResponse({"message": error.message}, status_code=error.status or 403, headers=headers)(
@@ -73,13 +74,13 @@ class AdminGate:
             if not self.token or not hmac.compare_digest(credential.strip().encode(), self.token.encode()):
                 raise AwsError("AccessDenied", "The bearer token is not the server's REACHOUT_ADMIN_TOKEN.",
                                status=403)
-            return await read_body(request, self.max_body_bytes)
+            return await read_body(request, self.max_body_bytes, self.body_timeout)
         if not authorization:
             raise AwsError("AccessDenied", NO_CREDENTIALS, status=403)
         headers = {k.lower(): v for k, v in request.headers.items()}
         raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         raw_query = request.scope.get("query_string", b"").decode("latin-1")
         claim = sigv4.claim(raw_query, headers, self.secrets, self.wall_clock())
-        body = await read_body(request, self.max_body_bytes)
+        body = await read_body(request, self.max_body_bytes, self.body_timeout)
         claim.prove(request.method, raw_path.partition("?")[0] or "/", raw_query, headers, body)
         return body

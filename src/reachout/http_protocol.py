@@ -4,8 +4,8 @@ uvicorn closes a keep-alive connection that stays idle between requests, but not
 then sends nothing, or a few bytes of a request and no more (slowloris): each such connection holds a
 socket forever. Here every request's line and headers must be complete within `header_timeout`
 seconds of the connection opening or of the request's first byte; otherwise the connection is closed.
-The body is not under this deadline: its reader bounds its size, and a request whose body stalls
-holds one connection that the client itself keeps open.
+The body is not under this deadline: its reader (reachout.aws.bodies) bounds its size and gives up
+on it when it stops arriving.
 """
 from __future__ import annotations
 

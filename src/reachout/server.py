@@ -60,7 +60,8 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         **handlers_of(ConnectProvider(database, clock, catalog.services[CONNECT]), catalog, [CONNECT]),
     }
     secrets = {settings.access_key_id: settings.secret_access_key}
-    gateway = Gateway(catalog, handlers, secrets, settings.account_id, SystemClock().now, settings.max_body_bytes)
+    gateway = Gateway(catalog, handlers, secrets, settings.account_id, SystemClock().now, settings.max_body_bytes,
+                      settings.body_timeout_seconds)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": reachout.__version__,
@@ -147,7 +148,8 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         Mount("/", app=gateway),
     ], lifespan=lifespan, middleware=[
         Middleware(AdminGate, required=settings.admin_auth_required, token=settings.admin_token, secrets=secrets,
-                   wall_clock=SystemClock().now, max_body_bytes=settings.max_body_bytes),
+                   wall_clock=SystemClock().now, max_body_bytes=settings.max_body_bytes,
+                   body_timeout=settings.body_timeout_seconds),
     ])
     app.state.database = database
     app.state.engine = engine

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from reachout.aws.bodies import DEFAULT_MAX_BODY_BYTES
+from reachout.aws.bodies import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES
 from reachout.providers.campaigns import Quotas
 
 # The pair a fresh install accepts; fine on loopback, refused anywhere else.
@@ -41,6 +41,7 @@ class Settings:
     tls_key: Path | None = None
     keep_alive_seconds: float = 5.0  # an idle keep-alive connection is closed after this
     header_timeout_seconds: float = 10.0  # a request line and headers must arrive within this
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS  # a body silent this long is refused with 408
 
     @property
     def on_loopback(self) -> bool:
@@ -90,6 +91,8 @@ class Settings:
             else None,
             "header_timeout_seconds": float(env["REACHOUT_HEADER_TIMEOUT_SECONDS"])
             if "REACHOUT_HEADER_TIMEOUT_SECONDS" in env else None,
+            "body_timeout_seconds": float(env["REACHOUT_BODY_TIMEOUT_SECONDS"])
+            if "REACHOUT_BODY_TIMEOUT_SECONDS" in env else None,
             "quotas": Quotas(
                 int(env.get("REACHOUT_QUOTA_ACTIVE_CAMPAIGNS_PER_INSTANCE", Quotas.active_campaigns_per_instance)),
                 int(env.get("REACHOUT_QUOTA_CAMPAIGNS_PER_INSTANCE", Quotas.campaigns_per_instance)),

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from reachout.aws import sigv4
-from reachout.aws.bodies import DEFAULT_MAX_BODY_BYTES, read_body
+from reachout.aws.bodies import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES, read_body
 from reachout.aws.catalog import Service, ServiceCatalog
 from reachout.aws.errors import AwsError, ParamValidationError
 from reachout.aws.parsing import parse_json, parse_rest_json
@@ -54,6 +54,7 @@ class Gateway:
         account_id: str,
         wall_clock: Callable[[], datetime],
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
     ):
         self.catalog = catalog
         self.handlers = handlers
@@ -63,6 +64,7 @@ class Gateway:
         # clients sign with their own wall clock.
         self.wall_clock = wall_clock
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
@@ -82,7 +84,7 @@ class Gateway:
             claim = sigv4.claim(raw_query, headers, self.secrets, self.wall_clock())
             # Known before the body is read, so that a body refused for its size gets the service's dialect.
             service = self.catalog.resolve(claim.scope.service, raw_path)
-            body = await read_body(request, self.max_body_bytes)
+            body = await read_body(request, self.max_body_bytes, self.body_timeout)
             scope = claim.prove(request.method, raw_path, raw_query, headers, body)
             if service is None:
                 raise AwsError("UnknownOperationException",
