@@ -42,27 +42,44 @@ def serve(
                                            "processes do the work"),
     smtp_url: Optional[str] = typer.Option(None, help=SMTP_HELP),
     smpp_url: Optional[str] = typer.Option(None, help=SMPP_HELP),
+    tls_cert: Optional[Path] = typer.Option(None, help="Serve HTTPS with this PEM certificate (chain) "
+                                                       "[env REACHOUT_TLS_CERT]; needs --tls-key"),
+    tls_key: Optional[Path] = typer.Option(None, help="The PEM private key of --tls-cert [env REACHOUT_TLS_KEY]"),
 ) -> None:
     """Run the AWS-compatible API server and the campaign engine in this process."""
+    from functools import partial
+
+    from reachout.http_protocol import HeaderDeadlineProtocol
     from reachout.server import build_app
     from reachout.settings import _instant
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env(host=host, port=port, db=db, data_dir=data_dir, seed=seed, engine=engine,
                                  virtual_clock=_instant(virtual_clock) if virtual_clock else None,
-                                 smtp_url=smtp_url, smpp_url=smpp_url)
+                                 smtp_url=smtp_url, smpp_url=smpp_url, tls_cert=tls_cert, tls_key=tls_key)
+    if not settings.on_loopback and settings.default_credentials:
+        typer.echo(f"Refusing to serve on {settings.host} with the default test/test credentials: anyone who can "
+                   "reach this address could use them. Set REACHOUT_ACCESS_KEY_ID and REACHOUT_SECRET_ACCESS_KEY "
+                   "to a pair of your own, or bind to 127.0.0.1.", err=True)
+        raise typer.Exit(2)
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise typer.BadParameter("--tls-cert and --tls-key (REACHOUT_TLS_CERT / REACHOUT_TLS_KEY) go together")
     try:
         application = build_app(settings)
     except ValueError as error:  # a relay or SMS centre URL of the wrong form
         raise typer.BadParameter(str(error)) from None
     logging.getLogger("reachout").info(
-        "Reachout on http://%s:%d (access key %s, account %s)", settings.host, settings.port,
-        settings.access_key_id, settings.account_id)
+        "Reachout on %s://%s:%d (access key %s, account %s, /_reachout/ %s)", "https" if settings.tls_cert else "http",
+        settings.host, settings.port, settings.access_key_id, settings.account_id,
+        "needs credentials" if settings.admin_auth_required else "open to this machine")
     # uvicorn turns SIGTERM into a graceful shutdown (stop accepting, finish requests in flight, close
     # the database), then re-raises the signal under the handler it found. A no-op handler here
     # makes that re-raise harmless, so a clean shutdown exits 0 rather than dying by the signal.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning",
+                ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key,
+                timeout_keep_alive=settings.keep_alive_seconds,
+                http=partial(HeaderDeadlineProtocol, header_timeout=settings.header_timeout_seconds))
 
 
 @app.command()

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import reachout
+from reachout.admin_gate import AdminGate
 from reachout.aws.catalog import ServiceCatalog
 from reachout.aws.gateway import Gateway
 from reachout.channels import Channel
@@ -57,8 +59,9 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         **handlers_of(TemplatesProvider(database, clock), catalog, ["qconnect"]),
         **handlers_of(ConnectProvider(database, clock, catalog.services[CONNECT]), catalog, [CONNECT]),
     }
-    gateway = Gateway(catalog, handlers, {settings.access_key_id: settings.secret_access_key},
-                      settings.account_id, SystemClock().now)
+    secrets = {settings.access_key_id: settings.secret_access_key}
+    gateway = Gateway(catalog, handlers, secrets, settings.account_id, SystemClock().now, settings.max_body_bytes,
+                      settings.body_timeout_seconds)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": reachout.__version__,
@@ -143,7 +146,11 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         Route("/_reachout/channels/email/bounces", email_bounce, methods=["POST"]),
         Route("/_reachout/campaigns/{campaign_id}/{kind}", campaign_records),
         Mount("/", app=gateway),
-    ], lifespan=lifespan)
+    ], lifespan=lifespan, middleware=[
+        Middleware(AdminGate, required=settings.admin_auth_required, token=settings.admin_token, secrets=secrets,
+                   wall_clock=SystemClock().now, max_body_bytes=settings.max_body_bytes,
+                   body_timeout=settings.body_timeout_seconds),
+    ])
     app.state.database = database
     app.state.engine = engine
     return app

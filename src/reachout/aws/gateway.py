@@ -1,8 +1,9 @@
 """The ASGI endpoint every AWS call enters through.
 
-signature -> service -> operation -> params -> validation -> handler -> response. Each step that
-fails answers with the AWS error a client expects, and nothing reaches a handler unless every step
-before it passed, so a bad request changes nothing.
+signature headers -> body -> signature -> service -> operation -> params -> validation -> handler ->
+response. Each step that fails answers with the AWS error a client expects, and nothing reaches a
+handler unless every step before it passed, so a bad request changes nothing. The body is read only
+once the headers carry a plausible signature by a known key, and never beyond the size limit.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from reachout.aws import sigv4
+from reachout.aws.bodies import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES, read_body
 from reachout.aws.catalog import Service, ServiceCatalog
 from reachout.aws.errors import AwsError, ParamValidationError
 from reachout.aws.parsing import parse_json, parse_rest_json
@@ -51,6 +53,8 @@ class Gateway:
         secrets: Mapping[str, str],
         account_id: str,
         wall_clock: Callable[[], datetime],
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
     ):
         self.catalog = catalog
         self.handlers = handlers
@@ -59,6 +63,8 @@ class Gateway:
         # Signatures are checked against real time even when the engine runs on a virtual clock:
         # clients sign with their own wall clock.
         self.wall_clock = wall_clock
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
@@ -71,13 +77,15 @@ class Gateway:
         raw_path = raw_path.partition("?")[0] or "/"
         raw_query = request.scope.get("query_string", b"").decode("latin-1")
         headers = {k.lower(): v for k, v in request.headers.items()}
-        body = await request.body()
+        body: bytes | None = None
         service: Service | None = None
         operation: OperationModel | None = None
         try:
-            scope = sigv4.verify(request.method, raw_path, raw_query, headers, body, self.secrets,
-                                 self.wall_clock())
-            service = self.catalog.resolve(scope.service, raw_path)
+            claim = sigv4.claim(raw_query, headers, self.secrets, self.wall_clock())
+            # Known before the body is read, so that a body refused for its size gets the service's dialect.
+            service = self.catalog.resolve(claim.scope.service, raw_path)
+            body = await read_body(request, self.max_body_bytes, self.body_timeout)
+            scope = claim.prove(request.method, raw_path, raw_query, headers, body)
             if service is None:
                 raise AwsError("UnknownOperationException",
                                f"Reachout serves no AWS service signed as '{scope.service}'", status=404)
@@ -102,6 +110,9 @@ class Gateway:
             error = AwsError("InternalServerException", "An internal error occurred.", status=500)
             status, out_headers, out_body = self._error(service, error)
         out_headers["x-amzn-requestid"] = request_id
+        if body is None and _has_body(headers):
+            # Answered without reading the body: close rather than let the client send it for nothing.
+            out_headers["connection"] = "close"
         return Response(out_body, status_code=status, headers=out_headers)
 
     def _route(self, service: Service, method: str, raw_path: str, query, headers) -> tuple[OperationModel, dict]:
@@ -137,3 +148,7 @@ class Gateway:
         modelled = shape.metadata.get("error", {}).get("httpStatusCode") if shape else None
         status = modelled or error.status or 400
         return serialize_error(service.protocol, shape, error, service.message_key(error.code), status)
+
+
+def _has_body(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers

@@ -45,6 +45,49 @@ def verify(
     now: datetime,
 ) -> SignedScope:
     """Check the request's SigV4 signature and return its credential scope, or raise AwsError."""
+    return claim(raw_query, headers, secrets, now).prove(method, raw_path, raw_query, headers, body)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the headers alone say about a signature: enough to refuse a request before its body is read,
+    not enough to accept it (the signature covers the body)."""
+
+    scope: SignedScope
+    signed_headers: list[str]
+    signature: str
+    secret: str
+    amz_date: str
+
+    def prove(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes) -> SignedScope:
+        """The scope, if the signature matches the whole request; else raise AwsError."""
+        canonical_request = "\n".join([
+            method.upper(),
+            _canonical_uri(raw_path),
+            _canonical_query(raw_query),
+            "".join(f"{name}:{_trim(headers.get(name, ''))}\n" for name in self.signed_headers),
+            ";".join(self.signed_headers),
+            _payload_hash(headers, body),
+        ])
+        scope = self.scope
+        credential_scope = f"{scope.date}/{scope.region}/{scope.service}/aws4_request"
+        string_to_sign = "\n".join([
+            ALGORITHM, self.amz_date, credential_scope,
+            hashlib.sha256(canonical_request.encode("utf-8")).hexdigest(),
+        ])
+        key = f"AWS4{self.secret}".encode("utf-8")
+        for part in (scope.date, scope.region, scope.service, "aws4_request"):
+            key = _hmac(key, part)
+        expected = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        # Compare bytes: compare_digest rejects non-ASCII str, and the client controls `signature`.
+        if not hmac.compare_digest(expected.encode(), self.signature.encode("utf-8")):
+            raise _invalid(SIGNATURE_MISMATCH)
+        return scope
+
+
+def claim(raw_query: str, headers: Mapping[str, str], secrets: Mapping[str, str], now: datetime) -> Claim:
+    """Everything a signature can be refused for without the body: a missing or malformed Authorization,
+    a bad or skewed date, an unknown access key. Raises AwsError."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     authorization = headers.get("authorization")
@@ -70,28 +113,7 @@ def verify(
     if secret is None:
         raise AwsError("UnrecognizedClientException",
                        "The security token included in the request is invalid.", status=403)
-
-    canonical_request = "\n".join([
-        method.upper(),
-        _canonical_uri(raw_path),
-        _canonical_query(raw_query),
-        "".join(f"{name}:{_trim(headers.get(name, ''))}\n" for name in signed_headers),
-        ";".join(signed_headers),
-        _payload_hash(headers, body),
-    ])
-    credential_scope = f"{scope.date}/{scope.region}/{scope.service}/aws4_request"
-    string_to_sign = "\n".join([
-        ALGORITHM, amz_date, credential_scope,
-        hashlib.sha256(canonical_request.encode("utf-8")).hexdigest(),
-    ])
-    key = f"AWS4{secret}".encode("utf-8")
-    for part in (scope.date, scope.region, scope.service, "aws4_request"):
-        key = _hmac(key, part)
-    expected = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-    # Compare bytes: compare_digest rejects non-ASCII str, and the client controls `signature`.
-    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8")):
-        raise _invalid(SIGNATURE_MISMATCH)
-    return scope
+    return Claim(scope, signed_headers, signature, secret, amz_date)
 
 
 def _parse_authorization(authorization: str) -> tuple[SignedScope, list[str], str]:
