@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from reachout.domain.errors import DomainError, InvalidState
+from reachout.domain.errors import Conflict, DomainError, InvalidState
 from reachout.domain.schedule import Schedule
 
 INITIALIZED, RUNNING, PAUSED, STOPPED, FAILED, COMPLETED = (
@@ -61,6 +61,16 @@ class Campaign:
         """Configuration of a finished campaign is history; AWS refuses to rewrite it."""
         if self.state in TERMINAL:
             raise InvalidState(self.state, f"Cannot update {what} of campaign {self.id} in state {self.state}")
+
+    def require_unpublished(self, what: str, *, as_conflict: bool = False) -> None:
+        """Settings the API reference of their operation reserves to Initialized campaigns ("Only
+        campaigns in the Initialized state are valid for this operation"; seeds/002: they "cannot be
+        changed once your campaign has been published"). `as_conflict`: the operation's model has no
+        InvalidCampaignStateException, only ConflictException."""
+        if self.state != INITIALIZED:
+            message = (f"Cannot change {what} of campaign {self.id} in state {self.state}: only an Initialized "
+                       "campaign, not yet started, may change it")
+            raise Conflict(message) if as_conflict else InvalidState(self.state, message)
 
     # --- configuration rules -------------------------------------------------------------------
     def update_channels(self, update: dict) -> None:
