@@ -95,9 +95,14 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
 
         def read():
             with database.transaction() as conn:
+                if campaign_store.get_campaign_by_id(conn, campaign_id) is None:
+                    return None
                 return reader(conn, campaign_id)
 
-        return JSONResponse(json.loads(json.dumps(await run_in_threadpool(read), default=_iso)))
+        records = await run_in_threadpool(read)
+        if records is None:
+            return _problem(404, f"no such campaign '{campaign_id}'")
+        return JSONResponse(json.loads(json.dumps(records, default=_iso)))
 
     async def campaign_forecast(request: Request) -> JSONResponse:
         """The dry run of `reachout forecast`, from the clock's now (or ?start=...)."""

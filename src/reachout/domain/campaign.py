@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from reachout.domain.errors import DomainError, InvalidState
+from reachout.domain.errors import Conflict, DomainError, InvalidState
 from reachout.domain.schedule import Schedule
 
 INITIALIZED, RUNNING, PAUSED, STOPPED, FAILED, COMPLETED = (
@@ -23,7 +23,7 @@ TRANSITIONS = {
     "pause": ({RUNNING}, PAUSED),
     "resume": ({PAUSED}, RUNNING),
     "stop": ({RUNNING, PAUSED}, STOPPED),
-    "complete": ({RUNNING}, COMPLETED),
+    "complete": ({RUNNING, PAUSED}, COMPLETED),  # PAUSED: at its endTime
     "fail": ({RUNNING}, FAILED),
 }
 
@@ -62,6 +62,16 @@ class Campaign:
         if self.state in TERMINAL:
             raise InvalidState(self.state, f"Cannot update {what} of campaign {self.id} in state {self.state}")
 
+    def require_unpublished(self, what: str, *, as_conflict: bool = False) -> None:
+        """Settings the API reference of their operation reserves to Initialized campaigns ("Only
+        campaigns in the Initialized state are valid for this operation"; seeds/002: they "cannot be
+        changed once your campaign has been published"). `as_conflict`: the operation's model has no
+        InvalidCampaignStateException, only ConflictException."""
+        if self.state != INITIALIZED:
+            message = (f"Cannot change {what} of campaign {self.id} in state {self.state}: only an Initialized "
+                       "campaign, not yet started, may change it")
+            raise Conflict(message) if as_conflict else InvalidState(self.state, message)
+
     # --- configuration rules -------------------------------------------------------------------
     def update_channels(self, update: dict) -> None:
         """Given channels replace those channels; the others stay (DeleteCampaignChannelSubtypeConfig
@@ -78,6 +88,27 @@ class Campaign:
             raise DomainError(f"Campaign {self.id} cannot change its source from {next(iter(self.source))} "
                               f"to {next(iter(source))}")
         self.source = source
+
+    def source_endpoint(self, channel: str, given: dict | None = None) -> dict | None:
+        """The endpoint a contact on this channel goes out from (Connect's SystemEndpoint, an
+        EndpointInfo): the channel's defaultOutboundConfig source, overridden by what its outbound
+        request gave (`given`: its channelSubtypeParameters for the channel). An SMS or WhatsApp
+        number is named by its ARN (the engine finds the number); None when no source is set (a
+        call whose caller ID comes from its queue)."""
+        config = {**((self.channel_subtype_config.get(channel) or {}).get("defaultOutboundConfig") or {}),
+                  **{k: v for k, v in (given or {}).items() if v}}
+        if channel == "email":
+            address, kind = config.get("connectSourceEmailAddress"), "EMAIL_ADDRESS"
+        elif channel == "telephony":
+            address, kind = config.get("connectSourcePhoneNumber"), "TELEPHONE_NUMBER"
+        else:
+            address, kind = config.get("connectSourcePhoneNumberArn"), "CONNECT_PHONENUMBER_ARN"
+        if not address:
+            return None
+        endpoint = {"Type": kind, "Address": address}
+        if channel == "email" and config.get("sourceEmailAddressDisplayName"):
+            endpoint["DisplayName"] = config["sourceEmailAddressDisplayName"]
+        return endpoint
 
     @property
     def channel_subtypes(self) -> list[str]:

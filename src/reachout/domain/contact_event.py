@@ -58,7 +58,9 @@ def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, in
                   amd: bool = True, amd_status: str | None = None, disconnect_reason: str | None = None,
                   reason: str | None = None, connected_at: datetime | None = None,
                   agent_arn: str | None = None) -> dict:
-    """One contact event. `contact` has id, channel, endpoint, dispatched_at (INITIATED time). For a
+    """One contact event. `contact` has id, channel, system_endpoint (the address the contact centre
+    reaches the customer from, tagged aws:connect:systemEndpoint: seeds/001; None when there is
+    none), dispatched_at (INITIATED time). For a
     call, the AnsweringMachineDetectionStatus and DisconnectReason come from its outcome unless
     given (no AMD status with detection off, `amd` False); `connected_at` is when it connected to
     the system (DISCONNECTED repeats it). Contacts started through the Connect APIs have no campaign
@@ -71,8 +73,10 @@ def contact_event(event_type: str, *, contact: dict, campaign_id: str | None, in
         "channel": channel, "instanceArn": instance_arn, "initiationMethod": initiation_method,
         "initiationTimestamp": _stamp(contact.get("dispatched_at") or at),
         "segmentAttributes": {"connect:Subtype": {"ValueString": subtype}},
-        "tags": {"aws:connect:instanceId": instance_id, "aws:connect:systemEndpoint": contact.get("endpoint", "")},
+        "tags": {"aws:connect:instanceId": instance_id},
     }
+    if contact.get("system_endpoint"):
+        detail["tags"]["aws:connect:systemEndpoint"] = contact["system_endpoint"]
     if campaign_id is not None:
         detail["campaign"] = {"campaignId": campaign_id}
     if event_type == "CONNECTED_TO_SYSTEM":

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from reachout.domain.campaign import RUNNING, STOPPED, Campaign
+from reachout.domain.campaign import PAUSED, RUNNING, STOPPED, Campaign
 from reachout.domain.endpoint import ENDPOINT_FIELDS
 from reachout.domain.schedule import parse_duration
 from reachout.engine import notify
@@ -34,16 +34,20 @@ def wake(conn: Connection, campaign_id: str, now: datetime) -> None:
         return
     _, next_snapshot = work.campaign_times(conn, campaign_id)
     wake_at = None
+    schedule = campaign.schedule
     if campaign.state == STOPPED:
         _drop_remaining(conn, campaign, "the campaign was stopped", now)
+    elif campaign.state in (RUNNING, PAUSED) and schedule and now >= schedule.end_time:
+        # Paused or not, a campaign ends at its endTime (seeds/002: an expired campaign appears
+        # Completed a few moments after expiry).
+        _drop_remaining(conn, campaign, f"the campaign ended at its endTime {schedule.end_time.isoformat()}", now)
+        _transition(conn, campaign, "complete", now)
+        next_snapshot = None
+    elif campaign.state == PAUSED:
+        wake_at = schedule.end_time if schedule else None  # its refresh waits for ResumeCampaign
     elif campaign.state == RUNNING:
-        schedule = campaign.schedule
         if schedule and now < schedule.start_time:
             wake_at = schedule.start_time
-        elif schedule and now >= schedule.end_time:
-            _drop_remaining(conn, campaign, f"the campaign ended at its endTime {schedule.end_time.isoformat()}", now)
-            _transition(conn, campaign, "complete", now)
-            next_snapshot = None
         else:
             if next_snapshot is not None and next_snapshot <= now:
                 if snapshot(conn, campaign, now) is None:  # its segment is gone: the campaign fails
@@ -58,7 +62,7 @@ def wake(conn: Connection, campaign_id: str, now: datetime) -> None:
                 candidates = [t for t in (next_snapshot, schedule.end_time if schedule else None) if t]
                 wake_at = min(candidates) if candidates else None
     work.set_campaign_times(conn, campaign_id, wake_at=wake_at,
-                            next_snapshot_at=next_snapshot if campaign.state == RUNNING else None)
+                            next_snapshot_at=next_snapshot if campaign.state in (RUNNING, PAUSED) else None)
 
 
 def _transition(conn: Connection, campaign: Campaign, action: str, now: datetime) -> None:
@@ -241,5 +245,5 @@ def on_transition(conn: Connection, campaign: Campaign, action: str, now: dateti
         fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))
         work.set_campaign_times(conn, campaign.id, wake_at=now,
                                 next_snapshot_at=max(start, now) if fed_by_segment else None)
-    elif action in ("resume", "stop", "schedule"):
+    elif action in ("pause", "resume", "stop", "schedule"):
         work.set_campaign_times(conn, campaign.id, wake_at=now)

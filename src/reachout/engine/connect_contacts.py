@@ -36,7 +36,8 @@ from reachout.channels.telephony import Telephony
 from reachout.domain.contact import CONNECT_CHANNEL, SUBTYPE_OF, UNSENDABLE, ending
 from reachout.domain.disposition import final_outcome, overrides
 from reachout.engine import calls, notify
-from reachout.engine.rendering import ConnectMessages
+from reachout.engine.rendering import ConnectMessages, system_endpoints
+from reachout.store import campaigns as campaign_store
 from reachout.store import connect_contacts as store
 from reachout.store import work
 from reachout.store.db import Database
@@ -207,6 +208,8 @@ def campaign_contact(conn, region: str, instance_id: str, contact_id: str) -> Si
             "dispatched_at": row.dispatched_at,
             "customer_endpoint": {"Type": "EMAIL_ADDRESS" if row.channel == "email" else "TELEPHONE_NUMBER",
                                   "Address": row.endpoint},
+            "system_endpoint": system_endpoints(conn, campaign_store.get_campaign_by_id(conn, row.campaign_id),
+                                                [row])[row.id],
             "segment_attributes": {"connect:Subtype": {"ValueString": SUBTYPE_OF[row.channel]}},
             "state": store.DISPATCHING if row.state == work.DISPATCHING else store.SENT,
             "updated_at": row.completed_at or row.dispatched_at, "outcome": row.outcome,
@@ -220,5 +223,5 @@ def campaign_contact(conn, region: str, instance_id: str, contact_id: str) -> Si
 
 
 # What campaign contacts do not have.
-_NOT_SET = {"system_endpoint": None, "flow_id": None, "related_contact_id": None, "name": None, "description": None,
+_NOT_SET = {"flow_id": None, "related_contact_id": None, "name": None, "description": None,
             "attributes": {}, "options": {}, "client_token": None}

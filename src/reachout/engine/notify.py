@@ -11,6 +11,7 @@ from reachout.domain.campaign import Campaign
 from reachout.domain.disposition import final_outcome
 from reachout.domain.contact_event import (campaign_state_event, contact_event, outcome_events,
                                            suppression_event)
+from reachout.engine.rendering import OriginationNumbers, system_endpoints
 from reachout.store import outbox, work
 
 
@@ -20,8 +21,20 @@ def _where(campaign: Campaign, at: datetime) -> dict:
             "region": campaign.region, "at": at}
 
 
-def _contact(row) -> dict:
-    return {"id": row.id, "channel": row.channel, "endpoint": row.endpoint, "dispatched_at": row.dispatched_at}
+def _contacts(conn: Connection, campaign: Campaign, rows: list) -> dict[str, dict]:
+    """contact id -> what its events tell of a campaign contact; its system endpoint is the campaign's
+    source (an SMS number named by its ARN: the number, when Reachout knows it)."""
+    sources = system_endpoints(conn, campaign, rows)
+    numbers = OriginationNumbers(conn)
+    found = {}
+    for row in rows:
+        source = sources[row.id] or {}
+        address = source.get("Address")
+        if source.get("Type") == "CONNECT_PHONENUMBER_ARN":
+            address = numbers.of(address) or address
+        found[row.id] = {"id": row.id, "channel": row.channel, "system_endpoint": address,
+                         "dispatched_at": row.dispatched_at}
+    return found
 
 
 def suppressed(conn: Connection, campaign: Campaign, rows: list[dict], now: datetime) -> None:
@@ -35,21 +48,24 @@ def suppressed(conn: Connection, campaign: Campaign, rows: list[dict], now: date
 
 def initiated(conn: Connection, campaign: Campaign, contacts: list, now: datetime) -> None:
     where = _where(campaign, now)
-    outbox.emit(conn, [(c.id, contact_event("INITIATED", contact={**_contact(c), "dispatched_at": now}, **where))
+    seen = _contacts(conn, campaign, contacts)
+    outbox.emit(conn, [(c.id, contact_event("INITIATED", contact={**seen[c.id], "dispatched_at": now}, **where))
                        for c in contacts], now)
 
 
 def finished(conn: Connection, campaign: Campaign, contacts: list, now: datetime) -> None:
     where = _where(campaign, now)
+    seen = _contacts(conn, campaign, contacts)
     outbox.emit(conn, [(c.id, event) for c in contacts
-                       for event in outcome_events(_contact(c), final_outcome(c.outcome), **where)], now)
+                       for event in outcome_events(seen[c.id], final_outcome(c.outcome), **where)], now)
 
 
 def call_progressed(conn: Connection, campaign: Campaign, contact, stages: list[CallProgress],
                     answered: CallProgress | None, now: datetime, *, lost: bool = False) -> None:
     """A campaign call's new stages as contact events (see _call_events)."""
     outbox.emit(conn, [(contact.id, event) for event in _call_events(
-        _contact(contact), stages, answered, lambda at: _where(campaign, at), now, lost=lost)], now)
+        _contacts(conn, campaign, [contact])[contact.id], stages, answered, lambda at: _where(campaign, at), now,
+        lost=lost)], now)
 
 
 def _call_events(contact: dict, stages: list[CallProgress], answered: CallProgress | None, where, now: datetime, *,
@@ -98,7 +114,7 @@ def _connect_where(row, at: datetime) -> dict:
 
 
 def _connect_contact(row) -> dict:
-    return {"id": row.id, "channel": row.delivery, "endpoint": (row.system_endpoint or {}).get("Address", ""),
+    return {"id": row.id, "channel": row.delivery, "system_endpoint": (row.system_endpoint or {}).get("Address"),
             "dispatched_at": row.initiated_at}
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from reachout.domain.campaign import Campaign
 from reachout.domain.endpoint import choose_endpoint
-from reachout.domain.window import Window
+from reachout.domain.window import HORIZON_DAYS, Window
 from reachout.domain.zones import zones_from
 
 
@@ -67,8 +67,11 @@ class Planner:
     def _compute_opening(self, channel: str, zone_names: tuple[str, ...]) -> tuple[datetime | None, str | None]:
         """(due, reason) for a channel's contact with recipients in these zones."""
         due = self.windows[channel].next_open(self.now, [ZoneInfo(z) for z in zone_names])
+        if due is None and len(zone_names) > 1:  # each zone's window may open, never all of them at once
+            return None, (f"no instant open in all of {', '.join(zone_names)} (the recipient's candidate time "
+                          f"zones) within {HORIZON_DAYS} days of the channel's communication time")
         if due is None:
-            return None, "the channel's communication time never opens within 400 days"
+            return None, f"the channel's communication time never opens in {zone_names[0]} within {HORIZON_DAYS} days"
         if due > self.now:
             return due, f"deferred: communication time closed until {due.isoformat()}"
         return due, None

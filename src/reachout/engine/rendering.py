@@ -209,6 +209,24 @@ class ConnectMessages:
             raise Unsendable(f"message not rendered: {error.message}") from None
 
 
+def system_endpoints(conn: Connection, campaign: Campaign, contacts: list) -> dict[str, dict | None]:
+    """contact id -> the EndpointInfo these contacts of one campaign go out from (its SystemEndpoint):
+    the campaign channel's source, or the one their outbound request gave (Campaign.source_endpoint)."""
+    requests = outbound_requests.get_requests(conn, [c.request_id for c in contacts if c.request_id])
+    defaults: dict[str, dict | None] = {}
+    found = {}
+    for contact in contacts:
+        request = requests.get(contact.request_id) if contact.request_id else None
+        given = ((request.payload.get("channelSubtypeParameters") or {}).get(contact.channel) if request else None)
+        if given:
+            found[contact.id] = campaign.source_endpoint(contact.channel, given)
+        else:
+            if contact.channel not in defaults:
+                defaults[contact.channel] = campaign.source_endpoint(contact.channel)
+            found[contact.id] = defaults[contact.channel]
+    return found
+
+
 class OriginationNumbers:
     """The numbers SMS go out from, by the ARN that names them: a number claimed with
     ClaimPhoneNumber by its ARN, or an ARN whose resource id is the number itself. Looked up once."""

@@ -159,8 +159,11 @@ class CampaignsProvider:
         self._update(call, lambda campaign: campaign.transition(action), after=action)
 
     # --- updates -------------------------------------------------------------------------------
-    # Operations whose model lists InvalidCampaignStateException refuse finished campaigns; the
-    # others (name, channels, v1 dialer and call config) may be changed in any state.
+    # Each update follows its operation's API reference: schedule, source, communication time and
+    # limits (update and delete) and DeleteCampaignChannelSubtypeConfig are "Only campaigns in the
+    # Initialized state" (`unpublished`); flow association and entry limits, whose references say
+    # nothing of states but whose models list InvalidCampaignStateException, refuse finished
+    # campaigns (`guard`); name, channel updates and v1 dialer and call config: any state.
     @_translated
     def update_campaign_name(self, call: Call) -> None:
         self._update(call, lambda c: setattr(c, "name", call.params["name"]))
@@ -201,16 +204,17 @@ class CampaignsProvider:
         def apply(campaign: Campaign) -> None:
             campaign.channel_subtype_config = {k: v for k, v in campaign.channel_subtype_config.items() if k != channel}
 
-        self._update(call, apply)
+        # Its model has no InvalidCampaignStateException: a published campaign is a conflict.
+        self._update(call, apply, unpublished="its channels", as_conflict=True)
 
     @_translated
     def update_campaign_schedule(self, call: Call) -> None:
         schedule = Schedule.from_view(call.params["schedule"])
-        self._update(call, lambda c: setattr(c, "schedule", schedule), guard="schedule", after="schedule")
+        self._update(call, lambda c: setattr(c, "schedule", schedule), unpublished="the schedule", after="schedule")
 
     @_translated
     def update_campaign_source(self, call: Call) -> None:
-        self._update(call, lambda c: c.update_source(call.params["source"]), guard="source")
+        self._update(call, lambda c: c.update_source(call.params["source"]), unpublished="the source")
 
     @_translated
     def update_campaign_flow_association(self, call: Call) -> None:
@@ -229,7 +233,8 @@ class CampaignsProvider:
     @_translated
     def update_campaign_communication_time(self, call: Call) -> None:
         config = _communication_time(call.params["communicationTimeConfig"])
-        self._update(call, lambda c: setattr(c, "communication_time_config", config), guard="communication time")
+        self._update(call, lambda c: setattr(c, "communication_time_config", config),
+                     unpublished="the communication time")
 
     @_translated
     def delete_campaign_communication_time(self, call: Call) -> None:
@@ -240,13 +245,13 @@ class CampaignsProvider:
                 config = {k: v for k, v in campaign.communication_time_config.items() if k != channel}
                 campaign.communication_time_config = config
 
-        self._update(call, apply, guard="communication time")
+        self._update(call, apply, unpublished="the communication time")
 
     @_translated
     def update_campaign_communication_limits(self, call: Call) -> None:
         override = _limits_override(call.params["communicationLimitsOverride"])
         self._update(call, lambda c: setattr(c, "communication_limits_override", override),
-                     guard="communication limits")
+                     unpublished="the communication limits")
 
     @_translated
     def delete_campaign_communication_limits(self, call: Call) -> None:
@@ -256,18 +261,22 @@ class CampaignsProvider:
                 rest = {k: v for k, v in campaign.communication_limits_override.items() if k != "allChannelSubtypes"}
                 campaign.communication_limits_override = rest or None
 
-        self._update(call, apply, guard="communication limits")
+        self._update(call, apply, unpublished="the communication limits")
 
-    def _update(self, call: Call, apply, *, guard: str | None = None, require_v1: bool = False,
-                after: str | None = None) -> None:
-        """Read, change and write one campaign under its row lock; `after` tells the engine what
-        happened (start, resume, stop, schedule) in the same transaction."""
+    def _update(self, call: Call, apply, *, guard: str | None = None, unpublished: str | None = None,
+                as_conflict: bool = False, require_v1: bool = False, after: str | None = None) -> None:
+        """Read, change and write one campaign under its row lock; `guard` names what a finished
+        campaign keeps, `unpublished` what only an Initialized one may change (a ConflictException
+        `as_conflict`); `after` tells the engine what happened (start, resume, stop, schedule) in the
+        same transaction."""
         with self.db.transaction() as conn:
             campaign = self._campaign(conn, call, for_update=True)
             if require_v1:
                 campaign.v1_view()  # refuses campaigns v1 cannot express
             if guard:
                 campaign.require_not_terminal(guard)
+            if unpublished:
+                campaign.require_unpublished(unpublished, as_conflict=as_conflict)
             previous = campaign.state
             apply(campaign)
             store.save_campaign(conn, campaign)

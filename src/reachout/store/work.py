@@ -212,13 +212,14 @@ def counted_communications(conn: Connection, recipients: Iterable[str], since: d
 
 
 def reserve(conn: Connection, claimed: list, now: datetime) -> None:
-    """Counts these contacts against their recipients' limits and records them as dispatching."""
+    """Counts these contacts against their recipients' limits and records them as dispatching; a
+    deferral they waited through is over (their outcome says what happened)."""
     if not claimed:
         return
     insert_rows(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
                                         "channel": c.channel, "at": now, "released": False} for c in claimed])
     conn.execute(update(contacts).where(contacts.c.id.in_([c.id for c in claimed]))
-                 .values(state=DISPATCHING, dispatched_at=now))
+                 .values(state=DISPATCHING, dispatched_at=now, reason=None))
 
 
 def release_communications(conn: Connection, contact_ids: list[str]) -> None:
