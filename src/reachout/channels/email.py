@@ -56,6 +56,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from reachout.channels import Outgoing, Receipt, Report, described
+from reachout.domain.template import one_line
 
 
 @dataclass(frozen=True)
@@ -285,18 +286,11 @@ class EmailChannel:
 # local@domain with nothing that would break the envelope or the header (no space, control character,
 # brackets, commas...)
 _ADDRESS = re.compile(r'[^@\s\x00-\x1f\x7f<>()\[\],;:"\\]+@[^@\s\x00-\x1f\x7f<>()\[\],;:"\\]+')
-# line breaks (also Unicode's) and other control characters, which a header value cannot carry
-_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
 _OWN_HEADERS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "content-type",
                 "content-transfer-encoding"}
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII without the colon (RFC 5322)
-
-
-def one_line(text: str) -> str:
-    """Text for a header value: each run of line breaks and control characters becomes one space."""
-    return _NOT_ONE_LINE.sub(" ", text)
 
 
 def _header(value: str) -> str:
