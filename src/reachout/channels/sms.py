@@ -344,6 +344,7 @@ class SmsChannel:
                 self._drop(bind)
                 submit.status = _LOST
                 return True
+        self._pace()
         message = submit.message
         with self._write:
             try:
@@ -360,7 +361,6 @@ class SmsChannel:
             except Exception as error:  # noqa: BLE001
                 submit.status, submit.error = _UNENCODABLE, f"no submit_sm could be made: {described(error)}"
                 return True
-            self._pace()
             submit.bind, submit.sequence, submit.sent_at = bind, pdu.sequence, time.monotonic()
             with self._state:
                 bind.pending[pdu.sequence] = submit  # before sending: the answer can come at once

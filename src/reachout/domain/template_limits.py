@@ -284,7 +284,7 @@ class LimitedSandbox(SandboxedEnvironment):
 
     def _parse(self, source, name, filename):
         if len(source) > MAX_SOURCE:
-            raise TemplateSyntaxError(f"a part of more than {MAX_SOURCE:,} characters", 1, name, filename)
+            raise TemplateSyntaxError(f"its text is longer than {MAX_SOURCE:,} characters", 1, name, filename)
         tree = _Guards().visit(super()._parse(source, name, filename))
         tree.set_environment(self)
         return tree
