@@ -3,6 +3,10 @@
 The engine records a dispatch (with its idempotency key) before it hands it to a channel, so after a
 crash the same dispatch may be handed over again: an adapter must send at most once per key, or (SMTP
 and SMPP have no idempotency) make a repeat recognisable as one.
+
+What goes wrong with one message (it cannot be composed or encoded, the library refuses it) is that
+message's receipt, with the reason: `send` raises for nothing a single message holds, so one bad
+message never costs the others their send or their outcome.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ class Receipt:
     # callback, and `outcome_at` is then the deadline after which none is waited for
     outcome: str | None
     outcome_at: datetime  # when the outcome becomes known (delivery receipt, call end, bounce)
+    reason: str | None = None  # why it failed or was refused, when the adapter knows more than the outcome
 
 
 # report(contact_id, outcome, at): an outcome an adapter learnt after `send` returned. Adapters call it
@@ -50,7 +55,13 @@ class Channel(Protocol):
     needs_content: bool  # True: every Outgoing must carry its rendered message
 
     def send(self, messages: list[Outgoing], now: datetime) -> list[Receipt]:
-        """Hands a batch over; one receipt per message, in order."""
+        """Hands a batch over; one receipt per message, in order. A message that cannot be sent gets
+        its own receipt (FAILED or REJECTED, with the reason); it never aborts the batch."""
 
     def close(self) -> None:
         """Releases connections and threads; the engine calls it at shutdown."""
+
+
+def described(error: BaseException) -> str:
+    """An exception as a reason a person can read: its kind and its message."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -10,6 +10,15 @@ the recipient refused with 5xx -> BOUNCED; the message refused as a whole with 5
 SMTPUTF8 unsupported, an address that cannot be sent) -> REJECTED; 4xx -> retried with backoff within
 the attempt, then DEFERRED_EXPIRED; the relay unreachable (connect, TLS, AUTH, disconnect) -> retried,
 then FAILED. Bounces that arrive later as delivery status notifications can be fed to `bounce()`.
+Whatever else goes wrong with one message (it cannot be composed or encoded; the library raises) is
+that message's outcome, with the reason: REJECTED when it fails before anything was sent, FAILED
+(the connection dropped, not retried) when the library fails mid-transaction. It never aborts the batch.
+
+Header values are one line. Text that goes into a header (the subject, display names, the values of
+a template's headers) has each run of line breaks and other control characters turned into one
+space: a newline in a customer's name is dirty data, and the message goes with the name cleaned,
+never with a header of the recipient's making (`Bcc:`). An address with a control character or white
+space is no address: that message is REJECTED with the reason, and nothing is sent for it.
 Copy recipients (Outgoing.cc) get the same message in the same transaction, best effort: the outcome
 is the main recipient's, a copy recipient's refusal changes nothing, and a try repeated for the main
 recipient alone (after a 4xx) does not copy the message again to those who took it.
@@ -46,7 +55,8 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from reachout.channels import Outgoing, Receipt, Report
+from reachout.channels import Outgoing, Receipt, Report, described
+from reachout.domain.template import one_line
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class _Try:
     again: bool = False
     drop_connection: bool = False
     copied: bool = False  # the copy recipients took the message: a repeat goes to the main recipient alone
+    reason: str | None = None
 
 
 class EmailChannel:
@@ -105,7 +116,7 @@ class EmailChannel:
         if not messages:
             return []
         outcomes = asyncio.run_coroutine_threadsafe(self._send_batch(messages, now), self._loop).result()
-        return [Receipt(outcome, now) for outcome in outcomes]
+        return [Receipt(outcome, now, reason) for outcome, reason in outcomes]
 
     def close(self) -> None:
         if self._loop.is_running():
@@ -124,9 +135,9 @@ class EmailChannel:
 
     def compose(self, message: Outgoing, now: datetime) -> Message:
         """The MIME message: text/plain, text/html, or multipart/alternative of both.
-        Raises ValueError for an address that cannot be sent to."""
+        Raises ValueError for what cannot be sent: no content, an address that is none."""
         if message.sender is None or (message.text is None and message.html is None):
-            raise TypeError("the email channel needs rendered content: a sender and a text or HTML body")
+            raise ValueError("the email channel needs rendered content: a sender and a text or HTML body")
         for address in (message.sender, message.endpoint, *(cc for cc, _ in message.cc)):
             if not _ADDRESS.fullmatch(address):
                 raise ValueError(f"not an email address: {address!r}")
@@ -145,12 +156,13 @@ class EmailChannel:
             for part in parts:
                 del part["MIME-Version"]  # the message has it; a part needs none
                 mime.attach(part)
-        mime["From"] = formataddr((message.sender_name or "", message.sender), charset="utf-8")
+        mime["From"] = formataddr((one_line(message.sender_name or ""), message.sender), charset="utf-8")
         mime["To"] = message.endpoint
         if message.cc:
-            mime["Cc"] = ", ".join(formataddr((name, address), charset="utf-8") for address, name in message.cc)
+            mime["Cc"] = ", ".join(formataddr((one_line(name), address), charset="utf-8")
+                                   for address, name in message.cc)
         if message.subject is not None:
-            mime["Subject"] = _header(message.subject)
+            mime["Subject"] = _header(one_line(message.subject))
         mime["Date"] = format_datetime(now.astimezone(timezone.utc))
         mime["Message-ID"] = self.message_id(message.contact_id)
         for name, value in message.headers:
@@ -158,7 +170,7 @@ class EmailChannel:
             # replace what makes it this message or its structure, nor inject lines of their own.
             if name.lower() in _OWN_HEADERS or not _HEADER_NAME.fullmatch(name):
                 continue
-            mime[name] = _header(value.replace("\r", " ").replace("\n", " "))
+            mime[name] = _header(one_line(value))
         return mime
 
     def bounce(self, raw: bytes, at: datetime) -> str | None:
@@ -172,15 +184,16 @@ class EmailChannel:
 
     # --- on the adapter's event loop ------------------------------------------------------------
 
-    async def _send_batch(self, messages: list[Outgoing], now: datetime) -> list[str]:
-        outcomes: list[str] = ["REJECTED"] * len(messages)  # overwritten for every message that can be sent
+    async def _send_batch(self, messages: list[Outgoing], now: datetime) -> list[tuple[str, str | None]]:
+        outcomes: list[tuple[str, str | None]] = [("REJECTED", None)] * len(messages)  # (outcome, reason)
         mimes: dict[int, Message] = {}
         envelopes: dict[int, list[str]] = {}  # recipients of the next try, the main one first
         for index, message in enumerate(messages):
             try:
                 mimes[index] = self.compose(message, now)
-            except ValueError:
-                continue  # an address that cannot be sent to: REJECTED
+            except Exception as error:  # noqa: BLE001  # this message's outcome, whatever it was
+                outcomes[index] = ("REJECTED", f"the message could not be composed: {described(error)}")
+                continue
             envelopes[index] = [message.endpoint, *(address for address, _ in message.cc)]
         pool: list[aiosmtplib.SMTP] = []  # open connections, reused by every round of this batch
         todo = sorted(mimes)
@@ -194,7 +207,7 @@ class EmailChannel:
                            for _ in range(min(self.connections, len(todo)))]
                 await asyncio.gather(*workers)
                 for index in queue:  # left over: no connection could be opened for them this round
-                    outcomes[index] = "FAILED"
+                    outcomes[index] = ("FAILED", "the SMTP relay could not be reached")
                     again.append(index)
                 todo = sorted(again)
                 if not todo:
@@ -204,7 +217,7 @@ class EmailChannel:
         return outcomes
 
     async def _worker(self, queue: deque[int], mimes: dict[int, Message], envelopes: dict[int, list[str]],
-                      outcomes: list[str], again: list[int], pool: list[aiosmtplib.SMTP]) -> None:
+                      outcomes: list[tuple[str, str | None]], again: list[int], pool: list[aiosmtplib.SMTP]) -> None:
         smtp = pool.pop() if pool else None
         while queue:
             index = queue.popleft()
@@ -214,11 +227,11 @@ class EmailChannel:
                 except (aiosmtplib.SMTPException, OSError):
                     # The relay is unreachable or refuses us: leave the rest of the round to the
                     # workers that have a connection, or to the next round.
-                    outcomes[index] = "FAILED"
+                    outcomes[index] = ("FAILED", "the SMTP relay could not be reached")
                     again.append(index)
                     return
             attempt = await self._try(smtp, mimes[index], envelopes[index])
-            outcomes[index] = attempt.outcome
+            outcomes[index] = (attempt.outcome, attempt.reason)
             if attempt.copied:
                 envelopes[index] = envelopes[index][:1]
             if attempt.again:
@@ -252,8 +265,9 @@ class EmailChannel:
         except aiosmtplib.SMTPRecipientsRefused as error:
             code = next(r.code for r in error.recipients if r.recipient == main)
             return _Try("BOUNCED") if code >= 500 else _Try("DEFERRED_EXPIRED", again=True)
-        except (aiosmtplib.SMTPNotSupported, ValueError):
-            return _Try("REJECTED")  # e.g. a non-ASCII address and no SMTPUTF8: no relay of ours can send it
+        except (aiosmtplib.SMTPNotSupported, ValueError) as error:
+            # e.g. a non-ASCII address and no SMTPUTF8: no relay of ours can send it
+            return _Try("REJECTED", reason=f"the message cannot be sent: {described(error)}")
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError):
             # Possibly after the relay took the message: sending again is the at-least-once side.
             return _Try("FAILED", again=True, drop_connection=True)
@@ -262,10 +276,16 @@ class EmailChannel:
                 return _Try("REJECTED")
             # 421 means the relay is closing this connection.
             return _Try("DEFERRED_EXPIRED", again=True, drop_connection=error.code == 421)
+        except Exception as error:  # noqa: BLE001
+            # Anything else the library raises for this message (it could not flatten it, ...): its
+            # outcome, never the batch's. Where the transaction stopped is unknown: the connection goes.
+            return _Try("FAILED", drop_connection=True, reason=f"the message could not be handed over: "
+                                                               f"{described(error)}")
 
 
-# local@domain with nothing that would break the envelope or the header (no space, brackets, commas...)
-_ADDRESS = re.compile(r'[^@\s<>()\[\],;:"\\]+@[^@\s<>()\[\],;:"\\]+')
+# local@domain with nothing that would break the envelope or the header (no space, control character,
+# brackets, commas...)
+_ADDRESS = re.compile(r'[^@\s\x00-\x1f\x7f<>()\[\],;:"\\]+@[^@\s\x00-\x1f\x7f<>()\[\],;:"\\]+')
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
 _OWN_HEADERS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version", "content-type",

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from reachout.channels import Outgoing, Receipt
+from reachout.channels import Outgoing, Receipt, described
 from reachout.store.db import Database
 from reachout.store.tables import sim_sends
 
@@ -59,11 +59,15 @@ class SimulatedChannel:
         self.rate = rate
 
     def send(self, messages: list[Outgoing], now: datetime) -> list[Receipt]:
-        rows = [{"idempotency_key": m.idempotency_key, "channel": m.channel, "endpoint": m.endpoint,
-                 "outcome": outcome_for(self.seed, m.channel, m.endpoint, m.attempt), "sent_at": now}
-                for m in messages]
+        rows, refused = [], {}
+        for index, m in enumerate(messages):
+            try:
+                rows.append({"idempotency_key": m.idempotency_key, "channel": m.channel, "endpoint": m.endpoint,
+                             "outcome": outcome_for(self.seed, m.channel, m.endpoint, m.attempt), "sent_at": now})
+            except Exception as error:  # noqa: BLE001  # e.g. a channel it has no outcomes for: this message's
+                refused[index] = Receipt("REJECTED", now, f"the simulated carrier refused it: {described(error)}")
         if not rows:
-            return []
+            return [refused[index] for index in range(len(messages))]
         dialect = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite
         with self.db.transaction() as conn:
             conn.execute(dialect.insert(sim_sends).on_conflict_do_nothing(), rows)
@@ -71,7 +75,8 @@ class SimulatedChannel:
             logged = {row.idempotency_key: row.sent_at for row in conn.execute(
                 select(sim_sends.c.idempotency_key, sim_sends.c.sent_at).where(
                     sim_sends.c.idempotency_key.in_([r["idempotency_key"] for r in rows])))}
-        return [Receipt(r["outcome"], logged[r["idempotency_key"]] + OUTCOMES[r["channel"]][1]) for r in rows]
+        sent = iter(Receipt(r["outcome"], logged[r["idempotency_key"]] + OUTCOMES[r["channel"]][1]) for r in rows)
+        return [refused[index] if index in refused else next(sent) for index in range(len(messages))]
 
     def close(self) -> None:
         pass  # holds nothing open

@@ -9,7 +9,9 @@ receipts (deliver_sm with the receipt esm_class) and hands the outcome to `repor
 `send` returns, per message: REJECTED when the SMS centre refused a part (submit_sm_resp with an error
 status; throttling and a full queue are first retried with backoff), FAILED when the answer never came
 or the bind was lost meanwhile (the SMS centre may or may not have the message), and otherwise
-"reported later" (outcome None, by now + `receipt_deadline`). A long message is delivered when every
+"reported later" (outcome None, by now + `receipt_deadline`). A message that cannot be encoded or
+made into a submit_sm (no text, too long, an address the library cannot encode) is REJECTED with the
+reason, alone: the rest of the batch goes. A long message is delivered when every
 part is; the first part that fails decides otherwise. A receipt that beats `send` is returned by it.
 
 Idempotency: like SMTP, SMPP has none: a submit_sm repeated after a lost submit_sm_resp is a second
@@ -35,7 +37,7 @@ import smpplib.consts as smpp
 import smpplib.exceptions
 import smpplib.smpp
 
-from reachout.channels import Outgoing, Receipt, Report
+from reachout.channels import Outgoing, Receipt, Report, described
 from reachout.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -154,6 +156,7 @@ class SmppConfig:
 
 _LOST = -1  # the bind was lost before the submit_sm_resp came: the SMS centre may have the message
 _UNSENT = -2  # no bind could be made: it never left
+_UNENCODABLE = -3  # no submit_sm could be made of it: it never left
 _SMSC_RECEIPT = 0x04  # esm_class message type (bits 5-2) of an SMS centre delivery receipt
 _TRANSIENT = {smpp.SMPP_ESME_RTHROTTLED, smpp.SMPP_ESME_RMSGQFUL}  # refusals worth a retry
 
@@ -204,6 +207,7 @@ class _Submit:
     sequence: int = 0
     status: int | None = None  # command_status of the submit_sm_resp, _LOST, _UNSENT; None while waited for
     sent_at: float = 0.0
+    error: str | None = None  # why no submit_sm could be made (status _UNENCODABLE)
 
 
 class SmsChannel:
@@ -247,13 +251,13 @@ class SmsChannel:
             receipts: list[Receipt | None] = [None] * len(messages)
             by_message: list[list[_Submit]] = []
             for index, message in enumerate(messages):
-                if message.text is None or message.origination_number is None:
-                    raise TypeError("the SMS channel needs rendered content: a text and an origination number")
                 self._reference = (self._reference + 1) % 256
                 try:
+                    if message.text is None or message.origination_number is None:
+                        raise ValueError("the SMS channel needs rendered content: a text and an origination number")
                     encoded = encode_sms(message.text, self._reference)
-                except ValueError:
-                    receipts[index] = Receipt("REJECTED", now)  # too long to send at all
+                except Exception as error:  # noqa: BLE001  # e.g. too long to send at all: this message's outcome
+                    receipts[index] = Receipt("REJECTED", now, f"the SMS could not be encoded: {described(error)}")
                     by_message.append([])
                     continue
                 tracked = _Tracked(message.contact_id, len(encoded.parts),
@@ -342,16 +346,21 @@ class SmsChannel:
                 return True
         self._pace()
         message = submit.message
-        source_ton, source_npi, source = address(message.origination_number or "")
-        dest_ton, dest_npi, destination = address(message.endpoint)
         with self._write:
-            pdu = smpplib.smpp.make_pdu(
-                "submit_sm", client=bind.client, service_type=self.system_type,
-                source_addr_ton=source_ton, source_addr_npi=source_npi, source_addr=source,
-                dest_addr_ton=dest_ton, dest_addr_npi=dest_npi, destination_addr=destination,
-                esm_class=submit.esm_class, data_coding=submit.data_coding,
-                registered_delivery=smpp.SMPP_SMSC_DELIVERY_RECEIPT_BOTH,
-                validity_period=relative_time(self.receipt_deadline), short_message=submit.short_message)
+            try:
+                source_ton, source_npi, source = address(message.origination_number or "")
+                dest_ton, dest_npi, destination = address(message.endpoint)
+                pdu = smpplib.smpp.make_pdu(
+                    "submit_sm", client=bind.client, service_type=self.system_type,
+                    source_addr_ton=source_ton, source_addr_npi=source_npi, source_addr=source,
+                    dest_addr_ton=dest_ton, dest_addr_npi=dest_npi, destination_addr=destination,
+                    esm_class=submit.esm_class, data_coding=submit.data_coding,
+                    registered_delivery=smpp.SMPP_SMSC_DELIVERY_RECEIPT_BOTH,
+                    validity_period=relative_time(self.receipt_deadline), short_message=submit.short_message)
+                pdu.generate()  # encodes it now: what cannot be encoded fails here, for this message alone
+            except Exception as error:  # noqa: BLE001
+                submit.status, submit.error = _UNENCODABLE, f"no submit_sm could be made: {described(error)}"
+                return True
             submit.bind, submit.sequence, submit.sent_at = bind, pdu.sequence, time.monotonic()
             with self._state:
                 bind.pending[pdu.sequence] = submit  # before sending: the answer can come at once
@@ -394,6 +403,9 @@ class SmsChannel:
             tracked.handed_over = True
             return Receipt(None, deadline)  # type: ignore[arg-type]  # None: reported later
         self._close(tracked)
+        error = next((submit.error for submit in submits if submit.error), None)
+        if error is not None:
+            return Receipt("REJECTED", now, error)
         if any(status not in (None, _LOST, _UNSENT, smpp.SMPP_ESME_ROK) for status in statuses):
             return Receipt("REJECTED", now)  # the SMS centre said no
         return Receipt("FAILED", now)  # unsent, or nobody knows whether the SMS centre has it

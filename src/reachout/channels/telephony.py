@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from reachout.channels import Channel, Outgoing, Receipt
+from reachout.channels import Channel, Outgoing, Receipt, described
 from reachout.channels.simulated import fraction, outcome_for
 from reachout.domain.disposition import DIAL_FAILURES
 from reachout.store.db import Database
@@ -91,19 +91,26 @@ class SimulatedTelephony:
         """Nothing to release: the carrier lives in the database."""
 
     def send(self, messages: list[Outgoing], now: datetime) -> list[Receipt]:
-        if not messages:
-            return []
-        dialect = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite
-        with self.db.transaction() as conn:
-            conn.execute(dialect.insert(sim_calls).values([self._course(m, now) for m in messages])
-                         .on_conflict_do_nothing())
-            # A call placed before keeps its first course.
-            rows = {row.call_id: row for row in conn.execute(
-                select(sim_calls).where(sim_calls.c.call_id.in_([m.idempotency_key for m in messages])))}
+        courses, refused = [], {}
+        for message in messages:
+            try:
+                courses.append(self._course(message, now))
+            except Exception as error:  # noqa: BLE001  # a call that cannot be placed: its own outcome
+                refused[message.idempotency_key] = Receipt("FAILED", now,
+                                                           f"the call could not be placed: {described(error)}")
+        rows = {}
+        if courses:
+            dialect = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite
+            with self.db.transaction() as conn:
+                conn.execute(dialect.insert(sim_calls).values(courses).on_conflict_do_nothing())
+                # A call placed before keeps its first course.
+                rows = {row.call_id: row for row in conn.execute(
+                    select(sim_calls).where(sim_calls.c.call_id.in_([c["call_id"] for c in courses])))}
         receipts = []
         for message in messages:
-            row = rows[message.idempotency_key]
-            receipts.append(Receipt(DIALING, _state(row, row.originated_at).next_at or row.disconnected_at))
+            row = rows.get(message.idempotency_key)
+            receipts.append(refused.get(message.idempotency_key) if row is None else
+                            Receipt(DIALING, _state(row, row.originated_at).next_at or row.disconnected_at))
         return receipts
 
     def progress(self, call_ids: list[str], now: datetime) -> dict[str, CallState]:

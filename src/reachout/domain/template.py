@@ -5,8 +5,14 @@ Content is the qconnect `MessageTemplateContentProvider` union as the API gives 
 "headers": [{"name": ..., "value": ...}]}}` or `{"sms": {"body": {"plainText": {"content": ...}}}}`.
 
 Placeholders are Jinja2 expressions in the Amazon Connect style, `{{Attributes.Customer.FirstName}}`,
-run in a sandbox: no attribute starting with `_`, no unsafe callables, no runaway repetition. HTML
-bodies are autoescaped; subjects, plain text and headers are not (they are not HTML).
+run in a sandbox: no attribute starting with `_`, no unsafe callables, and limits on the size of what
+a part renders and the work it takes (domain/template_limits.py). HTML bodies are autoescaped;
+subjects, plain text and headers are not (they are not HTML).
+
+An email's subject and header values are header text: their template text must be one line (a
+template whose subject or a header value contains a line break or another control character is
+refused when it is created or updated), and what they render is made one line (`one_line`: each run
+of line breaks and control characters, say from a customer's name, becomes one space).
 
 The variables (all under `Attributes`), as Amazon Connect names them in templates:
 - `Attributes.Customer.*`: the customer profile. Standard fields by their Customer Profiles names
@@ -29,17 +35,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
+import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, Undefined, meta, nodes
 from jinja2 import TemplateError as JinjaError
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
 from reachout.domain.errors import DomainError
+from reachout.domain.template_limits import LimitedSandbox, budget
 
 CHANNEL_CONTENT = {"EMAIL": "email", "SMS": "sms"}  # channel subtype -> its member of the content union
 # The language codes the CreateMessageTemplate documentation lists.
@@ -50,8 +56,8 @@ ADDRESSES = {"Address": "", "ShippingAddress": "Shipping", "MailingAddress": "Ma
              "BillingAddress": "Billing"}  # profile field -> prefix of its flattened parts
 API_CATEGORIES = {"customerProfileAttributes": "Customer", "agentAttributes": "Agent",
                   "systemAttributes": "System"}
-MAX_REPEAT = 100_000  # longest string or list a template may build with `*`
-MAX_EXPONENT = 100
+# line breaks (also Unicode's) and other control characters, which a header value cannot carry
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 class TemplateError(DomainError):
@@ -78,7 +84,19 @@ def check_content(channel_subtype: str, content: dict) -> None:
     elif "plainText" not in content["sms"].get("body", {}):
         raise DomainError("An SMS message template needs content.sms.body.plainText")
     for label, source, html in _parts(content):
+        if _is_header(label) and _NOT_ONE_LINE.search(source):
+            raise DomainError(f"The {label} must be one line: its template text contains a line break or another "
+                              "control character, which an email header cannot carry")
         _compiled(source, html, strict=True, label=label)
+
+
+def one_line(text: str) -> str:
+    """Header text: each run of line breaks and other control characters becomes one space."""
+    return _NOT_ONE_LINE.sub(" ", text)
+
+
+def _is_header(label: str) -> bool:
+    return label == "email subject" or label.startswith("email header ")
 
 
 def content_sha256(content: dict | None, language: str | None, default_attributes: dict | None) -> str:
@@ -322,9 +340,7 @@ class _Placeholder(Undefined):
         return "{{" + self._undefined_name + "}}"
 
 
-class _Sandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
+class _Sandbox(LimitedSandbox):
     def getattr(self, obj, attribute):
         if isinstance(obj, _Scope):
             return obj.lookup(self, attribute)
@@ -335,17 +351,6 @@ class _Sandbox(SandboxedEnvironment):
             return obj.lookup(self, argument)
         return super().getitem(obj, argument)
 
-    def call_binop(self, context, op: str, left, right):
-        # Templates come from API callers and run once per recipient: no gigabyte strings or
-        # minute-long powers.
-        if op == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"exponents above {MAX_EXPONENT} are not allowed")
-        if op == "*":
-            for sequence, count in ((left, right), (right, left)):
-                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int) \
-                        and len(sequence) * count > MAX_REPEAT:
-                    raise SecurityError(f"repetition longer than {MAX_REPEAT} is not allowed")
-        return {"*": operator.mul, "**": operator.pow}[op](left, right)
 
 
 @lru_cache(maxsize=None)
@@ -370,7 +375,9 @@ def _render(source: str, html: bool, variables: dict, strict: bool, label: str) 
     template = _compiled(source, html, strict, label)
     scopes = {name: _Scope(value, name) if isinstance(value, dict) else value for name, value in variables.items()}
     try:
-        return template.render(scopes)
+        with budget():
+            rendered = template.render(scopes)
+        return one_line(rendered) if _is_header(label) else rendered
     except _MissingVariable as error:
         raise TemplateError(f"Cannot render the {label}: {error}", error.variable) from None
     except SecurityError as error:

@@ -11,7 +11,8 @@ Sending records before it sends, as the campaign dispatcher does (engine/dispatc
    emits INITIATED;
 2. the channel gets them, each with its contact id as the idempotency key;
 3. one transaction records each receipt (`sent`, the outcome due at the receipt's time, or reported
-   by the adapter until then: reachout.engine.reports).
+   by the adapter until then: reachout.engine.reports), and the adapter's reason if it gave one.
+   Step 2 has the dispatcher's per-message boundary (engine/dispatch.hand_over).
 A worker that dies after 1 leaves `dispatching` contacts that fall due again when its lease ends;
 whoever claims them makes their messages again and repeats only 2 and 3, and a channel sends at most
 once per key. A contact stopped before 1 is never handed over.
@@ -36,6 +37,7 @@ from reachout.channels.telephony import Telephony
 from reachout.domain.contact import CONNECT_CHANNEL, SUBTYPE_OF, UNSENDABLE, ending
 from reachout.domain.disposition import final_outcome, overrides
 from reachout.engine import calls, notify
+from reachout.engine.dispatch import hand_over
 from reachout.engine.rendering import ConnectMessages, system_endpoints
 from reachout.store import campaigns as campaign_store
 from reachout.store import connect_contacts as store
@@ -91,10 +93,10 @@ class ConnectContacts:
             call = contact.delivery in self.call_channels
             by_channel[contact.delivery].append(calls.api_call(contact, message) if call else message)
         for channel, messages in by_channel.items():
-            receipts = self.channels[channel].send(messages, now)
+            receipts = hand_over(channel, self.channels[channel], messages, now)
             with self.db.transaction() as conn:
-                store.record_sent(conn, [(m.contact_id, r.outcome, r.outcome_at) for m, r in zip(messages, receipts)],
-                                  now)
+                store.record_sent(conn, [(m.contact_id, r.outcome, r.outcome_at, r.reason)
+                                         for m, r in zip(messages, receipts)], now)
                 if channel in self.call_channels:  # stopped while being placed: hung up at once
                     store.owe_hang_ups(conn, [m.contact_id for m in messages], now)
 

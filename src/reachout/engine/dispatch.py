@@ -5,7 +5,12 @@ A dispatch is three steps, so that a crash anywhere loses nothing and sends noth
    reason and counts nothing), checks the window, checks and reserves the communication limits under
    the recipients' row locks, and records the contact as `dispatching` (its id is the idempotency key);
 2. the channel gets it (a channel sends at most once per key);
-3. one transaction records the receipt (`sent`, outcome due at).
+3. one transaction records the receipt (`sent`, outcome due at, and the adapter's reason if it gave one).
+Step 2 is bounded per message: an adapter turns whatever goes wrong with one message into that
+message's receipt (channels/__init__.py); should an adapter raise all the same, every message of that
+batch is recorded FAILED with the error (`hand_over`): the outcomes of the other batches stand, the
+pass goes on, and nothing of the batch is handed over again when its lease runs out (a message it may
+have sent before it raised is not sent twice).
 A worker that dies after 1 leaves `dispatching` contacts whose lease expires; whoever claims them
 next renders them again and repeats only steps 2 and 3 (unless the contact's request has expired
 meanwhile: it is never sent late).
@@ -25,13 +30,14 @@ channel that is a Telephony adapter) stay `sent` while they last: their progress
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from reachout.channels import Channel, Outgoing
+from reachout.channels import Channel, Outgoing, Receipt, described
 from reachout.channels.telephony import Telephony
 from reachout.domain.campaign import Campaign
 from reachout.domain.disposition import disposition_of, final_outcome
@@ -43,6 +49,8 @@ from reachout.engine.rendering import Renderer
 from reachout.store import campaigns as campaign_store
 from reachout.store import instances, plans, work
 from reachout.store.db import Database
+
+log = logging.getLogger(__name__)
 
 
 class Dispatcher:
@@ -202,7 +210,7 @@ class Dispatcher:
         for contact in contacts:
             by_channel[contact.channel].append(contact)
         # Resumed after a crash, but their outcome was reported meanwhile: they left already.
-        reported = [(c.id, c.outcome, c.due_at) for c in contacts if c.outcome is not None]
+        reported = [(c.id, c.outcome, c.due_at, None) for c in contacts if c.outcome is not None]
         if reported:
             with self.db.transaction() as conn:
                 work.record_sent(conn, reported)
@@ -215,9 +223,9 @@ class Dispatcher:
                     outgoing = calls.outgoing_calls(conn, group)
             else:
                 outgoing = [messages[c.id] for c in group]
-            receipts = self.channels[channel].send(outgoing, now)
+            receipts = hand_over(channel, self.channels[channel], outgoing, now)
             with self.db.transaction() as conn:
-                work.record_sent(conn, [(c.id, r.outcome, r.outcome_at) for c, r in zip(group, receipts)])
+                work.record_sent(conn, [(c.id, r.outcome, r.outcome_at, r.reason) for c, r in zip(group, receipts)])
         return len(contacts)
 
     # --- outcomes ------------------------------------------------------------------------------
@@ -270,6 +278,22 @@ class Dispatcher:
         reattempts.schedule(conn, ended, now)  # before participants with nothing left exit
         work.finish_participants(conn, [c.participant_id for c, _ in ended], now)
         work.wake_campaigns(conn, [c.campaign_id for c, _ in ended], now)
+
+
+def hand_over(name: str, channel: Channel, messages: list[Outgoing], now: datetime) -> list[Receipt]:
+    """Step 2 for one channel's batch: its receipts, one per message. An adapter that raises, or answers
+    with the wrong number of receipts, fails the whole batch with the reason rather than the pass: the
+    batch is recorded and never handed over again."""
+    try:
+        receipts = channel.send(messages, now)
+        if len(receipts) == len(messages):
+            return receipts
+        error: BaseException = RuntimeError(f"{len(receipts)} receipts for {len(messages)} messages")
+    except Exception as raised:  # noqa: BLE001  # the boundary: an adapter's fault stays with its batch
+        error = raised
+    log.error("the %s channel failed on a batch of %d: %s", name, len(messages), described(error), exc_info=error)
+    reason = f"the {name} channel failed while handing over its batch ({described(error)}): not sent again"
+    return [Receipt("FAILED", now, reason) for _ in messages]
 
 
 def _shares(due: list[tuple[str, str, int]], campaigns: dict[str, Campaign | None],

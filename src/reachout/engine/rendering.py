@@ -11,7 +11,9 @@ What fails for the recipient (a variable without a value, a template that cannot
 data) drops that contact with the reason on any channel, so that a run on the simulated carriers drops
 whom a real one would. What only a delivery needs (an existing template of the channel's kind, a
 sender) is required only by adapters that deliver content (Channel.needs_content): the simulated
-carriers send without it, so campaigns without a real template run on them as before.
+carriers send without it, so campaigns without a real template run on them as before. Whatever else
+goes wrong while making one contact's message (a bug, a template past its work limits) drops that
+contact with the reason; the rest of the batch goes on.
 
 Contacts started through the Connect APIs (`ConnectMessages`) carry their message in the request:
 StartOutboundEmailContact a raw message or a TemplatedMessageConfig (rendered with its
@@ -28,7 +30,7 @@ from dataclasses import replace
 
 from sqlalchemy import Connection
 
-from reachout.channels import Channel, Outgoing
+from reachout.channels import Channel, Outgoing, described
 from reachout.domain.campaign import Campaign
 from reachout.domain.template import TemplateError, connect_attributes, render_for_contact, render_with_attributes
 from reachout.store import outbound_requests, phone_numbers
@@ -70,6 +72,8 @@ class Renderer:
                                                    profiles.get(contact.recipient, {}), needs_content)
             except Unsendable as reason:
                 refused[contact.id] = str(reason)
+            except Exception as error:  # noqa: BLE001  # whatever one message does is its contact's alone
+                refused[contact.id] = f"message not made: {described(error)}"
         return ready, refused
 
     def _settings(self, contact, request) -> tuple[dict, tuple[str, dict] | None, dict]:
@@ -140,6 +144,8 @@ class ConnectMessages:
                 ready[contact.id] = self._outgoing(contact, needs_content)
             except Unsendable as reason:
                 refused[contact.id] = str(reason)
+            except Exception as error:  # noqa: BLE001  # whatever one message does is its contact's alone
+                refused[contact.id] = f"message not made: {described(error)}"
         return ready, refused
 
     def _outgoing(self, contact, needs_content: bool) -> Outgoing:

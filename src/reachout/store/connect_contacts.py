@@ -61,20 +61,23 @@ def update_contacts(conn: Connection, changes: list[dict]) -> None:
 _UPDATE = update(contacts).where(contacts.c.id == bindparam("b_id"))
 
 
-def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime]], now: datetime) -> None:
-    """The channel has these contacts, (contact id, outcome, due at) each: their outcome is known at
-    `due at`, or (outcome None) reported by then at the latest. A contact stopped while it was being
+def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime, str | None]],
+                now: datetime) -> None:
+    """The channel has these contacts, (contact id, outcome, due at, reason) each: their outcome is known at
+    `due at`, or (outcome None) reported by then at the latest; a reason (why the channel failed or
+    refused it) replaces the contact's. A contact stopped while it was being
     handed over stays stopped; an outcome reported meanwhile wins, due as it was. One statement."""
     if receipts:
-        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at, "b_now": now}
-                                    for contact_id, outcome, due_at in receipts])
+        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at, "b_now": now,
+                                     "b_reason": reason} for contact_id, outcome, due_at, reason in receipts])
 
 
 _WAITING = contacts.c.outcome.is_(None)
 _RECORD_SENT = (update(contacts).where(contacts.c.id == bindparam("b_id"), contacts.c.state == DISPATCHING).values(
     state=SENT, lease_owner=None, lease_until=None, updated_at=bindparam("b_now", type_=contacts.c.updated_at.type),
     outcome=case((_WAITING, bindparam("b_outcome", type_=contacts.c.outcome.type)), else_=contacts.c.outcome),
-    due_at=case((_WAITING, bindparam("b_due", type_=contacts.c.due_at.type)), else_=contacts.c.due_at)))
+    due_at=case((_WAITING, bindparam("b_due", type_=contacts.c.due_at.type)), else_=contacts.c.due_at),
+    reason=func.coalesce(bindparam("b_reason", type_=contacts.c.reason.type), contacts.c.reason)))
 
 
 def owe_hang_ups(conn: Connection, contact_ids: list[str], now: datetime) -> None:

@@ -133,20 +133,22 @@ def has_open_contacts(conn: Connection, campaign_id: str) -> bool:
 
 
 # --- outcomes that come later ------------------------------------------------------------------
-def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime]]) -> None:
-    """The channel has these contacts, (contact id, outcome, due at) each: the outcome is known at
-    `due at`, or (outcome None) is reported by then at the latest. An outcome reported while a contact
-    was being handed over wins, due as it was. One statement for the batch."""
+def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime, str | None]]) -> None:
+    """The channel has these contacts, (contact id, outcome, due at, reason) each: the outcome is known at
+    `due at`, or (outcome None) is reported by then at the latest; a reason (why the channel failed or
+    refused it) replaces the contact's. An outcome reported while a contact was being handed over wins,
+    due as it was. One statement for the batch."""
     if receipts:
-        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at}
-                                    for contact_id, outcome, due_at in receipts])
+        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at, "b_reason": reason}
+                                    for contact_id, outcome, due_at, reason in receipts])
 
 
 _WAITING = contacts.c.outcome.is_(None)
 _RECORD_SENT = update(contacts).where(contacts.c.id == bindparam("b_id")).values(
     state=SENT, lease_owner=None, lease_until=None,
     outcome=case((_WAITING, bindparam("b_outcome", type_=contacts.c.outcome.type)), else_=contacts.c.outcome),
-    due_at=case((_WAITING, bindparam("b_due", type_=contacts.c.due_at.type)), else_=contacts.c.due_at))
+    due_at=case((_WAITING, bindparam("b_due", type_=contacts.c.due_at.type)), else_=contacts.c.due_at),
+    reason=func.coalesce(bindparam("b_reason", type_=contacts.c.reason.type), contacts.c.reason))
 
 
 def lock_contact(conn: Connection, contact_id: str):
