@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reachout.domain.errors import DomainError
-from reachout.domain.profile import ADDRESS_FIELDS, ADDRESS_PARTS, PREDEFINED_KEYS, TEXT_FIELDS, as_number
+from reachout.domain.key_values import KINDS, normal_key_value
+from reachout.domain.profile import (ADDRESS_FIELDS, ADDRESS_PARTS, GIVEN_SUFFIX, KEY_FIELDS, PREDEFINED_KEYS,
+                                     PREDEFINED_KINDS, TEXT_FIELDS, as_number)
 
 MAX_OBJECT_LENGTH = 256_000  # the model's limit on PutProfileObject's Object
 MAX_KEY_VALUE_LENGTH = 255  # a search key value, as SearchProfiles and AddProfileKey take it
@@ -51,6 +53,10 @@ class Key:
     name: str
     identifiers: frozenset[str]
     field_names: tuple[str, ...]
+    kind: str | None = None  # PHONE_NUMBER / EMAIL_ADDRESS: its values are compared in their normal form
+    # A predefined key (_phone, _email, _account) made of a field that fills one of the standard fields
+    # it follows: the profile answers to it through that field, as long as the field keeps the value.
+    follows_profile: bool = False
 
     @property
     def lookup_pass(self) -> int | None:
@@ -86,16 +92,18 @@ def compile_object_type(name: str, definition: dict) -> ObjectType:
     if definition.get("TemplateId"):
         raise DomainError("Object type templates (TemplateId) are not supported: define Fields and Keys instead")
     fields = tuple(_field(name, field_name, spec) for field_name, spec in definition.get("Fields", {}).items())
-    field_names = {field.name for field in fields}
+    by_name = {field.name: field for field in fields}
     keys = []
     for key_name, entries in definition.get("Keys", {}).items():
         for entry in entries:
-            key = Key(key_name, frozenset(entry.get("StandardIdentifiers", [])), tuple(entry.get("FieldNames", [])))
-            if not key.field_names:
+            field_names = tuple(entry.get("FieldNames", []))
+            if not field_names:
                 raise DomainError(f"Key {key_name} has no FieldNames")
-            missing = [f for f in key.field_names if f not in field_names]
+            missing = [f for f in field_names if f not in by_name]
             if missing:
                 raise DomainError(f"Key {key_name} uses FieldNames {', '.join(missing)} that are not in Fields")
+            key = Key(key_name, frozenset(entry.get("StandardIdentifiers", [])), field_names,
+                      *_kind_of(key_name, [by_name[f] for f in field_names]))
             if {UNIQUE, LOOKUP_ONLY} <= key.identifiers:
                 raise DomainError(f"Key {key_name} cannot be both UNIQUE and LOOKUP_ONLY")
             keys.append(key)
@@ -103,6 +111,17 @@ def compile_object_type(name: str, definition: dict) -> ObjectType:
     if len(unique) > 1:
         raise DomainError(f"An object type can have only one UNIQUE key, not {len(unique)} ({', '.join(unique)})")
     return ObjectType(name, bool(definition.get("AllowProfileCreation", False)), fields, tuple(keys))
+
+
+def _kind_of(key_name: str, fields: list[Field]) -> tuple[str | None, bool]:
+    """The key's kind of value, and whether it follows the profile (see Key). A key over several fields
+    joins their values with "_": it is compared as it is."""
+    if len(fields) != 1:
+        return PREDEFINED_KINDS.get(key_name), False
+    field, = fields
+    kind = PREDEFINED_KINDS.get(key_name) or (field.content_type if field.content_type in KINDS else None)
+    follows = bool(field.target) and len(field.target) == 1 and field.target[0] in KEY_FIELDS.get(key_name, ())
+    return kind, follows
 
 
 def _field(type_name: str, field_name: str, spec: dict) -> Field:
@@ -173,14 +192,15 @@ def read_object(object_type: ObjectType, text: str) -> Reading:
         value = "_".join(parts)
         if len(value) > MAX_KEY_VALUE_LENGTH:
             raise DomainError(f"The value of key {key.name} is longer than {MAX_KEY_VALUE_LENGTH} characters")
-        key_values.append((key, value))
+        key_values.append((key, normal_key_value(key.kind, value)))
         if UNIQUE in key.identifiers:
-            unique_key = value
+            unique_key = value  # the object's own identifier, as sent
     return Reading(values, _profile_changes(object_type, values), tuple(key_values), unique_key)
 
 
 def key_values_of(object_type: ObjectType, text: str) -> dict[str, set[str]]:
-    """The key values an object stored earlier answers to (none if it no longer reads)."""
+    """The key values (in their normal form) an object stored earlier answers to (none if it no longer
+    reads)."""
     try:
         reading = read_object(object_type, text)
     except DomainError:
@@ -256,10 +276,16 @@ def _profile_changes(object_type: ObjectType, values: dict[str, str]) -> dict:
 # --- which profile, which keys --------------------------------------------------------------------
 def find_profile(object_type: ObjectType, reading: Reading,
                  profiles_with: Callable[[str, str], list[str]]) -> str | None:
-    """The profile the object belongs to: the first found by its PROFILE keys, else by its SECONDARY
-    (and LOOKUP_ONLY / NEW_ONLY) keys; None if none. `profiles_with(key name, value)` answers up to
-    two profile ids having that key. A key matching several profiles cannot assign the object."""
+    """The profile the object belongs to: the one found by its PROFILE keys, else by its SECONDARY
+    (and LOOKUP_ONLY / NEW_ONLY) keys; None if none. `profiles_with(key name, value)` answers the
+    profile ids having that key.
+
+    An object that keys of one pass lead to several profiles (one key held by two profiles, or two keys
+    held by different profiles) is refused, naming them: attaching it to one would hide it from the
+    others, and its keys, kept on that one, would then lead to two profiles for good. The profiles'
+    owner decides (merges them, or removes the key from the wrong one)."""
     for lookup_pass in (1, 2):
+        matched: dict[str, list[str]] = {}  # profile id -> the key values leading to it
         for key, value in reading.key_values:
             if key.lookup_pass != lookup_pass:
                 continue
@@ -267,8 +293,14 @@ def find_profile(object_type: ObjectType, reading: Reading,
             if len(found) > 1:
                 raise DomainError(f"Key {key.name}={value} matches more than one profile, so the {object_type.name} "
                                   "object cannot be assigned to one")
-            if found:
-                return found[0]
+            for profile_id in found:
+                matched.setdefault(profile_id, []).append(f"{key.name}={value}")
+        if len(matched) > 1:
+            leads = "; ".join(f"{', '.join(keys)} to profile {profile_id}" for profile_id, keys in matched.items())
+            raise DomainError(f"The {object_type.name} object's keys lead to more than one profile ({leads}), "
+                              "so it cannot be assigned to one")
+        if matched:
+            return next(iter(matched))
     return None
 
 
@@ -281,9 +313,55 @@ def no_profile_found(object_type: ObjectType, reading: Reading) -> DomainError:
 
 def keys_to_store(reading: Reading, created_profile: bool) -> set[tuple[str, str]]:
     """The (key name, value) search keys the object leaves on its profile: not LOOKUP_ONLY keys, NEW_ONLY
-    keys only on a profile this object created, and not the predefined keys (_phone, _email, ...),
-    which always follow from the profile's own fields."""
-    return {(key.name, value) for key, value in reading.key_values
+    keys only on a profile this object created, not _profileId. A predefined key (_phone, ...) that
+    follows the profile is held through the profile's field; any other is the object's own, held
+    under its name + GIVEN_SUFFIX, so that the profile keeps answering to it (a contact's phone kept
+    on the contact object alone finds that profile for the next contact)."""
+    return {(key.name + GIVEN_SUFFIX if key.name in PREDEFINED_KEYS else key.name, value)
+            for key, value in reading.key_values
             if LOOKUP_ONLY not in key.identifiers
             and (created_profile or NEW_ONLY not in key.identifiers)
-            and key.name not in PREDEFINED_KEYS and key.name != PROFILE_ID_KEY}
+            and not key.follows_profile and key.name != PROFILE_ID_KEY}
+
+
+def key_kinds(object_types: list[ObjectType]) -> dict[str, set[str]]:
+    """Key name -> the kinds of value (PHONE_NUMBER, EMAIL_ADDRESS) the object types give it."""
+    kinds: dict[str, set[str]] = {name: {kind} for name, kind in PREDEFINED_KINDS.items()}
+    for object_type in object_types:
+        for key in object_type.keys:
+            if key.kind:
+                kinds.setdefault(key.name, set()).add(key.kind)
+    return kinds
+
+
+# --- deleting an object type ----------------------------------------------------------------------
+def scrub(profile: dict, given: list[Reading], kept: list[Reading]) -> tuple[dict, set[tuple[str, str]]]:
+    """What DeleteProfileObjectType takes from one profile, as UpdateProfile-style changes (empty values
+    clear) and the (key name, value) search keys to remove. `given` are the readings of the profile's
+    objects of the deleted type, `kept` of its objects of other types.
+
+    A profile field was populated by the type when its value is one that an object of the type gave
+    it: it is cleared, unless an object of another type gives the same value (then that type populated
+    it too) - a value set since by UpdateProfile or by another type is not the type's and stays. Keys
+    the type's objects left on the profile go unless another type's objects leave them too; the keys
+    that follow the profile's fields (_phone, ...) go with the fields."""
+    def values(readings: list[Reading]) -> dict[tuple[str, ...], set[str]]:
+        found: dict[tuple[str, ...], set[str]] = {}
+        for reading in readings:
+            for name, value in reading.profile_changes.items():
+                for part, text in (value.items() if isinstance(value, dict) else [(None, value)]):
+                    found.setdefault((name,) if part is None else (name, part), set()).add(text)
+        return found
+
+    kept_values = values(kept)
+    changes: dict = {}
+    for path, texts in values(given).items():
+        current = profile.get(path[0]) if len(path) == 1 else profile.get(path[0], {}).get(path[1])
+        if current in texts and current not in kept_values.get(path, ()):
+            if len(path) == 1:
+                changes[path[0]] = ""
+            else:
+                changes.setdefault(path[0], {})[path[1]] = ""
+    kept_keys = {pair for reading in kept for pair in keys_to_store(reading, created_profile=True)}
+    keys = {pair for reading in given for pair in keys_to_store(reading, created_profile=True)} - kept_keys
+    return changes, keys

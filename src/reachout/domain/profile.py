@@ -10,6 +10,8 @@ import math
 import re
 from datetime import date, datetime, timezone
 
+from reachout.domain.key_values import EMAIL_ADDRESS, PHONE_NUMBER, normal_key_value
+
 # Standard text fields: API name -> store column.
 TEXT_FIELDS = {
     "AccountNumber": "account_number", "AdditionalInformation": "additional_information",
@@ -33,6 +35,15 @@ PHONE_FIELDS = ("PhoneNumber", "MobilePhoneNumber", "HomePhoneNumber", "Business
 EMAIL_FIELDS = ("EmailAddress", "PersonalEmailAddress", "BusinessEmailAddress")
 # Search keys every domain has, derived from standard fields (custom keys come from object types).
 PREDEFINED_KEYS = ("_phone", "_email", "_account", "_fullName")
+# The standard fields each predefined key follows (_fullName: first, middle and last name together).
+KEY_FIELDS = {"_phone": PHONE_FIELDS, "_email": EMAIL_FIELDS, "_account": ("AccountNumber",)}
+# A predefined key an object gives from a field that fills none of those standard fields (a phone kept
+# only on the object) is held under this suffix: the rows under the key's own name follow the profile's
+# fields and are rebuilt with every write of it, and must not take the object's value with them.
+# (Key names are [a-zA-Z0-9_-]+ in the API, so no key a client names can end so.)
+GIVEN_SUFFIX = "#object"
+# The kind of value (`reachout.domain.key_values`) of the predefined keys that have one.
+PREDEFINED_KINDS = {"_phone": PHONE_NUMBER, "_email": EMAIL_ADDRESS}
 
 
 def new_profile(profile_id: str, fields: dict) -> dict:
@@ -65,15 +76,21 @@ def _set(target: dict, key: str, value) -> None:
 
 
 def search_keys(profile: dict) -> set[tuple[str, str]]:
-    """The predefined search keys this profile answers to, as (key name, value)."""
-    keys = {("_phone", profile[f]) for f in PHONE_FIELDS if f in profile}
-    keys |= {("_email", profile[f]) for f in EMAIL_FIELDS if f in profile}
+    """The predefined search keys this profile answers to, as (key name, value); phone numbers and
+    email addresses in their normal form (`normal_key_value`)."""
+    keys = {("_phone", normal_key_value(PHONE_NUMBER, profile[f])) for f in PHONE_FIELDS if f in profile}
+    keys |= {("_email", normal_key_value(EMAIL_ADDRESS, profile[f])) for f in EMAIL_FIELDS if f in profile}
     if "AccountNumber" in profile:
         keys.add(("_account", profile["AccountNumber"]))
     full_name = " ".join(profile[f] for f in ("FirstName", "MiddleName", "LastName") if f in profile)
     if full_name:
         keys.add(("_fullName", full_name))
     return {(name, value[:255]) for name, value in keys}
+
+
+def key_names(name: str) -> tuple[str, ...]:
+    """The names a key's values are held under: a predefined key's own and its object-given one."""
+    return (name, name + GIVEN_SUFFIX) if name in PREDEFINED_KEYS else (name,)
 
 
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")

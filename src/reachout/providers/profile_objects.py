@@ -7,6 +7,7 @@ from reachout.aws.gateway import Call
 from reachout.providers import Provider
 from reachout.domain import ingestion
 from reachout.domain.errors import DomainError, NotFound
+from reachout.domain.key_values import key_forms, normal_key_value
 from reachout.domain.profile import PREDEFINED_KEYS
 from reachout.providers.paging import page, position
 from reachout.providers.profiles import domain_or_404, profiles_api
@@ -69,10 +70,11 @@ class ProfileObjectsProvider(Provider):
         name = call.params["ObjectTypeName"]
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
-            if not domains.delete_object_type(conn, domain.id, name):
-                raise NotFound(f"Object type {name} not found in domain {domain.name}")
+            # The model: the profile fields populated from the type are scrubbed (ingestion.scrub).
+            objects.scrub_object_type(conn, domain, name, self.clock.now())
+            domains.delete_object_type(conn, domain.id, name)
             tags.remove_tags(conn, _arn(domain, name))
-        return {"Message": f"Object type {name} and its objects were deleted"}
+        return {"Message": f"Object type {name}, its objects and the profile data they populated were deleted"}
 
     def _object_type_view(self, conn, domain: Domain, name: str) -> dict:
         found = domains.get_object_type(conn, domain.id, name)
@@ -120,8 +122,10 @@ class ProfileObjectsProvider(Provider):
             raise DomainError(f"{key_name} is not a key of object type {object_type.name} "
                               f"(its keys: {', '.join(sorted({k.name for k in object_type.keys})) or 'none'})")
         if all(ingestion.UNIQUE in key.identifiers for key in keys):
-            # The unique key is the row's own key: filter in the database.
+            # The unique key is the row's own key, as sent: filter in the database.
             return objects.list_objects(conn, object_type.name, profile_id, after, limit, sorted(values))
+        # Key values are read in their normal form (a phone number however formatted).
+        values = {form for value in values for form in key_forms({key.kind for key in keys}, value)}
         # Other keys are read from the objects themselves; a profile's objects of one type are few.
         rows = objects.list_objects(conn, object_type.name, profile_id, after, None)
         matching = [row for row in rows
@@ -147,17 +151,19 @@ class ProfileObjectsProvider(Provider):
         after = position(call.params.get("NextToken"))
         conditions = [(call.params["KeyName"], call.params["Values"])] + [
             (key["KeyName"], key["Values"]) for key in call.params.get("AdditionalSearchKeys", [])]
-        conditions = [(name, list(dict.fromkeys(values))) for name, values in conditions]
         # The model documents OR as the default relationship between search keys.
         match_all = call.params.get("LogicalOperator", "OR") == "AND"
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
             for name, _ in conditions:
                 self._search_key_or_400(conn, domain, name)
-            ids = objects.search_profiles(conn, domain.id, conditions, match_all, after and after[1], limit + 1)
+            kinds = _key_kinds(conn, domain)
+            keys = [objects.SearchKey.of(name, list(dict.fromkeys(values)), kinds.get(name, set()))
+                    for name, values in conditions]
+            ids = objects.search_profiles(conn, domain.id, keys, match_all, after and after[1], limit + 1)
             ids, token = page(ids, limit, lambda profile_id: (EPOCH, profile_id))
             found = profiles.get_profiles(conn, domain.id, ids)
-            found_by = objects.found_by(conn, domain.id, ids, conditions)
+            found_by = objects.found_by(conn, domain.id, ids, keys)
         return {"Items": [{**found[i], "FoundByItems": found_by[i]} for i in ids], "NextToken": token}
 
     @staticmethod
@@ -178,7 +184,10 @@ class ProfileObjectsProvider(Provider):
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
             profile_id = self._profile_or_404(conn, domain, call.params["ProfileId"])
-            profiles.add_keys(conn, domain.id, profile_id, {(name, value) for value in values})
+            # Indexed as ingestion indexes the key: in its normal form, when the domain gives it one kind.
+            kinds = _key_kinds(conn, domain).get(name, set())
+            kind = next(iter(kinds)) if len(kinds) == 1 else None
+            profiles.add_keys(conn, domain.id, profile_id, {(name, normal_key_value(kind, value)) for value in values})
         return {"KeyName": name, "Values": values}
 
     @profiles_api
@@ -188,7 +197,9 @@ class ProfileObjectsProvider(Provider):
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
             profile_id = self._profile_or_404(conn, domain, call.params["ProfileId"])
-            profiles.remove_keys(conn, domain.id, profile_id, name, values)
+            kinds = _key_kinds(conn, domain).get(name, set())
+            profiles.remove_keys(conn, domain.id, profile_id, name,
+                                 sorted({form for value in values for form in key_forms(kinds, value)}))
         return {"Message": f"Key {name} was removed from profile {profile_id} for the given values"}
 
     @staticmethod
@@ -203,6 +214,12 @@ def _check_custom_key(name: str) -> None:
     if name == ingestion.PROFILE_ID_KEY or name in PREDEFINED_KEYS:
         raise DomainError(f"Key {name} is derived from the profile's own fields and cannot be added or removed; "
                           "change the profile with UpdateProfile instead")
+
+
+def _key_kinds(conn, domain: Domain) -> dict[str, set[str]]:
+    """Key name -> the kinds of value (phone number, email address) it has in the domain."""
+    return ingestion.key_kinds([ingestion.compile_object_type(name, definition) for name, definition, _, _
+                                in domains.list_object_types(conn, domain.id, None, 10_000)])
 
 
 def _arn(domain: Domain, name: str) -> str:

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, and_, bindparam, delete, intersect, or_, sele
 
 from reachout.domain import ingestion
 from reachout.domain.errors import DomainError, NotFound
-from reachout.domain.profile import PREDEFINED_KEYS, apply_update, new_profile, search_keys
+from reachout.domain.key_values import key_forms
+from reachout.domain.profile import PREDEFINED_KEYS, apply_update, key_names, new_profile, search_keys
 from reachout.store import profiles as profile_store
 from reachout.store.profile_domains import Domain
 from reachout.store.tables import object_types, profile_domains, profile_keys, profile_objects, profiles
@@ -129,9 +130,11 @@ class _Chunk:
         self.conn, self.domain_id, self.object_type, self.now = conn, domain_id, object_type, now
         lookups = {(key.name, value) for reading in readings for key, value in reading.key_values if key.lookup_pass}
         by_id = {value for name, value in lookups if name == ingestion.PROFILE_ID_KEY}
-        # (key name, value) -> every profile holding it now; for each key value the objects look up by.
+        # (key name, value) -> every profile holding it now; for each key value the objects look up by
+        # (a predefined key's under both its names).
         self.holders: dict[tuple[str, str], list[str]] = _holders(
-            conn, domain_id, {pair for pair in lookups if pair[0] != ingestion.PROFILE_ID_KEY})
+            conn, domain_id, {(stored, value) for name, value in lookups if name != ingestion.PROFILE_ID_KEY
+                              for stored in key_names(name)})
         # Whether objects look profiles up by predefined keys (_email, ...), which follow profile fields.
         self.predefined_lookups = any(name in PREDEFINED_KEYS for name, _ in lookups)
         # Unique key -> the profile its stored object belongs to.
@@ -183,7 +186,9 @@ class _Chunk:
         return IngestResult(profile_id, unique_key, created)
 
     def _holding(self, key_name: str, value: str) -> list[str]:
-        return self.holders[(key_name, value)]
+        if key_name == ingestion.PROFILE_ID_KEY:
+            return self.holders[(key_name, value)]
+        return list(dict.fromkeys(p for name in key_names(key_name) for p in self.holders[(name, value)]))
 
     def _profile(self, profile_id: str) -> dict:
         if profile_id not in self.profiles:
@@ -313,6 +318,43 @@ def list_objects(conn: Connection, object_type: str, profile_id: str, after: str
     return list(conn.execute(query if limit is None else query.limit(limit)))
 
 
+def scrub_object_type(conn: Connection, domain: Domain, name: str, now: datetime) -> None:
+    """Takes from the profiles that have objects of the named type what those objects populated
+    (`ingestion.scrub`), before the type and its objects are deleted; NotFound for an unknown type.
+    The domain's row is locked as for ingestion, so no object of the type arrives meanwhile. A
+    thousand profiles at a time, each read with all its objects."""
+    compiled = {name: load_object_type(conn, domain, name, for_ingestion=True)}
+    profile_ids = sorted(set(conn.execute(select(profile_objects.c.profile_id).where(
+        profile_objects.c.domain_id == domain.id, profile_objects.c.object_type == name)).scalars()))
+    remove = delete(profile_keys).where(profile_keys.c.domain_id == domain.id,
+                                        profile_keys.c.profile_id == bindparam("b_profile_id"),
+                                        profile_keys.c.key_name == bindparam("b_key_name"),
+                                        profile_keys.c.value == bindparam("b_value"))
+    for ids in _slices(profile_ids, 1000):
+        given: dict[str, list[ingestion.Reading]] = {profile_id: [] for profile_id in ids}
+        kept: dict[str, list[ingestion.Reading]] = {profile_id: [] for profile_id in ids}
+        for profile_id, type_name, text in conn.execute(
+                select(profile_objects.c.profile_id, profile_objects.c.object_type, profile_objects.c.object)
+                .where(profile_store.one_of(conn, profile_objects.c.profile_id, ids))):
+            if type_name not in compiled:
+                compiled[type_name] = load_object_type(conn, domain, type_name)
+            try:
+                reading = ingestion.read_object(compiled[type_name], text)
+            except DomainError:
+                continue  # an object its type no longer reads gives nothing
+            (given if type_name == name else kept)[profile_id].append(reading)
+        changed, keys = [], []
+        for profile_id, profile in profile_store.get_profiles(conn, domain.id, ids).items():
+            changes, gone = ingestion.scrub(profile, given[profile_id], kept[profile_id])
+            if changes:
+                changed.append(apply_update(profile, changes))
+            keys += [{"b_profile_id": profile_id, "b_key_name": key_name, "b_value": value}
+                     for key_name, value in sorted(gone)]
+        profile_store.save_profiles(conn, domain.id, [], changed, now)
+        if keys:
+            conn.execute(remove, keys)
+
+
 def delete_object(conn: Connection, domain_id: int, object_type: str, profile_id: str, unique_key: str) -> bool:
     result = conn.execute(delete(profile_objects).where(*_object_key(domain_id, object_type, unique_key),
                                                         profile_objects.c.profile_id == profile_id))
@@ -320,19 +362,36 @@ def delete_object(conn: Connection, domain_id: int, object_type: str, profile_id
 
 
 # --- search ---------------------------------------------------------------------------------------
-def search_profiles(conn: Connection, domain_id: int, conditions: list[tuple[str, list[str]]], match_all: bool,
+@dataclass(frozen=True)
+class SearchKey:
+    """One key of a search: its name and values as asked, and for each value the indexed values it
+    matches (its normal forms: a phone number however formatted, an email address in any case)."""
+    name: str
+    forms: dict[str, set[str]]
+
+    @classmethod
+    def of(cls, name: str, values: list[str], kinds: set[str]) -> SearchKey:
+        return cls(name, {value: key_forms(kinds, value) for value in values})
+
+    @property
+    def indexed(self) -> list[str]:
+        return sorted({form for forms in self.forms.values() for form in forms})
+
+
+def search_profiles(conn: Connection, domain_id: int, keys: list[SearchKey], match_all: bool,
                     after: str | None, limit: int) -> list[str]:
-    """Ids of the profiles answering to all (match_all) or any of the (key name, values) conditions,
-    in id order, after `after`. Driven by the key index, never by a walk through the domain's profiles."""
+    """Ids of the profiles answering to all (match_all) or any of the keys, in id order, after `after`.
+    Driven by the key index, never by a walk through the domain's profiles."""
     branches = []
-    for name, values in conditions:
-        if name == ingestion.PROFILE_ID_KEY:
+    for key in keys:
+        if key.name == ingestion.PROFILE_ID_KEY:
             column = profiles.c.id
-            branch = select(column.label("id")).where(profiles.c.domain_id == domain_id, column.in_(values))
+            branch = select(column.label("id")).where(profiles.c.domain_id == domain_id, column.in_(list(key.forms)))
         else:
             column = profile_keys.c.profile_id
             branch = select(column.label("id")).where(profile_keys.c.domain_id == domain_id,
-                                                     profile_keys.c.key_name == name, profile_keys.c.value.in_(values))
+                                                     profile_keys.c.key_name.in_(key_names(key.name)),
+                                                     profile_keys.c.value.in_(key.indexed))
         branches.append(branch if after is None else branch.where(column > after))
     if len(branches) == 1:
         found = branches[0].distinct().subquery()
@@ -341,21 +400,21 @@ def search_profiles(conn: Connection, domain_id: int, conditions: list[tuple[str
     return list(conn.execute(select(found.c.id).order_by(found.c.id).limit(limit)).scalars())
 
 
-def found_by(conn: Connection, domain_id: int, profile_ids: list[str],
-             conditions: list[tuple[str, list[str]]]) -> dict[str, list[dict]]:
-    """For each profile, the search keys (with the values) it was found by, in the order asked."""
-    held: set[tuple[str, str, str]] = set()  # (profile id, key name, value)
-    for name, values in conditions:
-        if name == ingestion.PROFILE_ID_KEY:
-            held |= {(profile_id, name, profile_id) for profile_id in profile_ids}
+def found_by(conn: Connection, domain_id: int, profile_ids: list[str], keys: list[SearchKey]) -> dict[str, list[dict]]:
+    """For each profile, the search keys (with the values, as asked) it was found by, in the order asked."""
+    held: set[tuple[str, str, str]] = set()  # (profile id, key name as asked, indexed value)
+    for key in keys:
+        if key.name == ingestion.PROFILE_ID_KEY:
+            held |= {(profile_id, key.name, profile_id) for profile_id in profile_ids}
         elif profile_ids:
-            # One probe per condition along the whole primary key: never a scan of a key's every value.
-            held |= set(conn.execute(select(profile_keys.c.profile_id, profile_keys.c.key_name, profile_keys.c.value)
-                                     .where(profile_keys.c.domain_id == domain_id, profile_keys.c.key_name == name,
-                                            profile_keys.c.value.in_(values),
-                                            profile_keys.c.profile_id.in_(profile_ids))).all())
-    return {profile_id: [{"KeyName": name, "Values": matched} for name, values in conditions
-                         if (matched := [value for value in values if (profile_id, name, value) in held])]
+            # One probe per key along the whole primary key: never a scan of a key's every value.
+            held |= {(profile_id, key.name, value) for profile_id, value in conn.execute(
+                select(profile_keys.c.profile_id, profile_keys.c.value)
+                .where(profile_keys.c.domain_id == domain_id, profile_keys.c.key_name.in_(key_names(key.name)),
+                       profile_keys.c.value.in_(key.indexed), profile_keys.c.profile_id.in_(profile_ids)))}
+    return {profile_id: [{"KeyName": key.name, "Values": matched} for key in keys
+                         if (matched := [value for value, forms in key.forms.items()
+                                         if any((profile_id, key.name, form) in held for form in forms)])]
             for profile_id in profile_ids}
 
 

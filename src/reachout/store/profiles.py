@@ -16,7 +16,9 @@ from datetime import datetime
 
 from sqlalchemy import ARRAY, ColumnElement, Connection, any_, bindparam, delete, select, update
 
-from reachout.domain.profile import COLUMNS, PREDEFINED_KEYS, as_instant, as_number, search_keys
+from reachout.domain.key_values import key_forms
+from reachout.domain.profile import (COLUMNS, PREDEFINED_KEYS, PREDEFINED_KINDS, as_instant, as_number, key_names,
+                                     search_keys)
 from reachout.domain.reach import reach_class, reach_of
 from reachout.store.bulk import insert_many
 from reachout.store.tables import profile_attributes, profile_keys, profile_objects, profiles
@@ -158,10 +160,13 @@ def remove_keys(conn: Connection, domain_id: int, profile_id: str, key_name: str
 
 
 def profile_ids_by_key(conn: Connection, domain_id: int, key_name: str, values: Iterable[str]) -> list[str]:
-    """Profiles answering to any of these values of one search key, in a stable order."""
+    """Profiles answering to any of these values of one predefined or custom search key (phone numbers
+    and email addresses of _phone and _email in any formatting), in a stable order."""
+    kinds = {PREDEFINED_KINDS[key_name]} if key_name in PREDEFINED_KINDS else set()
+    forms = sorted({form for value in values for form in key_forms(kinds, value)})
     query = (select(profile_keys.c.profile_id).distinct()
-             .where(profile_keys.c.domain_id == domain_id, profile_keys.c.key_name == key_name,
-                    profile_keys.c.value.in_(list(values)))
+             .where(profile_keys.c.domain_id == domain_id, profile_keys.c.key_name.in_(key_names(key_name)),
+                    profile_keys.c.value.in_(forms))
              .order_by(profile_keys.c.profile_id))
     return list(conn.execute(query).scalars())
 
