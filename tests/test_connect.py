@@ -591,11 +591,15 @@ def instant(stamp: str) -> datetime:
 
 def events_to_file(server, instance_arn: str) -> object:
     """A rule sending this instance's contact events to a JSONL file; returns a reader."""
+    return log_group_events(server, {"source": ["aws.connect"], "detail": {"instanceArn": [instance_arn]}})
+
+
+def log_group_events(server, pattern: dict) -> object:
+    """A rule sending the events matching `pattern` to a log group's JSONL file; returns a reader."""
     events = make_client(server.url, "events")
     group = f"events-{uuid.uuid4().hex[:8]}"
-    name = unique("connect")
-    events.put_rule(Name=name, EventPattern=json.dumps({"source": ["aws.connect"],
-                                                        "detail": {"instanceArn": [instance_arn]}}))
+    name = unique("rule")
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
     events.put_targets(Rule=name, Targets=[{"Id": "file", "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"}])
 
     def read() -> list[dict]:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
 from tests.expect import aws_error
+from tests.test_connect import log_group_events
 from tests.test_engine import World, advance, hours, records
 
 START = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)  # a Monday, 01:00 in New York
@@ -44,21 +45,6 @@ def engine(request, tmp_path_factory):
     yield running
     assert running.stop() == 0, running.log.read_text()
     next(urls, None)
-
-
-def events_to_file(server, pattern: dict):
-    """A rule sending the events that match `pattern` to a JSONL file; returns a reader."""
-    events = make_client(server.url, "events")
-    path = server.data / f"events-{uuid.uuid4().hex[:8]}"
-    name = f"r-{uuid.uuid4().hex[:8]}"
-    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=name, Targets=[{"Id": "file", "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{path}"}])
-
-    def read() -> list[dict]:
-        written = path.with_name(path.name + ".jsonl")
-        return [json.loads(line) for line in written.read_text().splitlines()] if written.exists() else []
-
-    return read
 
 
 # --- item 9: published settings ------------------------------------------------------------------
@@ -99,7 +85,7 @@ def test_settings_of_a_published_campaign_stay_as_published(v2, instance_id):
 def test_a_paused_campaign_completes_at_its_end_time(engine):
     world = World(engine)
     v1 = make_client(engine.url, "connectcampaigns")
-    read_events = events_to_file(engine, {"source": ["reachout.campaigns"]})
+    read_events = log_group_events(engine, {"source": ["reachout.campaigns"]})
     waiting = world.person("paused", EmailAddress="ann@example.com")
     end = START + timedelta(hours=2)  # before 09:00 in New York: nobody was contacted
     campaign_id = world.campaign(world.segment("paused"), EMAIL, {**NEW_YORK, **EMAIL_HOURS},
@@ -127,7 +113,7 @@ def test_a_paused_campaign_completes_at_its_end_time(engine):
 def test_contact_events_and_describe_contact_name_the_campaign_source_as_system_endpoint(engine):
     world = World(engine)
     connect = make_client(engine.url, "connect")
-    read_events = events_to_file(engine, {"source": ["aws.connect"], "detail": {
+    read_events = log_group_events(engine, {"source": ["aws.connect"], "detail": {
         "instanceArn": [f"arn:aws:connect:{REGION}:{ACCOUNT}:instance/{world.instance}"]}})
     world.person("reached", EmailAddress="ann@example.com", PhoneNumber="+12125550101")
     campaign_id = world.campaign(world.segment("reached"), {**EMAIL, **SMS, **VOICE})
