@@ -7,6 +7,7 @@ import uuid
 
 from reachout.aws.errors import AwsError
 from reachout.aws.gateway import Call
+from reachout.aws.parsing import read_json
 from reachout.domain.errors import DomainError, NotFound
 from reachout.events.pattern import InvalidEventPattern, matches, validate
 from reachout.events.targets import kind_of
@@ -140,7 +141,7 @@ class EventsProvider(Provider):
     def test_event_pattern(self, call: Call) -> dict:
         _pattern(call.params["EventPattern"])
         try:
-            event = json.loads(call.params["Event"])
+            event = read_json(call.params["Event"])
         except ValueError:
             event = None
         if not isinstance(event, dict) or any(key not in event for key in ENVELOPE):
@@ -242,7 +243,7 @@ def _entry_problem(entry: dict) -> str | None:
         if not entry.get(field):
             return f"Parameter {field} is not valid. Reason: {field} is a required argument."
     try:
-        detail = json.loads(entry["Detail"])
+        detail = read_json(entry["Detail"])  # depth-bounded: Detail is JSON from the client
     except ValueError:
         detail = None
     if not isinstance(detail, dict):
