@@ -3,7 +3,7 @@ model's member names and Python types (int, float, bool, str, datetime, bytes, l
 
 Type mismatches are reported here as validation problems naming the member; constraints (lengths,
 patterns, enums, ranges) are checked afterwards by `validation`. Whatever the bytes, the outcome is
-params or a validation problem: JSON nested beyond MAX_JSON_DEPTH, numbers beyond the model's integer
+params or a validation problem: JSON nested too deeply (reachout.json_text), numbers beyond the model's integer
 widths and text no database can hold never reach a handler.
 """
 from __future__ import annotations
@@ -18,11 +18,7 @@ from email.utils import parsedate_to_datetime
 from botocore.model import OperationModel, Shape
 
 from reachout.aws.errors import ParamValidationError
-
-# JSON nesting Reachout accepts, in bodies and in JSON carried inside strings (PutEvents Detail).
-# No request any of the six APIs documents comes near it, and it keeps every recursive walk (decoding,
-# validation, handlers, pattern matching) far from Python's recursion limit.
-MAX_JSON_DEPTH = 64
+from reachout.json_text import JsonTooDeep, read_json
 
 # Smithy's `integer` is 32 bits and `long` 64 bits: a wider number is invalid input, not a value.
 INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
@@ -146,39 +142,6 @@ def parse_timestamp(value) -> datetime | None:
     return None
 
 
-class JsonTooDeep(ValueError):
-    pass
-
-
-def read_json(text: bytes | str):
-    """json.loads for text from the wire: ValueError (never RecursionError) for JSON nested deeper than
-    MAX_JSON_DEPTH, and for NaN/Infinity, which JSON does not have."""
-    if _nesting_exceeds(text, MAX_JSON_DEPTH):
-        raise JsonTooDeep(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
-    return json.loads(text, parse_constant=_reject_constant)
-
-
-# A JSON string (skipped whole, so brackets inside it do not count), an opening or a closing bracket.
-_BRACKETS = {bytes: re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|([\[{])|[\]}]'),
-             str: re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|([\[{])|[\]}]')}
-
-
-def _nesting_exceeds(text: bytes | str, limit: int) -> bool:
-    """Counted without recursion before parsing: json.loads itself recurses, once per level."""
-    opening = (b"[", b"{") if isinstance(text, bytes) else ("[", "{")
-    if text.count(opening[0]) + text.count(opening[1]) <= limit:  # the usual case, at C speed
-        return False
-    depth = 0
-    for token in _BRACKETS[type(text)].finditer(text):
-        if token.lastindex:
-            depth += 1
-            if depth > limit:
-                return True
-        elif token.end() - token.start() == 1:
-            depth -= 1
-    return False
-
-
 def _json_document(body: bytes, problems: list[str]) -> dict:
     if not body.strip():
         return {}
@@ -194,10 +157,6 @@ def _json_document(body: bytes, problems: list[str]) -> dict:
         problems.append("The request body must be a JSON object")
         return {}
     return document
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _from_query(member: Shape, wire_name: str, query, claimed: set[str], path: str, problems):

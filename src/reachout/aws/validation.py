@@ -103,7 +103,7 @@ def _matches(pattern: str, value: str, deadline: float) -> bool:
 
 @lru_cache(maxsize=None)  # compiled once per pattern, shared by every shape that carries it
 def _pattern(pattern: str) -> regex.Pattern:
-    """Smithy patterns are not implicitly anchored, so one with explicit anchors is taken as written
+    r"""Smithy patterns are not implicitly anchored, so one with explicit anchors is taken as written
     (profiles' TagArn `^arn:[a-z0-9]{1,10}:profile` is a prefix). Models that carry none at all
     (campaigns' `[a-zA-Z0-9_\-.]*`) are whole-value patterns: their API reference prints the same
     pattern anchored (`^[a-zA-Z0-9_\-.]*$`)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from reachout.domain.errors import DomainError
 from reachout.domain.profile import ADDRESS_FIELDS, ADDRESS_PARTS, PREDEFINED_KEYS, TEXT_FIELDS, as_number
+from reachout.json_text import read_json
 
 MAX_OBJECT_LENGTH = 256_000  # the model's limit on PutProfileObject's Object
 MAX_KEY_VALUE_LENGTH = 255  # a search key value, as SearchProfiles and AddProfileKey take it
@@ -151,7 +152,7 @@ def read_object(object_type: ObjectType, text: str) -> Reading:
     if len(text) > MAX_OBJECT_LENGTH:
         raise DomainError(f"The object is {len(text)} characters long; the limit is {MAX_OBJECT_LENGTH}")
     try:
-        document = json.loads(text)
+        document = read_json(text)
     except ValueError as error:
         raise DomainError(f"The object is not valid JSON: {error}") from None
     if not isinstance(document, dict):

@@ -7,10 +7,10 @@ import uuid
 
 from reachout.aws.errors import AwsError
 from reachout.aws.gateway import Call
-from reachout.aws.parsing import read_json
 from reachout.domain.errors import DomainError, NotFound
 from reachout.events.pattern import InvalidEventPattern, matches, validate
 from reachout.events.targets import kind_of
+from reachout.json_text import read_json
 from reachout.providers import Provider, translated
 from reachout.store import event_rules, outbox
 
