@@ -3,13 +3,12 @@ model's member names and Python types (int, float, bool, str, datetime, bytes, l
 
 Type mismatches are reported here as validation problems naming the member; constraints (lengths,
 patterns, enums, ranges) are checked afterwards by `validation`. Whatever the bytes, the outcome is
-params or a validation problem: JSON nested too deeply (reachout.json_text), numbers beyond the model's integer
-widths and text no database can hold never reach a handler.
+params or a validation problem: JSON nested too deeply (reachout.json_text), numbers beyond the
+model's integer widths and text no database can hold never reach a handler.
 """
 from __future__ import annotations
 
 import base64
-import json
 import math
 import re
 from datetime import datetime, timezone
@@ -109,7 +108,7 @@ def decode(shape: Shape, value, path: str, problems: list[str]):
     if kind in ("float", "double"):
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return _wrong(path, "be a number", problems)
-        return _finite(float(value) if isinstance(value, float) else value, path, problems)
+        return _finite(value, path, problems)
     if kind == "timestamp":
         parsed = parse_timestamp(value)
         return parsed if parsed is not None else _wrong(path, "be a timestamp", problems)
