@@ -2,19 +2,26 @@
 model's member names and Python types (int, float, bool, str, datetime, bytes, list, dict).
 
 Type mismatches are reported here as validation problems naming the member; constraints (lengths,
-patterns, enums, ranges) are checked afterwards by `validation`.
+patterns, enums, ranges) are checked afterwards by `validation`. Whatever the bytes, the outcome is
+params or a validation problem: JSON nested too deeply (reachout.json_text), numbers beyond the
+model's integer widths and text no database can hold never reach a handler.
 """
 from __future__ import annotations
 
 import base64
-import json
 import math
+import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 from botocore.model import OperationModel, Shape
 
 from reachout.aws.errors import ParamValidationError
+from reachout.json_text import JsonTooDeep, read_json
+
+# Smithy's `integer` is 32 bits and `long` 64 bits: a wider number is invalid input, not a value.
+INTEGER_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_DECIMAL_INTEGER = re.compile(r"[+-]?[0-9]+")  # int() would also take "1_000", " 7" and non-ASCII digits
 
 
 def parse_rest_json(
@@ -70,6 +77,8 @@ def decode(shape: Shape, value, path: str, problems: list[str]):
     if value is None:
         return None
     kind = shape.type_name
+    if shape.metadata.get("document"):  # free-form JSON (qconnect's JSONDocument), already depth-bounded
+        return value
     if kind == "structure":
         if not isinstance(value, dict):
             return _wrong(path, "be a structure", problems)
@@ -86,19 +95,20 @@ def decode(shape: Shape, value, path: str, problems: list[str]):
     if kind == "map":
         if not isinstance(value, dict):
             return _wrong(path, "be a map", problems)
-        return {k: decode(shape.value, v, f"{path}.{k}", problems) for k, v in value.items()}
+        return {_text(k, f"{path}.{k}", problems): decode(shape.value, v, f"{path}.{k}", problems)
+                for k, v in value.items()}
     if kind == "string":
         return _text(value, path, problems) if isinstance(value, str) else _wrong(path, "be a string", problems)
     if kind == "boolean":
         return value if isinstance(value, bool) else _wrong(path, "be a boolean", problems)
     if kind in ("integer", "long"):
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return _in_range(kind, value, path, problems)
         return _wrong(path, "be an integer", problems)
     if kind in ("float", "double"):
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return _wrong(path, "be a number", problems)
-        return float(value) if math.isfinite(value) else _wrong(path, "be a finite number", problems)
+        return _finite(value, path, problems)
     if kind == "timestamp":
         parsed = parse_timestamp(value)
         return parsed if parsed is not None else _wrong(path, "be a timestamp", problems)
@@ -135,7 +145,10 @@ def _json_document(body: bytes, problems: list[str]) -> dict:
     if not body.strip():
         return {}
     try:
-        document = json.loads(body, parse_constant=_reject_constant)
+        document = read_json(body)
+    except JsonTooDeep as error:
+        problems.append(f"The request body is {error}")
+        return {}
     except ValueError:
         problems.append("The request body is not valid JSON")
         return {}
@@ -143,10 +156,6 @@ def _json_document(body: bytes, problems: list[str]) -> dict:
         problems.append("The request body must be a JSON object")
         return {}
     return document
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _from_query(member: Shape, wire_name: str, query, claimed: set[str], path: str, problems):
@@ -169,7 +178,7 @@ def _from_header(member: Shape, wire_name: str, headers: dict[str, str], path: s
         return [_from_text(member.member, v.strip(), path, problems) for v in raw.split(",")]
     if member.type_name == "string" and member.serialization.get("jsonvalue"):
         try:
-            return json.loads(base64.b64decode(raw))
+            return read_json(base64.b64decode(raw))
         except ValueError:
             return _wrong(path, "be base64-encoded JSON", problems)
     return _from_text(member, raw, path, problems)
@@ -179,24 +188,45 @@ def _from_text(shape: Shape, text: str, path: str, problems: list[str]):
     """Labels, query values and headers are text; the model says what they mean."""
     kind = shape.type_name
     if kind in ("integer", "long"):
-        try:
-            return int(text)
-        except ValueError:
-            return _wrong(path, "be an integer", problems, text)
+        if not _DECIMAL_INTEGER.fullmatch(text) or len(text) > 40:
+            return _wrong(path, "be an integer", problems, _shown(text))
+        return _in_range(kind, int(text), path, problems)
     if kind in ("float", "double"):
         try:
             number = float(text)
         except ValueError:
             number = math.nan
-        return number if math.isfinite(number) else _wrong(path, "be a finite number", problems, text)
+        return number if math.isfinite(number) else _wrong(path, "be a finite number", problems, _shown(text))
     if kind == "boolean":
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
-        return _wrong(path, "be a boolean", problems, text)
+        return _wrong(path, "be a boolean", problems, _shown(text))
     if kind == "timestamp":
         parsed = parse_timestamp(text)
-        return parsed if parsed is not None else _wrong(path, "be a timestamp", problems, text)
+        return parsed if parsed is not None else _wrong(path, "be a timestamp", problems, _shown(text))
     return _text(text, path, problems)
+
+
+def _in_range(kind: str, value: int, path: str, problems: list[str]):
+    low, high = INTEGER_RANGES[kind]
+    if value > high:
+        return _wrong(path, f"have value less than or equal to {high}", problems)
+    if value < low:
+        return _wrong(path, f"have value greater than or equal to {low}", problems)
+    return value
+
+
+def _finite(value: int | float, path: str, problems: list[str]):
+    """A JSON integer too wide for a double is as unusable as NaN."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    return number if math.isfinite(number) else _wrong(path, "be a finite number", problems)
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _text(value: str, path: str, problems: list[str]):

@@ -32,6 +32,11 @@ def serialize_output(protocol: str, operation: OperationModel, output: dict) -> 
                 headers[member.serialization.get("name", name).lower()] = _header_text(member, value)
             else:
                 body[member.serialization.get("name", name)] = encode(member, value, protocol)
+    if status == 204 or (shape is None and protocol == "rest-json"):
+        # 204 No Content may carry no body (HTTP forbids it; the ASGI server refuses to send one), and
+        # a rest-json operation without an output shape answers with none either.
+        headers.pop("content-type")
+        return status, headers, b""
     return status, headers, json.dumps(body, separators=(",", ":")).encode()
 
 

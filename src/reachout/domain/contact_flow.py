@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from reachout.domain import reattempt
+from reachout.json_text import read_json
 
 CAMPAIGN = "CAMPAIGN"
 
@@ -27,7 +28,7 @@ def content_problems(flow_type: str, content: str) -> list[str]:
 
 def _flow_language_problems(content: str) -> list[str]:
     try:
-        flow = json.loads(content)
+        flow = read_json(content)
     except ValueError as error:
         return [f"Content is not JSON: {error}"]
     if not isinstance(flow, dict):

@@ -21,6 +21,7 @@ from reachout.domain.errors import DomainError
 from reachout.domain.key_values import KINDS, normal_key_value
 from reachout.domain.profile import (ADDRESS_FIELDS, ADDRESS_PARTS, GIVEN_SUFFIX, KEY_FIELDS, PREDEFINED_KEYS,
                                      PREDEFINED_KINDS, TEXT_FIELDS, as_number)
+from reachout.json_text import read_json
 
 MAX_OBJECT_LENGTH = 256_000  # the model's limit on PutProfileObject's Object
 MAX_KEY_VALUE_LENGTH = 255  # a search key value, as SearchProfiles and AddProfileKey take it
@@ -170,7 +171,7 @@ def read_object(object_type: ObjectType, text: str) -> Reading:
     if len(text) > MAX_OBJECT_LENGTH:
         raise DomainError(f"The object is {len(text)} characters long; the limit is {MAX_OBJECT_LENGTH}")
     try:
-        document = json.loads(text)
+        document = read_json(text)
     except ValueError as error:
         raise DomainError(f"The object is not valid JSON: {error}") from None
     if not isinstance(document, dict):

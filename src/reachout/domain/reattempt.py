@@ -36,6 +36,7 @@ from reachout.domain.disposition import DISPOSITIONS
 from reachout.domain.endpoint import ENDPOINT_FIELDS
 from reachout.domain.errors import DomainError
 from reachout.domain.schedule import parse_duration
+from reachout.json_text import read_json
 
 VERSION = "reachout-2026-11"
 MAX_RULES = 20
@@ -77,7 +78,7 @@ class ReattemptRules:
 def parse(content: str) -> ReattemptRules:
     """The rules of a CAMPAIGN flow's Content; InvalidRules with every problem when it is not valid."""
     try:
-        document = json.loads(content)
+        document = read_json(content)
     except ValueError as error:
         raise InvalidRules([f"Content is not JSON: {error}"]) from None
     if not isinstance(document, dict):

@@ -46,6 +46,7 @@ from jinja2.utils import missing
 
 from reachout.domain.errors import DomainError
 from reachout.domain.template_limits import LimitedSandbox, budget
+from reachout.json_text import read_json
 
 CHANNEL_CONTENT = {"EMAIL": "email", "SMS": "sms"}  # channel subtype -> its member of the content union
 # The language codes the CreateMessageTemplate documentation lists.
@@ -163,7 +164,7 @@ def connect_attributes(template_attributes: dict, system: dict | None = None) ->
     serialised = template_attributes.get("CustomerProfileAttributes")
     if serialised:
         try:
-            profile = json.loads(serialised)
+            profile = read_json(serialised)
         except ValueError as error:
             raise DomainError(f"TemplateAttributes.CustomerProfileAttributes is not valid JSON: {error}") from None
         if not isinstance(profile, dict):

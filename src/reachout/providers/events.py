@@ -12,6 +12,7 @@ from reachout.clock import Clock
 from reachout.domain.errors import DomainError, NotFound
 from reachout.events.pattern import InvalidEventPattern, matches, validate
 from reachout.events.targets import connection_problem, kind_of, target_problem
+from reachout.json_text import read_json
 from reachout.providers import Provider, translated
 from reachout.store import event_rules, outbox
 from reachout.store.db import Database
@@ -147,7 +148,7 @@ class EventsProvider(Provider):
     def test_event_pattern(self, call: Call) -> dict:
         _pattern(call.params["EventPattern"])
         try:
-            event = json.loads(call.params["Event"])
+            event = read_json(call.params["Event"])
         except ValueError:
             event = None
         if not isinstance(event, dict) or any(key not in event for key in ENVELOPE):
@@ -252,7 +253,7 @@ def _entry_problem(entry: dict) -> str | None:
         if not entry.get(field):
             return f"Parameter {field} is not valid. Reason: {field} is a required argument."
     try:
-        detail = json.loads(entry["Detail"])
+        detail = read_json(entry["Detail"])  # depth-bounded: Detail is JSON from the client
     except ValueError:
         detail = None
     if not isinstance(detail, dict):

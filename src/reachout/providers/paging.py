@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 from reachout.domain.errors import DomainError
+from reachout.json_text import read_json
 
 
 def next_token(created_at: datetime, key: str) -> str:
@@ -18,7 +19,7 @@ def position(token: str | None) -> tuple[datetime, str] | None:
     if not token:
         return None
     try:
-        created_at, key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        created_at, key = read_json(base64.urlsafe_b64decode(token.encode()))
         if not isinstance(key, str) or "\x00" in key:
             raise ValueError(key)
         return datetime.fromisoformat(created_at), key
