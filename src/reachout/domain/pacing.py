@@ -138,8 +138,8 @@ class Predictive:
     name = "reachout:predictive"
 
     def __init__(self, abandon_limit: float = 0.03, amd_false_positive: float = 0.01, *,
-                 safety: float = 0.002, z_start: float = 1.0, gain: float = 8.0,
-                 prior_lives: float = 300.0, answer_cv: float = 0.6, refresh: float = 60.0):
+                 safety: float = 0.002, z_start: float = 1.0, gain: float = 20.0,
+                 prior_lives: float = 100.0, answer_cv: float = 0.6, refresh: float = 60.0):
         self.abandon_limit = abandon_limit
         self.amd_false_positive = amd_false_positive
         # the pacing drop ratio aimed at: the limit less the AMD estimate and a safety margin
