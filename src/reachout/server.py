@@ -31,6 +31,7 @@ from reachout.providers import handlers_of
 from reachout.providers.campaigns import V1, V2, CampaignsProvider
 from reachout.providers.connect import SERVICE as CONNECT
 from reachout.providers.connect import ConnectProvider
+from reachout.providers.event_triggers import EventTriggersProvider
 from reachout.providers.events import EventsProvider
 from reachout.providers.profile_objects import ProfileObjectsProvider
 from reachout.providers.profiles import SERVICE as PROFILES
@@ -55,6 +56,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         **handlers_of(ProfilesProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(ProfileObjectsProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(SegmentsProvider(database, clock), catalog, [PROFILES]),
+        **handlers_of(EventTriggersProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(EventsProvider(database, clock, settings.data_dir), catalog, ["events"]),
         **handlers_of(TemplatesProvider(database, clock), catalog, ["qconnect"]),
         **handlers_of(ConnectProvider(database, clock, catalog.services[CONNECT]), catalog, [CONNECT]),
