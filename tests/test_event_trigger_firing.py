@@ -6,13 +6,17 @@ linked by PutIntegration to a running event-triggered campaign, and the email re
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
 import uuid
 from datetime import timedelta
 
 from tests.conftest import ACCOUNT, Server, make_client
 from tests.test_channels_e2e import (Peers, channel_server, channels, event_campaign, peers,  # noqa: F401
                                      subscribe, templates)
-from tests.test_engine import EMAIL, REGION, START, World, advance, engine_server, hours, internal, records  # noqa: F401
+from tests.test_engine import (EMAIL, REGION, START, World, advance, engine_server, hours,  # noqa: F401
+                               internal, records)
 
 FIELDS = {"OrderId": {"Source": "_source.OrderId", "Target": "WebOrder.OrderId"},
           "Email": {"Source": "_source.Email", "Target": "_profile.EmailAddress"},
@@ -146,8 +150,8 @@ def test_a_firing_past_its_expiration_is_recorded_expired_and_never_sent(engine_
     campaign_id = world.campaigns.create_campaign(
         name="late", connectInstanceId=world.instance, channelSubtypeConfig=EMAIL,
         communicationTimeConfig={"localTimeZoneConfig": {"defaultTimeZone": "UTC"}, "email": hours("T09:00", "T17:00")},
-        source={"eventTrigger": {"customerProfilesDomainArn": f"arn:aws:profile:{REGION}:{ACCOUNT}:domains/{world.domain}"}}
-    )["id"]
+        source={"eventTrigger": {"customerProfilesDomainArn":
+                                 f"arn:aws:profile:{REGION}:{ACCOUNT}:domains/{world.domain}"}})["id"]
     world.campaigns.start_campaign(id=campaign_id)
     advance(engine_server, seconds=1)
     link(world, campaign_id, EventTriggerLimits={"EventExpiration": 600_000})
@@ -160,3 +164,52 @@ def test_a_firing_past_its_expiration_is_recorded_expired_and_never_sent(engine_
     assert (contact["state"], contact["dispatched_at"]) == ("dropped", None)
     assert contact["reason"].startswith("expired: its expirationTime")
     assert any(s["reason"].startswith("expired") for s in records(engine_server, campaign_id, "suppressions"))
+
+
+def test_imported_objects_are_evaluated_and_explained_on_the_command_line(engine_server: Server, tmp_path) -> None:
+    world = World(engine_server)
+    order_type(world)
+    campaign_id = event_campaign(world, EMAIL)
+    link(world, campaign_id)
+    rows = tmp_path / "orders.jsonl"
+    rows.write_text("\n".join(json.dumps({"OrderId": f"imp-{n}", "Email": "eve@example.org", "Total": total})
+                              for n, total in enumerate([50, 900])) + "\n")
+    imported = subprocess.run([sys.executable, "-m", "reachout", "profiles", "import", str(rows), "--domain",
+                               world.domain, "--object-type", "WebOrder", "--db", engine_server.db],
+                              capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    small, big = explain(engine_server, world.domain)
+    assert (small["object_key"], small["fired"], big["object_key"], big["fired"]) == ("imp-0", False, "imp-1", True)
+
+    explained = subprocess.run([sys.executable, "-m", "reachout", "triggers", "explain", "--domain", world.domain,
+                                "--db", engine_server.db], capture_output=True, text=True)
+    assert explained.returncode == 0, explained.stderr
+    assert "imp-0" in explained.stdout and "FieldName Total 50 is not GREATER_THAN" in explained.stdout
+    unknown = subprocess.run([sys.executable, "-m", "reachout", "triggers", "explain", "--domain", "nope",
+                              "--db", engine_server.db], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "Domain nope not found" in unknown.stderr
+
+
+def test_concurrent_events_never_overshoot_a_profiles_limit(engine_server: Server) -> None:
+    world = World(engine_server)
+    order_type(world)
+    campaign_id = event_campaign(world, EMAIL)
+    link(world, campaign_id, EventTriggerLimits={"Periods": [{"Unit": "HOURS", "Value": 1,
+                                                              "MaxInvocationsPerProfile": 3}]})
+    order(world, "fay@example.org", 10)  # makes the profile; does not fire
+    clients = [make_client(engine_server.url, "customer-profiles") for _ in range(8)]
+
+    def put(client) -> None:
+        for _ in range(3):
+            client.put_profile_object(DomainName=world.domain, ObjectTypeName="WebOrder", Object=json.dumps(
+                {"OrderId": f"o-{uuid.uuid4().hex[:8]}", "Email": "fay@example.org", "Total": 999}))
+
+    running = [threading.Thread(target=put, args=(c,)) for c in clients]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    fired = [e for e in explain(engine_server, world.domain) if e["fired"]]
+    assert len(fired) == 3
+    advance(engine_server, seconds=1)
+    assert len(records(engine_server, campaign_id, "contacts")) == 3

@@ -215,7 +215,6 @@ def explain_triggers(
     """Which trigger each ingested object fired, or exactly why not (condition, segment filter, limit,
     campaign state); a firing's request then shows whether it was sent (taken) or expired."""
     from rich.console import Console
-    from rich.table import Table
 
     from reachout.store import event_triggers, profile_domains
     from reachout.store.db import database_url, open_database
@@ -230,11 +229,11 @@ def explain_triggers(
     if found is None:
         Console(stderr=True).print(f"[red]Domain {domain} not found in {region}[/red]")
         raise typer.Exit(2)
-    table = Table("at", "trigger", "profile", "object", "fired", "request", "reason")
+    # One block per evaluation, its reason unwrapped: reasons are long and meant to be read whole.
     for row in rows:
-        table.add_row(row["at"].isoformat(), row["trigger_name"], row["profile_id"], row["object_key"],
-                      "yes" if row["fired"] else "no", row["request_status"] or "", row["reason"])
-    Console(width=200).print(table)
+        outcome = f"FIRED (request {row['request_status']})" if row["fired"] else "not fired"
+        typer.echo(f"{row['at'].isoformat()}  {row['trigger_name']}  profile {row['profile_id']}  "
+                   f"object {row['object_key']}  {outcome}\n    {row['reason']}")
 
 
 profiles_app = typer.Typer(help="Customer Profiles data.", no_args_is_help=True)

@@ -81,7 +81,8 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
     store.record_evaluations(conn, records)
     account = domain.arn.split(":")[4]
     outbox.emit(conn, [(row["profile_id"], envelope(
-        EVALUATED_EVENT, REACHOUT_SOURCE, account, domain.region, now, [f"{domain.arn}/event-triggers/{row['trigger_name']}"],
+        EVALUATED_EVENT, REACHOUT_SOURCE, account, domain.region, now,
+        [f"{domain.arn}/event-triggers/{row['trigger_name']}"],
         {"domainName": domain.name, "eventTriggerName": row["trigger_name"], "objectTypeName": object_type,
          "profileId": row["profile_id"], "profileObjectUniqueKey": row["object_key"], "fired": row["fired"],
          "reason": row["reason"], "campaignId": row["campaign_id"], "requestId": row["request_id"]}))

@@ -74,7 +74,8 @@ class EventTriggersProvider(Provider):
             rows, token = page(rows, limit, lambda row: (row[2], row[0]))
             items = [{"EventTriggerName": name, "ObjectTypeName": definition["ObjectTypeName"],
                       **({"Description": definition["Description"]} if "Description" in definition else {}),
-                      "CreatedAt": created, "LastUpdatedAt": updated, "Tags": tags.get_tags(conn, _trigger_arn(domain, name))}
+                      "CreatedAt": created, "LastUpdatedAt": updated,
+                      "Tags": tags.get_tags(conn, _trigger_arn(domain, name))}
                      for name, definition, created, updated in rows]
         return {"Items": items, "NextToken": token}
 
