@@ -9,8 +9,11 @@ import json
 import subprocess
 import sys
 import threading
+import urllib.error
 import uuid
 from datetime import timedelta
+
+import pytest
 
 from tests.conftest import ACCOUNT, Server, make_client
 from tests.test_channels_e2e import (Peers, channel_server, channels, event_campaign, peers,  # noqa: F401
@@ -213,3 +216,39 @@ def test_concurrent_events_never_overshoot_a_profiles_limit(engine_server: Serve
     assert len(fired) == 3
     advance(engine_server, seconds=1)
     assert len(records(engine_server, campaign_id, "contacts")) == 3
+
+
+def test_a_campaigns_firing_expires_within_15_minutes_and_unlinking_stops_it(engine_server: Server) -> None:
+    world = World(engine_server)
+    order_type(world)
+    campaign_id = event_campaign(world, EMAIL)
+    now = START + timedelta(seconds=1)  # event_campaign moved the clock on by a second
+    link(world, campaign_id, EventTriggerLimits={"EventExpiration": 3_600_000})  # an hour, capped for campaigns
+    order(world, "gil@example.org", 300)
+    assert explain(engine_server, world.domain)[-1]["reason"].endswith(
+        f"expiring {(now + timedelta(minutes=15)).isoformat()}")
+
+    arn = world.campaigns.describe_campaign(id=campaign_id)["campaign"]["arn"]
+    world.profiles.delete_integration(DomainName=world.domain, Uri=arn)
+    order(world, "gil@example.org", 300)
+    last = explain(engine_server, world.domain)[-1]
+    assert last["fired"] is False and "no integration links trigger big to a campaign" in last["reason"]
+
+
+def test_the_evaluation_listing_names_an_unknown_domain(engine_server: Server) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        internal(engine_server, "GET", "/_reachout/domains/nope/event-trigger-evaluations")
+    assert refused.value.code == 404
+    world = World(engine_server)
+    order_type(world)
+    world.profiles.create_event_trigger(DomainName=world.domain, EventTriggerName="big", ObjectTypeName="WebOrder",
+                                        EventTriggerConditions=BIG)
+    order(world, "hal@example.org", 300)
+    [evaluation] = explain(engine_server, world.domain, trigger="big")
+    assert explain(engine_server, world.domain, trigger="other") == []
+    assert explain(engine_server, world.domain, profile=evaluation["profile_id"]) == [evaluation]
+    # A deleted domain takes its triggers, integrations and evaluations with it.
+    world.profiles.delete_domain(DomainName=world.domain)
+    world.profiles.create_domain(DomainName=world.domain, DefaultExpirationDays=365)
+    assert explain(engine_server, world.domain) == []
+    assert world.profiles.list_event_triggers(DomainName=world.domain)["Items"] == []
