@@ -163,6 +163,8 @@ def test_a_firing_past_its_expiration_is_recorded_expired_and_never_sent(engine_
     [evaluation] = explain(engine_server, world.domain)
     assert evaluation["fired"] is True and evaluation["reason"].endswith(
         f"expiring {(START + timedelta(seconds=1, minutes=10)).isoformat()}")
+    [made] = evaluation["contacts"]  # the explanation follows the firing to its contact
+    assert made["state"] == "dropped" and made["reason"].startswith("expired: its expirationTime")
     [contact] = records(engine_server, campaign_id, "contacts")
     assert (contact["state"], contact["dispatched_at"]) == ("dropped", None)
     assert contact["reason"].startswith("expired: its expirationTime")

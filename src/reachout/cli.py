@@ -234,6 +234,9 @@ def explain_triggers(
         outcome = f"FIRED (request {row['request_status']})" if row["fired"] else "not fired"
         typer.echo(f"{row['at'].isoformat()}  {row['trigger_name']}  profile {row['profile_id']}  "
                    f"object {row['object_key']}  {outcome}\n    {row['reason']}")
+        for contact in row["contacts"]:
+            typer.echo(f"    {contact['channel']} contact {contact['id']}: {contact['state']}"
+                       + "".join(f", {contact[k]}" for k in ("disposition", "reason") if contact[k]))
 
 
 profiles_app = typer.Typer(help="Customer Profiles data.", no_args_is_help=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from reachout.store.tables import (event_trigger_evaluations, event_trigger_invocations, event_triggers,
+from reachout.store.tables import (contacts, event_trigger_evaluations, event_trigger_invocations, event_triggers,
                                    outbound_requests, profile_integrations)
 from reachout.store.work import lock_recipients
 
@@ -125,7 +125,8 @@ def record_evaluations(conn: Connection, rows: list[dict]) -> None:
 def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = None, profile_id: str | None = None,
                 limit: int = 100) -> list[dict]:
     """The latest evaluations first, each with the status of the request its firing made (pending,
-    taken, expired or dropped)."""
+    taken, expired or dropped) and what became of the contacts made from it (sent, or expired or
+    dropped with the reason)."""
     e, r = event_trigger_evaluations, outbound_requests
     query = (select(e, r.c.status.label("request_status"))
              .outerjoin(r, r.c.id == e.c.request_id).where(e.c.domain_id == domain_id))
@@ -133,5 +134,14 @@ def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = 
         query = query.where(e.c.trigger_name == trigger_name)
     if profile_id:
         query = query.where(e.c.profile_id == profile_id)
-    rows = conn.execute(query.order_by(e.c.at.desc(), e.c.id.desc()).limit(limit))
-    return [{k: v for k, v in row._asdict().items() if k != "domain_id"} for row in rows]
+    rows = [{k: v for k, v in row._asdict().items() if k != "domain_id"}
+            for row in conn.execute(query.order_by(e.c.at.desc(), e.c.id.desc()).limit(limit))]
+    made: dict[str, list[dict]] = {}
+    request_ids = [row["request_id"] for row in rows if row["request_id"]]
+    if request_ids:
+        c = contacts
+        for contact in conn.execute(select(c.c.request_id, c.c.id, c.c.channel, c.c.state, c.c.disposition, c.c.reason)
+                                    .where(c.c.request_id.in_(request_ids)).order_by(c.c.created_at, c.c.id)):
+            made.setdefault(contact.request_id, []).append(
+                {k: v for k, v in contact._asdict().items() if k != "request_id"})
+    return [{**row, "contacts": made.get(row["request_id"], [])} for row in rows]
