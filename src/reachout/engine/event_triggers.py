@@ -20,6 +20,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -29,6 +30,7 @@ from reachout.domain import outbound_request as requests
 from reachout.domain.campaign import RUNNING
 from reachout.domain.contact_event import REACHOUT_SOURCE, envelope
 from reachout.domain.errors import DomainError
+from reachout.json_text import read_json
 from reachout.store import campaigns as campaign_store
 from reachout.store import event_triggers as store
 from reachout.store import outbound_requests, outbox, profile_domains, segments
@@ -39,10 +41,15 @@ EVALUATED_EVENT = "Reachout Event Trigger Evaluated"
 
 @dataclass(frozen=True)
 class Ingested:
-    """One object as ingested: the profile it went to, its unique key, its fields."""
+    """One object as ingested: the profile it went to, its unique key, its JSON text."""
     profile_id: str
     unique_key: str
-    object: dict
+    text: str
+
+    @cached_property
+    def object(self) -> dict:
+        # Read only when a trigger watches the type: a bulk import without triggers pays nothing.
+        return read_json(self.text)
 
 
 def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Sequence[Ingested],

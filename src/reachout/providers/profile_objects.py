@@ -10,7 +10,6 @@ from reachout.domain.errors import DomainError, NotFound
 from reachout.domain.key_values import key_forms, normal_key_value
 from reachout.domain.profile import PREDEFINED_KEYS
 from reachout.engine.event_triggers import Ingested, on_ingested
-from reachout.json_text import read_json
 from reachout.providers.paging import page, position
 from reachout.providers.profiles import domain_or_404, profiles_api
 from reachout.store import profile_domains as domains
@@ -95,7 +94,7 @@ class ProfileObjectsProvider(Provider):
             result = objects.ingest(conn, domain, call.params["ObjectTypeName"], call.params["Object"], now)
             # The domain's event triggers on this object type evaluate it in the same transaction.
             on_ingested(conn, domain, call.params["ObjectTypeName"],
-                        [Ingested(result.profile_id, result.unique_key, read_json(call.params["Object"]))], now)
+                        [Ingested(result.profile_id, result.unique_key, call.params["Object"])], now)
         return {"ProfileObjectUniqueKey": result.unique_key}
 
     @profiles_api
