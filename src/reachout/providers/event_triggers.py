@@ -121,7 +121,8 @@ class EventTriggersProvider(Provider):
 
 
 def object_type_fields(conn, domain: Domain, name: str) -> dict[str, str]:
-    """The object type's mapped field names -> their Source; NotFound-free: DomainError when absent."""
+    """The object type's mapped field names -> their Source. A missing type is a broken request
+    (BadRequestException), not a missing resource of the call's own."""
     found = domains.get_object_type(conn, domain.id, name)
     if found is None:
         raise DomainError(f"Object type {name} not found in domain {domain.name}: create it with "
