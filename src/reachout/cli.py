@@ -198,6 +198,47 @@ def suppressions(
     Console().print(table)
 
 
+triggers_app = typer.Typer(help="Customer Profiles event triggers.", no_args_is_help=True)
+app.add_typer(triggers_app, name="triggers")
+
+
+@triggers_app.command("explain")
+def explain_triggers(
+    domain: str = typer.Option(..., help="Customer Profiles domain"),
+    trigger: Optional[str] = typer.Option(None, help="Only this event trigger"),
+    profile: Optional[str] = typer.Option(None, help="Only objects of this profile"),
+    region: str = typer.Option("us-east-1", help="Region of the domain"),
+    limit: int = typer.Option(100, help="At most this many, latest first"),
+    db: Optional[str] = typer.Option(None, help="Database URL [env REACHOUT_DB]"),
+    data_dir: Optional[Path] = typer.Option(None, help="Data directory [env REACHOUT_DATA_DIR]"),
+) -> None:
+    """Which trigger each ingested object fired, or exactly why not (condition, segment filter, limit,
+    campaign state); a firing's request then shows whether it was sent (taken) or expired."""
+    from rich.console import Console
+
+    from reachout.store import event_triggers, profile_domains
+    from reachout.store.db import database_url, open_database
+
+    settings = Settings.from_env(db=db, data_dir=data_dir)
+    database = open_database(database_url(settings.db, settings.data_dir))
+    with database.transaction() as conn:
+        found = profile_domains.get_domain(conn, region, domain)
+        rows = found and event_triggers.evaluations(conn, found.id, trigger_name=trigger, profile_id=profile,
+                                                    limit=limit)
+    database.dispose()
+    if found is None:
+        Console(stderr=True).print(f"[red]Domain {domain} not found in {region}[/red]")
+        raise typer.Exit(2)
+    # One block per evaluation, its reason unwrapped: reasons are long and meant to be read whole.
+    for row in rows:
+        outcome = f"FIRED (request {row['request_status']})" if row["fired"] else "not fired"
+        typer.echo(f"{row['at'].isoformat()}  {row['trigger_name']}  profile {row['profile_id']}  "
+                   f"object {row['object_key']}  {outcome}\n    {row['reason']}")
+        for contact in row["contacts"]:
+            typer.echo(f"    {contact['channel']} contact {contact['id']}: {contact['state']}"
+                       + "".join(f", {contact[k]}" for k in ("disposition", "reason") if contact[k]))
+
+
 profiles_app = typer.Typer(help="Customer Profiles data.", no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from reachout.clock import Clock
 from reachout.domain.errors import DomainError
+from reachout.engine.event_triggers import Ingested, on_ingested
 from reachout.store.db import Database
 from reachout.store.profile_domains import Domain, get_domain, get_object_type
 from reachout.store.profile_objects import (IngestResult, ingest, ingest_many, prepare_bulk_ingestion,
@@ -77,8 +78,12 @@ def import_objects(db: Database, clock: Clock, region: str, domain_name: str, ob
         while chunk := [row for _, row in zip(range(CHUNK), rows)]:
             with db.transaction() as conn:
                 prepare_bulk_ingestion(conn)
-                results, redone = _ingest_chunk(conn, domain, object_type, [text for _, text, _ in chunk],
-                                                clock.now())
+                now = clock.now()
+                results, redone = _ingest_chunk(conn, domain, object_type, [text for _, text, _ in chunk], now)
+                # The domain's event triggers see the chunk's objects in its own transaction.
+                on_ingested(conn, domain, object_type, [
+                    Ingested(result.profile_id, result.unique_key, text)
+                    for (_, text, _), result in zip(chunk, results) if not isinstance(result, DomainError)], now)
             summary.redone_chunks += redone
             chunks += 1
             if chunks & (chunks - 1) == 0:  # after chunks 1, 2, 4, 8, ...: whenever the import has doubled

@@ -31,6 +31,7 @@ from reachout.providers import handlers_of
 from reachout.providers.campaigns import V1, V2, CampaignsProvider
 from reachout.providers.connect import SERVICE as CONNECT
 from reachout.providers.connect import ConnectProvider
+from reachout.providers.event_triggers import EventTriggersProvider
 from reachout.providers.events import EventsProvider
 from reachout.providers.profile_objects import ProfileObjectsProvider
 from reachout.providers.profiles import SERVICE as PROFILES
@@ -39,7 +40,7 @@ from reachout.providers.segments import SegmentsProvider
 from reachout.providers.templates import TemplatesProvider
 from reachout.settings import Settings
 from reachout.store import campaigns as campaign_store
-from reachout.store import recipients
+from reachout.store import event_triggers, profile_domains, recipients
 from reachout.store.db import Database, database_url, open_database
 
 log = logging.getLogger("reachout")
@@ -55,6 +56,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         **handlers_of(ProfilesProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(ProfileObjectsProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(SegmentsProvider(database, clock), catalog, [PROFILES]),
+        **handlers_of(EventTriggersProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(EventsProvider(database, clock, settings.data_dir), catalog, ["events"]),
         **handlers_of(TemplatesProvider(database, clock), catalog, ["qconnect"]),
         **handlers_of(ConnectProvider(database, clock, catalog.services[CONNECT]), catalog, [CONNECT]),
@@ -122,6 +124,29 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
             return _problem(400, "start must be an ISO 8601 instant")
         return JSONResponse(view) if view else _problem(404, "no such campaign")
 
+    async def trigger_evaluations(request: Request) -> JSONResponse:
+        """`reachout triggers explain`: each object a domain's event triggers evaluated, latest first, fired
+        or exactly why not (?trigger=, ?profile=, ?region= (us-east-1), ?limit= (100))."""
+        query = request.query_params
+        try:
+            limit = int(query.get("limit", "100"))
+        except ValueError:
+            return _problem(400, "limit must be a whole number")
+
+        def read():
+            with database.transaction() as conn:
+                domain = profile_domains.get_domain(conn, query.get("region", "us-east-1"),
+                                                    request.path_params["domain"])
+                if domain is None:
+                    return None
+                return event_triggers.evaluations(conn, domain.id, trigger_name=query.get("trigger"),
+                                                  profile_id=query.get("profile"), limit=max(1, min(limit, 1000)))
+
+        rows = await run_in_threadpool(read)
+        if rows is None:
+            return _problem(404, f"no such Customer Profiles domain '{request.path_params['domain']}'")
+        return JSONResponse(json.loads(json.dumps(rows, default=_iso)))
+
     async def email_bounce(request: Request) -> JSONResponse:
         """A delivery status notification (RFC 3464) from the bounce mailbox of the SMTP relay, as raw
         bytes: a final failure of one of our messages becomes that contact's HARD_BOUNCE."""
@@ -149,6 +174,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         Route("/_reachout/clock/advance", advance_clock, methods=["POST"]),
         Route("/_reachout/campaigns/{campaign_id}/forecast", campaign_forecast),
         Route("/_reachout/channels/email/bounces", email_bounce, methods=["POST"]),
+        Route("/_reachout/domains/{domain}/event-trigger-evaluations", trigger_evaluations),
         Route("/_reachout/campaigns/{campaign_id}/{kind}", campaign_records),
         Mount("/", app=gateway),
     ], lifespan=lifespan, middleware=[

@@ -92,8 +92,8 @@ def destination(kind: str, payload: dict) -> tuple[str, str] | None:
 
 def template_parameters(kind: str, payload: dict) -> dict[str, str]:
     """The values a request gives its message or call: templateParameters (sms, email, whatsApp),
-    attributes (telephony, and v1 dial requests)."""
-    if kind == DIAL:
+    attributes (telephony, v1 dial requests, and the event data of a request an event trigger made)."""
+    if kind in (DIAL, PROFILE):
         return payload.get("attributes") or {}
     if kind == OUTBOUND:
         (_, parameters), = payload["channelSubtypeParameters"].items()

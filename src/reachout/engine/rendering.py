@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 
 from reachout.channels import Channel, Outgoing, described
 from reachout.domain.campaign import Campaign
+from reachout.domain.outbound_request import template_parameters
 from reachout.domain.template import TemplateError, connect_attributes, render_for_contact, render_with_attributes
 from reachout.store import outbound_requests, phone_numbers
 from reachout.store.profiles import profiles_by_id
@@ -90,7 +91,10 @@ class Renderer:
         arn = config.get("wisdomTemplateArn")
         if arn and arn not in self._templates:
             self._templates[arn] = content_for_arn(self.conn, arn)
-        return config, self._templates.get(arn) if arn else None, given.get("templateParameters") or {}
+        # A profile request carries no templateParameters: an event trigger's gives its event's data.
+        parameters = given.get("templateParameters") or (
+            template_parameters(request.kind, request.payload) if request else {})
+        return config, self._templates.get(arn) if arn else None, parameters
 
     def _outgoing(self, contact, config: dict, template: tuple[str, dict] | None, parameters: dict, profile: dict,
                   needs_content: bool) -> Outgoing:

@@ -9,6 +9,7 @@ from reachout.domain import ingestion
 from reachout.domain.errors import DomainError, NotFound
 from reachout.domain.key_values import key_forms, normal_key_value
 from reachout.domain.profile import PREDEFINED_KEYS
+from reachout.engine.event_triggers import Ingested, on_ingested
 from reachout.providers.paging import page, position
 from reachout.providers.profiles import domain_or_404, profiles_api
 from reachout.store import profile_domains as domains
@@ -89,8 +90,11 @@ class ProfileObjectsProvider(Provider):
     def put_profile_object(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
-            result = objects.ingest(conn, domain, call.params["ObjectTypeName"], call.params["Object"],
-                                    self.clock.now())
+            now = self.clock.now()
+            result = objects.ingest(conn, domain, call.params["ObjectTypeName"], call.params["Object"], now)
+            # The domain's event triggers on this object type evaluate it in the same transaction.
+            on_ingested(conn, domain, call.params["ObjectTypeName"],
+                        [Ingested(result.profile_id, result.unique_key, call.params["Object"])], now)
         return {"ProfileObjectUniqueKey": result.unique_key}
 
     @profiles_api

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from reachout.store.tables import (object_types, profile_attributes, profile_domains, profile_keys,
-                                   profile_objects, profiles, segment_definitions, segment_estimates,
-                                   segment_snapshots)
+from reachout.store.tables import (event_trigger_evaluations, event_trigger_invocations, event_triggers,
+                                   object_types, profile_attributes, profile_domains, profile_integrations,
+                                   profile_keys, profile_objects, profiles, segment_definitions,
+                                   segment_estimates, segment_snapshots)
 
 
 @dataclass
@@ -71,7 +72,8 @@ def segment_exists(conn: Connection, domain_id: int, name: str) -> bool:
 def delete_domain(conn: Connection, domain: Domain) -> None:
     """The domain and everything in it."""
     for table in (profile_attributes, profile_keys, profile_objects, profiles, object_types, segment_definitions,
-                  segment_estimates, segment_snapshots):
+                  segment_estimates, segment_snapshots, event_triggers, profile_integrations,
+                  event_trigger_invocations, event_trigger_evaluations):
         conn.execute(delete(table).where(table.c.domain_id == domain.id))
     conn.execute(delete(profile_domains).where(profile_domains.c.id == domain.id))
 

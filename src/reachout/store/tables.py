@@ -226,6 +226,56 @@ segment_snapshots = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# Event triggers (CreateEventTrigger): the API shape as given, found by the object type they watch.
+event_triggers = Table(
+    "event_triggers", metadata,
+    Column("domain_id", Integer, primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("object_type", String(255), nullable=False),
+    Column("definition", JSON, nullable=False),  # ObjectTypeName, EventTriggerConditions, ... as given
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_event_triggers_object_type", "domain_id", "object_type"),
+)
+
+# PutIntegration: a Uri (for event triggers, the campaign's ARN) and what flows to it.
+profile_integrations = Table(
+    "profile_integrations", metadata,
+    Column("domain_id", Integer, primary_key=True),
+    Column("uri", String(255), primary_key=True),
+    Column("definition", JSON, nullable=False),  # ObjectTypeName(s), EventTriggerNames, RoleArn, Tags, ...
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Each firing of a trigger for a profile, counted against the trigger's per-profile limits.
+event_trigger_invocations = Table(
+    "event_trigger_invocations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("domain_id", Integer, nullable=False),
+    Column("trigger_name", String(64), nullable=False),
+    Column("profile_id", String(32), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_event_trigger_invocations_profile", "domain_id", "trigger_name", "profile_id", "at"),
+)
+
+# Every evaluation of an ingested object by a trigger: fired (and the requests made) or exactly why not.
+event_trigger_evaluations = Table(
+    "event_trigger_evaluations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("domain_id", Integer, nullable=False),
+    Column("trigger_name", String(64), nullable=False),
+    Column("object_type", String(255), nullable=False),
+    Column("profile_id", String(32), nullable=False),
+    Column("object_key", String(255), nullable=False),  # the object's ProfileObjectUniqueKey
+    Column("fired", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("campaign_id", String(36)),
+    Column("request_id", String(36)),  # the profile outbound request the firing made
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_event_trigger_evaluations_domain", "domain_id", "at"),
+)
+
 
 # --- Events ----------------------------------------------------------------------------------------
 # The outbox: every event, numbered in commit order, written with the change it reports.

@@ -1,0 +1,147 @@
+"""Event triggers and profile integrations of Customer Profiles domains, the firings counted against
+each trigger's per-profile limits, and the record of every evaluation."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from reachout.store.tables import (contacts, event_trigger_evaluations, event_trigger_invocations, event_triggers,
+                                   outbound_requests, profile_integrations)
+from reachout.store.work import lock_recipients
+
+
+# --- triggers --------------------------------------------------------------------------------------
+def count_triggers(conn: Connection, domain_id: int) -> int:
+    return conn.execute(select(func.count()).select_from(event_triggers)
+                        .where(event_triggers.c.domain_id == domain_id)).scalar_one()
+
+
+def get_trigger(conn: Connection, domain_id: int, name: str):
+    """(definition, created_at, updated_at) or None."""
+    t = event_triggers
+    row = conn.execute(select(t.c.definition, t.c.created_at, t.c.updated_at)
+                       .where(t.c.domain_id == domain_id, t.c.name == name)).first()
+    return tuple(row) if row else None
+
+
+def create_trigger(conn: Connection, domain_id: int, name: str, definition: dict, now: datetime) -> None:
+    conn.execute(insert(event_triggers).values(domain_id=domain_id, name=name, object_type=definition["ObjectTypeName"],
+                                               definition=definition, created_at=now, updated_at=now))
+
+
+def update_trigger(conn: Connection, domain_id: int, name: str, definition: dict, now: datetime) -> None:
+    t = event_triggers
+    conn.execute(update(t).where(t.c.domain_id == domain_id, t.c.name == name)
+                 .values(object_type=definition["ObjectTypeName"], definition=definition, updated_at=now))
+
+
+def delete_trigger(conn: Connection, domain_id: int, name: str) -> bool:
+    t = event_triggers
+    return conn.execute(delete(t).where(t.c.domain_id == domain_id, t.c.name == name)).rowcount > 0
+
+
+def list_triggers(conn: Connection, domain_id: int, after: str | None, limit: int) -> list:
+    """(name, definition, created_at, updated_at) in name order, after the name `after`."""
+    t = event_triggers
+    query = select(t.c.name, t.c.definition, t.c.created_at, t.c.updated_at).where(t.c.domain_id == domain_id)
+    if after is not None:
+        query = query.where(t.c.name > after)
+    return [tuple(row) for row in conn.execute(query.order_by(t.c.name).limit(limit))]
+
+
+def triggers_on(conn: Connection, domain_id: int, object_type: str) -> list[tuple[str, dict]]:
+    """(name, definition) of the triggers watching this object type."""
+    t = event_triggers
+    return [tuple(row) for row in conn.execute(select(t.c.name, t.c.definition).where(
+        t.c.domain_id == domain_id, t.c.object_type == object_type).order_by(t.c.name))]
+
+
+# --- integrations ----------------------------------------------------------------------------------
+def put_integration(conn: Connection, domain_id: int, uri: str, definition: dict, now: datetime) -> None:
+    t = profile_integrations
+    key = (t.c.domain_id == domain_id, t.c.uri == uri)
+    if conn.execute(select(t.c.uri).where(*key)).first() is None:
+        conn.execute(insert(t).values(domain_id=domain_id, uri=uri, definition=definition, created_at=now,
+                                      updated_at=now))
+    else:
+        conn.execute(update(t).where(*key).values(definition=definition, updated_at=now))
+
+
+def get_integration(conn: Connection, domain_id: int, uri: str):
+    """(definition, created_at, updated_at) or None."""
+    t = profile_integrations
+    row = conn.execute(select(t.c.definition, t.c.created_at, t.c.updated_at)
+                       .where(t.c.domain_id == domain_id, t.c.uri == uri)).first()
+    return tuple(row) if row else None
+
+
+def list_integrations(conn: Connection, domain_id: int, after: str | None, limit: int) -> list:
+    """(uri, definition, created_at, updated_at) in Uri order."""
+    t = profile_integrations
+    query = select(t.c.uri, t.c.definition, t.c.created_at, t.c.updated_at).where(t.c.domain_id == domain_id)
+    if after is not None:
+        query = query.where(t.c.uri > after)
+    return [tuple(row) for row in conn.execute(query.order_by(t.c.uri).limit(limit))]
+
+
+def delete_integration(conn: Connection, domain_id: int, uri: str) -> bool:
+    t = profile_integrations
+    return conn.execute(delete(t).where(t.c.domain_id == domain_id, t.c.uri == uri)).rowcount > 0
+
+
+def integrated_uris(conn: Connection, domain_id: int, trigger_name: str) -> list[str]:
+    """The Uris of the integrations that name this trigger (EventTriggerNames)."""
+    t = profile_integrations
+    rows = conn.execute(select(t.c.uri, t.c.definition).where(t.c.domain_id == domain_id).order_by(t.c.uri))
+    return [uri for uri, definition in rows if trigger_name in (definition.get("EventTriggerNames") or [])]
+
+
+# --- invocations and evaluations -------------------------------------------------------------------
+def lock_invocations(conn: Connection, domain_id: int, trigger_name: str, profile_id: str) -> None:
+    """A row lock held until commit over one profile's firings of one trigger: counting them and
+    adding one cannot interleave with another transaction doing the same (PostgreSQL; SQLite
+    serialises writers anyway)."""
+    lock_recipients(conn, [f"event-trigger:{domain_id}:{trigger_name}:{profile_id}"])
+
+
+def invocations_since(conn: Connection, domain_id: int, trigger_name: str, profile_id: str,
+                      since: datetime) -> list[datetime]:
+    t = event_trigger_invocations
+    return list(conn.execute(select(t.c.at).where(t.c.domain_id == domain_id, t.c.trigger_name == trigger_name,
+                                                  t.c.profile_id == profile_id, t.c.at > since)).scalars())
+
+
+def add_invocation(conn: Connection, domain_id: int, trigger_name: str, profile_id: str, at: datetime) -> None:
+    conn.execute(insert(event_trigger_invocations).values(domain_id=domain_id, trigger_name=trigger_name,
+                                                          profile_id=profile_id, at=at))
+
+
+def record_evaluations(conn: Connection, rows: list[dict]) -> None:
+    if rows:
+        conn.execute(insert(event_trigger_evaluations), rows)
+
+
+def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = None, profile_id: str | None = None,
+                limit: int = 100) -> list[dict]:
+    """The latest evaluations first, each with the status of the request its firing made (pending,
+    taken, expired or dropped) and what became of the contacts made from it (sent, or expired or
+    dropped with the reason)."""
+    e, r = event_trigger_evaluations, outbound_requests
+    query = (select(e, r.c.status.label("request_status"))
+             .outerjoin(r, r.c.id == e.c.request_id).where(e.c.domain_id == domain_id))
+    if trigger_name:
+        query = query.where(e.c.trigger_name == trigger_name)
+    if profile_id:
+        query = query.where(e.c.profile_id == profile_id)
+    rows = [{k: v for k, v in row._asdict().items() if k != "domain_id"}
+            for row in conn.execute(query.order_by(e.c.at.desc(), e.c.id.desc()).limit(limit))]
+    made: dict[str, list[dict]] = {}
+    request_ids = [row["request_id"] for row in rows if row["request_id"]]
+    if request_ids:
+        c = contacts
+        for contact in conn.execute(select(c.c.request_id, c.c.id, c.c.channel, c.c.state, c.c.disposition, c.c.reason)
+                                    .where(c.c.request_id.in_(request_ids)).order_by(c.c.created_at, c.c.id)):
+            made.setdefault(contact.request_id, []).append(
+                {k: v for k, v in contact._asdict().items() if k != "request_id"})
+    return [{**row, "contacts": made.get(row["request_id"], [])} for row in rows]
