@@ -41,7 +41,7 @@ class Engine:
             handled_total = 0
             while True:
                 handled = self._wake_campaigns(now)
-                handled += requests.take_due(self.db, now, self.dispatcher.batch)
+                handled += requests.take_due(self.db, now)
                 handled += self.dispatcher.dispatch_due(now, budget)
                 handled += self.dispatcher.apply_outcomes(now)
                 handled += self.connect_contacts.run_due(now)

@@ -36,7 +36,8 @@ def _campaign(row) -> Campaign:
 
 
 def insert_campaign(conn: Connection, campaign: Campaign) -> None:
-    conn.execute(insert(campaigns).values(**_row(campaign), seq=next_value(conn, "campaigns")))
+    # Values given at execution, not built into the statement: one compiled INSERT serves every call.
+    conn.execute(insert(campaigns), {**_row(campaign), "seq": next_value(conn, "campaigns")})
 
 
 def save_campaign(conn: Connection, campaign: Campaign) -> None:
