@@ -12,6 +12,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from reachout.foreground import FOREGROUND
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -51,23 +53,24 @@ class Database:
     @contextmanager
     def transaction(self):
         """One unit of work: everything in it commits together or not at all."""
-        if self._writer is None:
-            with self.engine.begin() as connection:
-                yield connection
-            return
-        queued = self._writer.acquire(timeout=WRITER_WAIT)  # past it, SQLite's busy timeout decides as before
-        try:
-            with self.engine.begin() as connection:
-                yield connection
-        finally:
-            if queued:
-                self._writer.release()
+        with FOREGROUND.paced():
+            if self._writer is None:
+                with self.engine.begin() as connection:
+                    yield connection
+                return
+            queued = self._writer.acquire(timeout=WRITER_WAIT)  # past it, SQLite's busy timeout decides as before
+            try:
+                with self.engine.begin() as connection:
+                    yield connection
+            finally:
+                if queued:
+                    self._writer.release()
 
     @contextmanager
     def read(self):
         """A consistent read that writes nothing. On SQLite it takes no write lock (WAL readers see
         the last commit and wait for no writer), so reads never queue behind the engine or a write."""
-        with self.engine.connect() as connection:
+        with FOREGROUND.paced(), self.engine.connect() as connection:
             connection.execution_options(reachout_read_only=True)
             with connection.begin():
                 yield connection
