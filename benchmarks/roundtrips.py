@@ -1,10 +1,11 @@
 """boto3 round trips per second against `reachout serve` and against moto_server, side by side.
 
-    .venv/bin/python benchmarks/roundtrips.py [--seconds N] [--db URL]
+    .venv/bin/python benchmarks/roundtrips.py [--seconds N] [--threads N] [--db URL]
 
-Both servers run as subprocesses on 127.0.0.1. Each operation is called sequentially from one
-thread with retries disabled, so a figure is 1 / (client + wire + server) latency, not throughput
-under concurrency. It prints; it asserts nothing.
+Both servers run as subprocesses on 127.0.0.1. Each operation is called back to back with retries
+disabled, first from one client thread (a figure is then 1 / (client + wire + server) latency), then
+from --threads client threads at once (what the server sustains under concurrency). It prints the
+figures and how they compare with the targets; it asserts nothing.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +45,9 @@ BATCH_SIZE = 25  # PutOutboundRequestBatch's maximum
 # New campaigns are active, and Reachout (like AWS) allows 50 active campaigns per instance: move to
 # a fresh instance before reaching that, so CreateCampaign is measured rather than its quota error.
 CAMPAIGNS_PER_INSTANCE = 40
+LISTED_CAMPAIGNS = 20  # ListCampaigns reads one instance holding this many
+# The targets of the speed issue, checked on every row that both servers serve.
+TARGET_RATIO, TARGET_TAIL, TARGET_REQUESTS = 1.5, 3.0, 5000
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -69,9 +74,12 @@ class Result:
         return 1000 * ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def run_for(call: Callable[[], object], seconds: float) -> Result:
-    """Call back to back for `seconds`; failures are counted, not fatal, and not in the latencies."""
+def run_for(call: Callable[[], object], seconds: float, start: threading.Barrier | None = None) -> Result:
+    """Call back to back for `seconds`; failures are counted, not fatal, and not in the latencies.
+    With `start`, the clock starts when every thread of the barrier is ready."""
     result = Result()
+    if start is not None:
+        start.wait()
     start = before = time.perf_counter()
     deadline = start + seconds
     while before < deadline:
@@ -107,6 +115,28 @@ class BatchFailure(Exception):
     """A PutOutboundRequestBatch answered 200 but refused some items."""
 
 
+def run_together(calls: list[Callable[[], object]], seconds: float) -> Result:
+    """Each call back to back in its own thread, all for the same `seconds`: one Result, whose
+    ops/s is every thread's successes over the common span."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Result] = [Result() for _ in calls]
+
+    def worker(index: int) -> None:
+        results[index] = run_for(calls[index], seconds, barrier)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    merged = Result(elapsed=max(r.elapsed for r in results))
+    for result in results:
+        merged.latencies += result.latencies
+        merged.errors += result.errors
+        merged.first_error = merged.first_error or result.first_error
+    return merged
+
+
 # --- the operations ----------------------------------------------------------------------------
 # Each prepares whatever the operation needs on one target, then returns the call to time.
 
@@ -131,6 +161,58 @@ def prepare_describe_campaign(v1, v2) -> Callable[[], object]:
     campaign_id = v1.create_campaign(name="bench-describe", connectInstanceId=f"bench-{uuid.uuid4().hex[:8]}",
                                      **v1_campaign_fields())["id"]
     return lambda: v1.describe_campaign(id=campaign_id)
+
+
+def new_campaign(v1, instance: str | None = None, **extra) -> str:
+    return v1.create_campaign(name=f"bench-{uuid.uuid4().hex[:8]}",
+                              connectInstanceId=instance or f"bench-{uuid.uuid4().hex[:8]}",
+                              **v1_campaign_fields(), **extra)["id"]
+
+
+def prepare_list_campaigns(v1, v2) -> Callable[[], object]:
+    instance = f"bench-{uuid.uuid4().hex[:8]}"
+    for _ in range(LISTED_CAMPAIGNS):
+        new_campaign(v1, instance)
+    instance_filter = {"instanceIdFilter": {"value": instance, "operator": "Eq"}}
+
+    def call():
+        listed = v1.list_campaigns(filters=instance_filter)["campaignSummaryList"]
+        if len(listed) != LISTED_CAMPAIGNS:
+            raise AssertionError(f"listed {len(listed)} campaigns, not {LISTED_CAMPAIGNS}")
+        return listed
+
+    return call
+
+
+def prepare_get_campaign_state(v1, v2) -> Callable[[], object]:
+    campaign_id = new_campaign(v1)
+    return lambda: v1.get_campaign_state(id=campaign_id)
+
+
+def prepare_pause_resume(v1, v2) -> Callable[[], object]:
+    campaign_id = new_campaign(v1)
+    v1.start_campaign(id=campaign_id)
+    turns = itertools.cycle([v1.pause_campaign, v1.resume_campaign])
+    return lambda: next(turns)(id=campaign_id)
+
+
+def campaign_arn(v1, campaign_id: str) -> str:
+    return v1.describe_campaign(id=campaign_id)["campaign"]["arn"]
+
+
+def prepare_tag_resource(v1, v2) -> Callable[[], object]:
+    arn, values = campaign_arn(v1, new_campaign(v1)), itertools.count()
+    return lambda: v1.tag_resource(arn=arn, tags={"bench": str(next(values))})
+
+
+def prepare_list_tags_for_resource(v1, v2) -> Callable[[], object]:
+    arn = campaign_arn(v1, new_campaign(v1, tags={"team": "outbound", "tier": "gold"}))
+    return lambda: v1.list_tags_for_resource(arn=arn)
+
+
+def prepare_untag_resource(v1, v2) -> Callable[[], object]:
+    arn = campaign_arn(v1, new_campaign(v1, tags={"team": "outbound", "tier": "gold"}))
+    return lambda: v1.untag_resource(arn=arn, tagKeys=["bench"])  # a key it does not have: nothing to remove
 
 
 def prepare_put_outbound_request_batch(v1, v2) -> Callable[[], object]:
@@ -161,10 +243,17 @@ def prepare_put_outbound_request_batch(v1, v2) -> Callable[[], object]:
     return call
 
 
+BATCH_OPERATION = f"PutOutboundRequestBatch (v2, {BATCH_SIZE} items)"
 OPERATIONS = [
     ("CreateCampaign (v1)", prepare_create_campaign),
     ("DescribeCampaign (v1)", prepare_describe_campaign),
-    (f"PutOutboundRequestBatch (v2, {BATCH_SIZE} items)", prepare_put_outbound_request_batch),
+    (f"ListCampaigns (v1, {LISTED_CAMPAIGNS} in the instance)", prepare_list_campaigns),
+    ("GetCampaignState (v1)", prepare_get_campaign_state),
+    ("Pause/ResumeCampaign (v1, alternating)", prepare_pause_resume),
+    ("TagResource (v1)", prepare_tag_resource),
+    ("ListTagsForResource (v1)", prepare_list_tags_for_resource),
+    ("UntagResource (v1)", prepare_untag_resource),
+    (BATCH_OPERATION, prepare_put_outbound_request_batch),
 ]
 
 
@@ -173,6 +262,7 @@ class Outcome:
     result: Result | None = None
     lacking: str | None = None  # moto has no handler for it
     failed: str | None = None  # the setup itself failed
+    cpu_seconds: float | None = None  # the server process's CPU time over the measured span
 
 
 @dataclass
@@ -180,35 +270,52 @@ class Target:
     name: str
     url: str
     may_lack_operations: bool  # moto: a missing route means "not emulated", not "broken"
+    pid: int | None = None
 
     def client(self, service: str):
         # No retries: a figure must be one round trip per call, and an error must show as one.
+        # One connection per client thread at most: each thread below has a client of its own.
         return boto3.client(service, endpoint_url=self.url, region_name=REGION,
                             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
                             config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server process so far (Linux), else None."""
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return None
 
-def measure(target: Target, v1, v2, prepare, seconds: float, warmup: float) -> Outcome:
+
+def measure(target: Target, prepare, seconds: float, warmup: float, threads: int) -> Outcome:
+    """`threads` client threads, each with its own clients and its own prepared resources (a
+    campaign, an instance), calling at once."""
+    # Clients are made one after the other: boto3's default session is not safe to share while
+    # clients are being created.
+    clients = [(target.client("connectcampaigns"), target.client("connectcampaignsv2")) for _ in range(threads)]
     try:
-        call = prepare(v1, v2)
+        calls = [prepare(v1, v2) for v1, v2 in clients]
     except Exception as error:  # noqa: BLE001
         if target.may_lack_operations and unrouted(error):
             return Outcome(lacking=f"setup: {describe(error)}")
         return Outcome(failed=f"setup: {describe(error)}")
     probe = Result()
     try:
-        call()  # probe: tells "not emulated" apart from "emulated but failing"
+        calls[0]()  # probe: tells "not emulated" apart from "emulated but failing"
     except Exception as error:  # noqa: BLE001
         if target.may_lack_operations and unrouted(error):
             return Outcome(lacking=describe(error))
         probe.count_error(error)
-    warm = run_for(call, warmup)  # connection set-up, caches, first-statement compilation
-    result = run_for(call, seconds)
+    warm = run_together(calls, warmup)  # connection set-up, caches, first-statement compilation
+    cpu_before = target.cpu_seconds()
+    result = run_together(calls, seconds)
+    cpu_after = target.cpu_seconds()
     # Failures outside the timed window are still failures: report them with the rest.
     for earlier in (probe, warm):
         result.errors += earlier.errors
         result.first_error = earlier.first_error or result.first_error
-    return Outcome(result=result)
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+    return Outcome(result=result, cpu_seconds=cpu)
 
 
 # --- the servers -------------------------------------------------------------------------------
@@ -268,7 +375,7 @@ def reachout(db_url: str | None, workdir: Path) -> Iterator[tuple[Target, dict, 
     url = f"http://127.0.0.1:{port}"
     with subprocess_server(command, env, log) as process:
         health = json.loads(wait_for_http(process, url + "/_reachout/health", log, "reachout serve", False))
-        yield Target("reachout", url, may_lack_operations=False), health, log
+        yield Target("reachout", url, may_lack_operations=False, pid=process.pid), health, log
 
 
 @contextlib.contextmanager
@@ -278,7 +385,7 @@ def moto(workdir: Path) -> Iterator[Target]:
     url = f"http://127.0.0.1:{port}"
     with subprocess_server(command, dict(os.environ), log) as process:
         wait_for_http(process, url + "/", log, "moto_server", True)
-        yield Target("moto", url, may_lack_operations=True)
+        yield Target("moto", url, may_lack_operations=True, pid=process.pid)
 
 
 @contextlib.contextmanager
@@ -314,6 +421,38 @@ def ops_cell(outcome: Outcome) -> str:
     return f"{cell} ({outcome.result.errors} errors)" if outcome.result.errors else cell
 
 
+def cpu_cell(outcome: Outcome) -> str:
+    if outcome.cpu_seconds is None or not outcome.result or not outcome.result.latencies:
+        return "-"
+    return f"{1000 * outcome.cpu_seconds / len(outcome.result.latencies):.2f}"
+
+
+def tail(outcome: Outcome) -> float | None:
+    """p99 / p50 of the successful calls."""
+    if not outcome.result or not outcome.result.latencies:
+        return None
+    return outcome.result.percentile_ms(0.99) / outcome.result.percentile_ms(0.5)
+
+
+def misses(name: str, threads: int, ours: Outcome, theirs: Outcome) -> list[str]:
+    """The targets this row does not meet."""
+    if not ours.result:
+        return [f"{name}, {threads} thread(s): no figure"]
+    found = []
+    if ours.result.errors:
+        found.append(f"{ours.result.errors} errors")
+    if theirs.result and theirs.result.ops_per_second:
+        ratio = ours.result.ops_per_second / theirs.result.ops_per_second
+        if ratio < TARGET_RATIO:
+            found.append(f"{ratio:.2f}x moto < {TARGET_RATIO}x")
+    spread = tail(ours)
+    if spread is not None and spread > TARGET_TAIL:
+        found.append(f"p99 {spread:.1f}x p50 > {TARGET_TAIL:g}x")
+    if name == BATCH_OPERATION and ours.result.ops_per_second * BATCH_SIZE < TARGET_REQUESTS:
+        found.append(f"{ours.result.ops_per_second * BATCH_SIZE:,.0f} requests/s < {TARGET_REQUESTS:,}")
+    return [f"{name}, {threads} thread(s): {'; '.join(found)}"] if found else []
+
+
 def print_table(rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for index, row in enumerate(rows):
@@ -333,11 +472,14 @@ def cpu_model() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per operation and target")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per operation, target and mode")
+    parser.add_argument("--threads", type=int, default=8, help="client threads of the concurrent mode "
+                                                                "(1: single-threaded only)")
     parser.add_argument("--db", help="database URL for Reachout, e.g. postgresql://127.0.0.1:5432/test "
                                      "(default: embedded SQLite in a temporary directory)")
     args = parser.parse_args()
     warmup = min(1.0, args.seconds / 5)
+    modes = sorted({1, max(1, args.threads)})
 
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reachout-bench-")))
@@ -356,38 +498,45 @@ def main() -> int:
         print(f"python:  {platform.python_implementation()} {platform.python_version()}; boto3 {boto3.__version__}, "
               f"botocore {botocore.__version__}, moto {_version('moto')}")
         print(f"reachout {health.get('version')} on {health.get('database')} ({db_detail})")
-        print(f"method:  sequential calls from one thread, {warmup:g} s warm-up + {args.seconds:g} s per "
-              f"operation and target, retries off")
+        print(f"method:  back-to-back calls from {' and from '.join(f'{m} client thread(s)' for m in modes)}, "
+              f"{warmup:g} s warm-up + {args.seconds:g} s per operation, target and mode, retries off")
 
-        targets = [(t, t.client("connectcampaigns"), t.client("connectcampaignsv2"))
-                   for t in (reachout_target, moto_target)]
-        rows = [["operation", "reachout ops/s", "p50 ms", "p99 ms", "moto ops/s", "moto p50 ms",
-                 "ratio (reachout/moto)"]]
-        notes = []
+        rows = [["operation", "threads", "reachout ops/s", "p50 ms", "p99 ms", "CPU ms/op",
+                 "moto ops/s", "p50 ms", "p99 ms", "CPU ms/op", "reachout/moto"]]
+        notes, missed = [], []
         for name, prepare in OPERATIONS:
-            print(f"measuring {name} ...", flush=True)
-            ours, theirs = (measure(t, v1, v2, prepare, args.seconds, warmup) for t, v1, v2 in targets)
-            ratio = "-"
-            if ours.result and theirs.result and theirs.result.ops_per_second:
-                ratio = f"{ours.result.ops_per_second / theirs.result.ops_per_second:.2f}x"
-            rows.append([name, ops_cell(ours),
-                         fmt_ms(ours.result and ours.result.percentile_ms(0.5)),
-                         fmt_ms(ours.result and ours.result.percentile_ms(0.99)),
-                         ops_cell(theirs), fmt_ms(theirs.result and theirs.result.percentile_ms(0.5)), ratio])
-            for target, outcome in (("reachout", ours), ("moto", theirs)):
-                detail = outcome.lacking or outcome.failed or (outcome.result.errors and outcome.result.first_error)
-                if detail:
-                    notes.append(f"{name} on {target}: {detail}")
-            if name.startswith("PutOutboundRequestBatch") and ours.result:
-                notes.append(f"{name} on reachout: {ours.result.ops_per_second * BATCH_SIZE:,.0f} outbound requests/s")
+            for threads in modes:
+                print(f"measuring {name} with {threads} thread(s) ...", flush=True)
+                ours, theirs = (measure(t, prepare, args.seconds, warmup, threads)
+                                for t in (reachout_target, moto_target))
+                ratio = "-"
+                if ours.result and theirs.result and theirs.result.ops_per_second:
+                    ratio = f"{ours.result.ops_per_second / theirs.result.ops_per_second:.2f}x"
+                rows.append([name, str(threads), ops_cell(ours),
+                             fmt_ms(ours.result and ours.result.percentile_ms(0.5)),
+                             fmt_ms(ours.result and ours.result.percentile_ms(0.99)), cpu_cell(ours),
+                             ops_cell(theirs), fmt_ms(theirs.result and theirs.result.percentile_ms(0.5)),
+                             fmt_ms(theirs.result and theirs.result.percentile_ms(0.99)), cpu_cell(theirs), ratio])
+                for target, outcome in (("reachout", ours), ("moto", theirs)):
+                    detail = outcome.lacking or outcome.failed or (outcome.result.errors and outcome.result.first_error)
+                    if detail and (target, detail) not in {(t, d) for t, d, _ in notes}:
+                        notes.append((target, detail, name))
+                if name == BATCH_OPERATION and ours.result:
+                    notes.append(("reachout", f"{ours.result.ops_per_second * BATCH_SIZE:,.0f} outbound requests/s "
+                                              f"with {threads} thread(s)", name))
+                missed += misses(name, threads, ours, theirs)
 
         print()
         print_table(rows)
         if notes:
             print()
-            for note in notes:
-                print(f"* {note}")
-        if any(row[1].startswith("ERROR") or "errors)" in row[1] for row in rows[1:]):
+            for target, detail, name in notes:
+                print(f"* {name} on {target}: {detail}")
+        print(f"\ntargets: every operation both serve >= {TARGET_RATIO}x moto's ops/s, p99 <= {TARGET_TAIL:g}x p50, "
+              f"{BATCH_OPERATION} >= {TARGET_REQUESTS:,} requests/s")
+        for line in missed or ["all met"]:
+            print(f"  missed: {line}" if missed else f"  {line}")
+        if any(row[2].startswith("ERROR") or "errors)" in row[2] for row in rows[1:]):
             print(f"\nreachout log (tail):\n{reachout_log.read_text()[-2000:]}")
     return 0
 

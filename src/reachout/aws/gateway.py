@@ -26,6 +26,7 @@ from reachout.aws.errors import AwsError, ParamValidationError
 from reachout.aws.parsing import parse_json, parse_rest_json
 from reachout.aws.serializing import serialize_error, serialize_output
 from reachout.aws.validation import validate
+from reachout.foreground import FOREGROUND
 
 log = logging.getLogger("reachout.aws")
 
@@ -67,9 +68,10 @@ class Gateway:
         self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
+        with FOREGROUND.serving():  # a background engine in this process gives way meanwhile
+            request = Request(scope, receive)
+            response = await self.handle(request)
+            await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 from reachout.aws.errors import AwsError
@@ -142,7 +143,7 @@ def _request_time(headers: Mapping[str, str]) -> datetime:
     amz_date = headers.get("x-amz-date")
     if amz_date:
         try:
-            return datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
+            return _amz_instant(amz_date)
         except ValueError:
             raise _incomplete(f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. "
                               "See http://en.wikipedia.org/wiki/ISO_8601") from None
@@ -155,6 +156,11 @@ def _request_time(headers: Mapping[str, str]) -> datetime:
         # RFC 1123 dates are GMT; a zone-less parse means "-0000", i.e. UTC as well.
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     raise _incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+
+
+@lru_cache(maxsize=256)  # clients sign to the second: consecutive requests mostly share one
+def _amz_instant(amz_date: str) -> datetime:
+    return datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
 
 
 def _check_skew(request_time: datetime, now: datetime) -> None:

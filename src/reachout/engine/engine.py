@@ -14,6 +14,7 @@ from reachout.engine import campaigns, requests
 from reachout.engine.connect_contacts import ConnectContacts
 from reachout.engine.dispatch import Dispatcher
 from reachout.events.bus import EventBus
+from reachout.foreground import FOREGROUND
 from reachout.store import connect_contacts, plans, work
 from reachout.store.db import Database
 
@@ -41,7 +42,7 @@ class Engine:
             handled_total = 0
             while True:
                 handled = self._wake_campaigns(now)
-                handled += requests.take_due(self.db, now, self.dispatcher.batch)
+                handled += requests.take_due(self.db, now)
                 handled += self.dispatcher.dispatch_due(now, budget)
                 handled += self.dispatcher.apply_outcomes(now)
                 handled += self.connect_contacts.run_due(now)
@@ -118,13 +119,14 @@ class EngineThread(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                if self.engine.run_due() == 0:
+        with FOREGROUND.background():  # API calls served by this process go first
+            while not self.stopping.is_set():
+                try:
+                    if self.engine.run_due() == 0:
+                        self.stopping.wait(self.interval)
+                except Exception:  # keep the loop alive; the failed work is retried when its lease ends
+                    log.exception("engine pass failed")
                     self.stopping.wait(self.interval)
-            except Exception:  # keep the loop alive; the failed work is retried when its lease ends
-                log.exception("engine pass failed")
-                self.stopping.wait(self.interval)
 
     def stop(self) -> None:
         self.stopping.set()

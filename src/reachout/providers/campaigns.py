@@ -103,7 +103,7 @@ class CampaignsProvider:
 
     @_translated
     def describe_campaign(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             campaign = self._campaign(conn, call)
             campaign_tags = tags.get_tags(conn, campaign.arn)
         view = campaign.v1_view() if call.service == V1 else campaign.v2_view()
@@ -120,7 +120,7 @@ class CampaignsProvider:
         p = call.params
         instance_filter = p.get("filters", {}).get("instanceIdFilter")
         limit = p.get("maxResults", 50)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             rows = store.list_campaigns(conn, call.region, instance_filter and instance_filter["value"],
                                         sequence_position(p.get("nextToken")), limit + 1)
         rows, token = page(rows, limit, lambda row: (row[1].created_at, str(row[0])))
@@ -129,13 +129,13 @@ class CampaignsProvider:
 
     @_translated
     def get_campaign_state(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return {"state": _state(call, self._campaign(conn, call).state)}
 
     @_translated
     def get_campaign_state_batch(self, call: Call) -> dict:
         ids = call.params["campaignIds"]
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             found = store.get_campaigns(conn, call.region, ids)
         return {
             "successfulRequests": [{"campaignId": i, "state": _state(call, found[i].state)} for i in ids if i in found],
@@ -306,7 +306,7 @@ class CampaignsProvider:
 
     @_translated
     def list_tags_for_resource(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return {"tags": tags.get_tags(conn, self._tagged(conn, call))}
 
     def _tagged(self, conn, call: Call) -> str:
@@ -332,7 +332,7 @@ class CampaignsProvider:
 
     @_translated
     def get_instance_onboarding_job_status(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return {"connectInstanceOnboardingJobStatus": _instance_part(conn, call, "onboarding_job")}
 
     @_translated
@@ -346,7 +346,7 @@ class CampaignsProvider:
 
     @_translated
     def get_connect_instance_config(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return {"connectInstanceConfig": _instance_part(conn, call, "config")}
 
     @_translated
@@ -375,7 +375,7 @@ class CampaignsProvider:
 
     @_translated
     def get_instance_communication_limits(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             row = instances.get_instance(conn, call.region, call.params["connectInstanceId"])
         return {"communicationLimitsConfig": (row or {}).get("communication_limits") or {}}
 
@@ -398,7 +398,7 @@ class CampaignsProvider:
     @_translated
     def list_connect_instance_integrations(self, call: Call) -> dict:
         limit = call.params.get("maxResults", 50)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             rows = instances.list_integrations(conn, call.region, call.params["connectInstanceId"],
                                                sequence_position(call.params.get("nextToken")), limit + 1)
             now = self.clock.now()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from sqlalchemy import Connection, case, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, update
 
 from reachout.domain.campaign import Campaign
 from reachout.domain.schedule import Schedule
@@ -36,18 +36,22 @@ def _campaign(row) -> Campaign:
 
 
 def insert_campaign(conn: Connection, campaign: Campaign) -> None:
-    conn.execute(insert(campaigns).values(**_row(campaign), seq=next_value(conn, "campaigns")))
+    # Values given at execution, not built into the statement: one compiled INSERT serves every call.
+    conn.execute(insert(campaigns), {**_row(campaign), "seq": next_value(conn, "campaigns")})
 
 
 def save_campaign(conn: Connection, campaign: Campaign) -> None:
     conn.execute(update(campaigns).where(campaigns.c.id == campaign.id).values(_row(campaign)))
 
 
+# Statements of every API call, built once: building one (and its cache key) costs more than SQLite
+# takes to run it.
+_BY_ID = select(campaigns).where(campaigns.c.region == bindparam("region"), campaigns.c.id == bindparam("id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()  # PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises
+
+
 def get_campaign(conn: Connection, region: str, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
-    query = select(campaigns).where(campaigns.c.region == region, campaigns.c.id == campaign_id)
-    if for_update:
-        query = query.with_for_update()  # PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already serialises
-    row = conn.execute(query).first()
+    row = conn.execute(_BY_ID_LOCKED if for_update else _BY_ID, {"region": region, "id": campaign_id}).first()
     return _campaign(row) if row else None
 
 
@@ -63,8 +67,11 @@ def get_campaigns(conn: Connection, region: str, ids: Iterable[str]) -> dict[str
     return {row.id: _campaign(row) for row in rows}
 
 
+_BY_ARN = select(campaigns).where(campaigns.c.arn == bindparam("arn"))
+
+
 def find_by_arn(conn: Connection, arn: str) -> Campaign | None:
-    row = conn.execute(select(campaigns).where(campaigns.c.arn == arn)).first()
+    row = conn.execute(_BY_ARN, {"arn": arn}).first()
     return _campaign(row) if row else None
 
 
@@ -84,12 +91,16 @@ def list_campaigns(conn: Connection, region: str, instance_id: str | None, after
     return [(row.seq, _campaign(row)) for row in conn.execute(query)]
 
 
+_COUNT = select(
+    func.count(),
+    func.coalesce(func.sum(case((campaigns.c.state.in_(bindparam("states", expanding=True)), 1), else_=0)), 0),
+).where(campaigns.c.region == bindparam("region"), campaigns.c.connect_instance_id == bindparam("instance_id"))
+
+
 def count_campaigns(conn: Connection, region: str, instance_id: str, states: Iterable[str]) -> tuple[int, int]:
     """The instance's campaigns: how many in all, and how many in `states`."""
-    in_states = case((campaigns.c.state.in_(list(states)), 1), else_=0)
-    query = select(func.count(), func.coalesce(func.sum(in_states), 0)).where(
-        campaigns.c.region == region, campaigns.c.connect_instance_id == instance_id)
-    total, matching = conn.execute(query).one()
+    total, matching = conn.execute(_COUNT, {"region": region, "instance_id": instance_id,
+                                            "states": list(states)}).one()
     return total, matching
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -9,6 +11,8 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
+
+from reachout.foreground import FOREGROUND
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,6 +32,11 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         codec = {"json_serializer": _json_text, "json_deserializer": _json_value}
+        # SQLite has one writer at a time. Threads of this process queue for it here, in arrival order,
+        # and are handed it the moment it is free; left to SQLite, a waiting writer sleeps and polls
+        # (its busy handler backs off up to 100 ms), and a thread that writes in a loop (the engine)
+        # can take it again before a waiting request wakes. Other processes still meet BEGIN IMMEDIATE.
+        self._writer = _Turns() if self.is_sqlite else None
         if self.is_sqlite:
             self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **codec)
             _sqlite_pragmas(self.engine)
@@ -44,11 +53,66 @@ class Database:
     @contextmanager
     def transaction(self):
         """One unit of work: everything in it commits together or not at all."""
-        with self.engine.begin() as connection:
-            yield connection
+        with FOREGROUND.paced():
+            if self._writer is None:
+                with self.engine.begin() as connection:
+                    yield connection
+                return
+            queued = self._writer.acquire(timeout=WRITER_WAIT)  # past it, SQLite's busy timeout decides as before
+            try:
+                with self.engine.begin() as connection:
+                    yield connection
+            finally:
+                if queued:
+                    self._writer.release()
+
+    @contextmanager
+    def read(self):
+        """A consistent read that writes nothing. On SQLite it takes no write lock (WAL readers see
+        the last commit and wait for no writer), so reads never queue behind the engine or a write."""
+        with FOREGROUND.paced(), self.engine.connect() as connection:
+            connection.execution_options(reachout_read_only=True)
+            with connection.begin():
+                yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Seconds a write waits for this process's turn before it goes to SQLite's own busy timeout anyway.
+WRITER_WAIT = 30.0
+
+
+class _Turns:
+    """A lock taken in arrival order: release hands it straight to the longest waiter."""
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True
+        with self._guard:
+            if turn in self._waiting:  # not handed over: give up the place in the queue
+                self._waiting.remove(turn)
+                return False
+        return True  # handed over just as the wait ended: the lock is ours
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()  # stays held: it passes to the next in line
+            else:
+                self._held = False
 
 
 def open_database(url: str) -> Database:
@@ -82,6 +146,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL under WAL syncs at checkpoints, not at each commit: a crash of the process loses
+        # nothing, but a power loss or OS crash may undo the last commits (never corrupt the file).
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -92,5 +158,6 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection):
         # IMMEDIATE takes the write lock up front: a read-modify-write (a state transition, a quota
-        # check) can never interleave with another writer.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # check) can never interleave with another writer. A read() needs no lock at all.
+        read_only = connection.get_execution_options().get("reachout_read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -1,7 +1,7 @@
 """Outbound campaigns' record of each Connect instance: onboarding, config, limits, integrations."""
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.sequences import next_value
@@ -11,12 +11,20 @@ from reachout.store.tables import campaign_instances, instance_integrations
 def lock_instance(conn: Connection, region: str, instance_id: str) -> dict:
     """The instance's row, created if missing and locked until the transaction ends, so that
     per-instance checks (campaign quotas) are never raced."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(campaign_instances)
-                 .values(region=region, connect_instance_id=instance_id)
-                 .on_conflict_do_nothing())
-    row = conn.execute(select(campaign_instances).where(*_key(region, instance_id)).with_for_update()).first()
+    key = {"region": region, "instance_id": instance_id}
+    row = conn.execute(_LOCKED, key).first()  # the instance is usually known: one statement
+    if row is None:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(campaign_instances)
+                     .values(region=region, connect_instance_id=instance_id)
+                     .on_conflict_do_nothing())
+        row = conn.execute(_LOCKED, key).first()
     return row._asdict()
+
+
+_LOCKED = select(campaign_instances).where(
+    campaign_instances.c.region == bindparam("region"),
+    campaign_instances.c.connect_instance_id == bindparam("instance_id")).with_for_update()
 
 
 def get_instance(conn: Connection, region: str, instance_id: str) -> dict | None:

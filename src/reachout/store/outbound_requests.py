@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, case, delete, func, or_, select, update
 
 from reachout.domain.outbound_request import PENDING, OutboundRequest
+from reachout.store.bulk import insert_many
 from reachout.store.tables import campaigns, outbound_requests
 
 # A campaign in these states keeps its requests waiting (until they expire); any other takes them
@@ -28,8 +29,7 @@ def find_by_tokens(conn: Connection, campaign_id: str, kind: str, tokens: list[s
 
 
 def insert_requests(conn: Connection, requests: list[OutboundRequest]) -> None:
-    if requests:
-        conn.execute(insert(outbound_requests), [_row(r) for r in requests])
+    insert_many(conn, outbound_requests, [_row(r) for r in requests])  # a batch's 25 rows, without per-row bookkeeping
 
 
 def campaign_requests(conn: Connection, campaign_id: str) -> list[OutboundRequest]:

@@ -1,0 +1,61 @@
+"""API calls go first when the engine runs in the same process (`reachout serve`).
+
+The engine thread and the request threads share one interpreter lock and, on SQLite, one write
+lock: a pass of the engine that plans hundreds of requests would hold both while API calls wait.
+So the engine paces itself: after each unit of its work (a transaction) during which API calls came
+in, it pauses for twice as long as that unit took. Under steady API load the engine then uses at most
+a third of the time, and never stops: its work is only spread out. Without API calls (or in
+`reachout worker`, which serves none) it runs flat out.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+GIVE_WAY = 2.0  # pause after a unit of background work, as a multiple of its duration
+MAX_PAUSE = 0.1  # seconds: a long unit (a big snapshot) does not stall the engine for long after it
+
+
+class Foreground:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.started = 0  # API calls ever started: tells whether any came during a unit of work
+        self._thread = threading.local()
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Around each API call."""
+        with self._lock:
+            self.in_flight += 1
+            self.started += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    @contextmanager
+    def background(self) -> Iterator[None]:
+        """Around the whole loop of a background thread (the engine's): its work is paced."""
+        self._thread.background = True
+        try:
+            yield
+        finally:
+            self._thread.background = False
+
+    @contextmanager
+    def paced(self) -> Iterator[None]:
+        """Around a unit of work: on a background thread, gives way to API calls afterwards."""
+        if not getattr(self._thread, "background", False):
+            yield
+            return
+        started, began = self.started, time.perf_counter()
+        yield
+        if self.in_flight or self.started != started:
+            time.sleep(min(GIVE_WAY * (time.perf_counter() - began), MAX_PAUSE))
+
+
+FOREGROUND = Foreground()  # one per process: the interpreter lock it arbitrates is per process
