@@ -62,10 +62,6 @@ class ReferencePattern:
         return any(_branch_matches(branch, event_leaves) for branch in self.branches)
 
 
-def reference_matches(pattern_text: str, event: Mapping) -> bool:
-    return ReferencePattern(pattern_text).matches(event)
-
-
 def _branches(pattern: Obj, prefix: str | None = None, start: list[Branch] | None = None) -> list[Branch]:
     """The pattern's alternatives: fields are set in every branch in document order (a later field with
     the same path wins), and "$or" replaces each branch by one copy per alternative."""

@@ -19,7 +19,6 @@ from sqlalchemy import Connection, Row, bindparam, case, func, insert, or_, sele
 from reachout.store.tables import connect_contacts as contacts
 
 CREATED, PENDING, DISPATCHING, SENT, DISCONNECTED = "created", "pending", "dispatching", "sent", "disconnected"
-ACTIVE_STATES = (CREATED, PENDING, DISPATCHING, SENT)
 API, CAMPAIGN = "api", "campaign"  # origins: campaign contacts are views of the engine's contacts table
 
 _OPTIONAL = {"customer_endpoint": None, "system_endpoint": None, "flow_id": None, "campaign_id": None,

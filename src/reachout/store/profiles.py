@@ -170,11 +170,3 @@ def profile_ids_by_key(conn: Connection, domain_id: int, key_name: str, values: 
              .order_by(profile_keys.c.profile_id))
     return list(conn.execute(query).scalars())
 
-
-def keys_of(conn: Connection, domain_id: int, profile_id: str) -> dict[str, list[str]]:
-    rows = conn.execute(select(profile_keys.c.key_name, profile_keys.c.value).where(
-        profile_keys.c.profile_id == profile_id))
-    keys: dict[str, list[str]] = {}
-    for name, value in rows:
-        keys.setdefault(name, []).append(value)
-    return keys
