@@ -145,7 +145,7 @@ class Campaign:
         else (SMS, email, preview dialing) has no v1 form."""
         telephony = self.channel_subtype_config.get("telephony")
         mode = next(iter(telephony["outboundMode"]), None) if telephony else None
-        if mode not in V1_DIALERS:
+        if telephony is None or mode not in V1_DIALERS:
             raise DomainError(f"Campaign {self.id} uses {mode or 'no telephony'} outbound mode, which the v1 "
                               "API cannot express; use connectcampaignsv2")
         dialer = {k: v for k, v in telephony["outboundMode"][mode].items() if k == "bandwidthAllocation"}

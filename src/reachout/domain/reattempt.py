@@ -135,6 +135,7 @@ def _rule(rule, where: str, problems: list[str]) -> ReattemptRule | None:
     if not isinstance(attempts, int) or isinstance(attempts, bool) or not 2 <= attempts <= MAX_ATTEMPTS:
         problems.append(f"{where}.MaxAttempts must be an integer from 2 to {MAX_ATTEMPTS} (the first contact is "
                         f"attempt 1), not {json.dumps(attempts)}")
-    if len(problems) > found:
+    # The checks above leave channel a str and attempts an int whenever no problem was added.
+    if len(problems) > found or not isinstance(channel, str) or not isinstance(attempts, int):
         return None
     return ReattemptRule(frozenset(dispositions), channel, wait, attempts)

@@ -48,7 +48,7 @@ class Schedule:
         return schedule
 
     def view(self) -> dict:
-        view = {"startTime": self.start_time, "endTime": self.end_time}
+        view: dict[str, object] = {"startTime": self.start_time, "endTime": self.end_time}
         if self.refresh_frequency is not None:
             view["refreshFrequency"] = self.refresh_frequency
         return view

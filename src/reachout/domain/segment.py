@@ -194,10 +194,10 @@ def _condition(kind: str, field: str, part: str | None, spec: dict, operators: t
         if len(values) != wanted:
             raise DomainError(f"{path}: {operator} needs exactly {wanted} date{'s' if wanted > 1 else ''}, "
                               f"got {len(values)}")
-        days = [day_of(value) for value in values]
-        if None in days:
+        days = _days(values)
+        if days is None:
             raise DomainError(f"{path}: {operator} needs dates (YYYY-MM-DD or ISO 8601), not "
-                              f"{values[days.index(None)]!r}")
+                              f"{next(v for v in values if day_of(v) is None)!r}")
         if operator in RANGE_OPERATORS and days[0] > days[1]:
             raise DomainError(f"{path}: {operator} needs the earlier date first, got {values[0]} after {values[1]}")
     elif operator in NUMBER_OPERATORS:
@@ -297,9 +297,16 @@ def holds(condition: Condition, profile: dict) -> bool:
         return any(value.endswith(v) for v in values)
     if operator in DATE_OPERATORS:
         day = birth_day(value) if condition.kind == "birth_date" else day_of(value)
-        return day is not None and _day_holds(operator, day, [day_of(v) for v in values])
-    number = as_number(value)
-    return number is not None and _number_holds(operator, number, as_number(values[0]))
+        bounds = _days(values)
+        return day is not None and bounds is not None and _day_holds(operator, day, bounds)
+    number, bound = as_number(value), as_number(values[0])
+    return number is not None and bound is not None and _number_holds(operator, number, bound)
+
+
+def _days(values) -> list[date] | None:
+    """The dates a condition's values name, or None if one of them is not a date."""
+    days = [day for day in map(day_of, values) if day is not None]
+    return days if len(days) == len(values) else None
 
 
 def _day_holds(operator: str, day: date, days: list[date]) -> bool:

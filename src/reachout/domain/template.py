@@ -272,29 +272,29 @@ class _Scope(Mapping):
     in full. Templates reach its entries only as keys: `Attributes.Customer.items` is the custom
     attribute "items", never a dict method."""
 
-    __slots__ = ("values", "path")
+    __slots__ = ("entries", "path")
 
     def __init__(self, values: dict, path: str):
-        self.values = values
+        self.entries = values
         self.path = path
 
     def lookup(self, environment: _Sandbox, key: str):
-        if key not in self.values:
+        if key not in self.entries:
             return environment.undefined(name=f"{self.path}.{key}")
-        value = self.values[key]
+        value = self.entries[key]
         return _Scope(value, f"{self.path}.{key}") if isinstance(value, dict) else value
 
     def __getitem__(self, key):
-        return self.values[key]
+        return self.entries[key]
 
     def __iter__(self):
-        return iter(self.values)
+        return iter(self.entries)
 
     def __len__(self):
-        return len(self.values)
+        return len(self.entries)
 
     def __str__(self):
-        return json.dumps(self.values, default=str)
+        return json.dumps(self.entries, default=str)
 
 
 class _Missing(StrictUndefined):
@@ -315,7 +315,7 @@ class _Missing(StrictUndefined):
     @property
     def _undefined_message(self) -> str:
         if self._undefined_exception is _MissingVariable:
-            return self._undefined_name  # _MissingVariable words the message
+            return self._undefined_name or "a variable"  # _MissingVariable words the message
         return super()._undefined_message
 
 
@@ -338,7 +338,7 @@ class _Placeholder(Undefined):
     def __str__(self) -> str:
         if self._undefined_hint is not None or self._undefined_obj is not missing:
             self._fail_with_undefined_error()  # unsafe access, or a missing attribute of a value
-        return "{{" + self._undefined_name + "}}"
+        return "{{" + (self._undefined_name or "") + "}}"
 
 
 class _Sandbox(LimitedSandbox):

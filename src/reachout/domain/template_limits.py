@@ -245,7 +245,7 @@ class _Guards(NodeTransformer):
     """Puts the guards into a parsed template: every loop's iterable counts its passes; `~` is checked."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
-        node = self.generic_visit(node)
+        self.generic_visit(node)  # transforms the children in place and returns the node itself
         if node.recursive:
             raise TemplateSyntaxError("recursive loops are not allowed in message templates", node.lineno)
         literal = sum(len(data.data) for data in _own_text(node))
@@ -253,7 +253,7 @@ class _Guards(NodeTransformer):
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        node = self.generic_visit(node)
+        self.generic_visit(node)
         return nodes.Filter(nodes.Tuple(node.nodes, "load", lineno=node.lineno), _CONCAT, [], [], None, None,
                             lineno=node.lineno)
 

@@ -65,8 +65,8 @@ def check_window(window: dict, channel: str) -> None:
                                   f"{span['startTime']}")
     for i, period in enumerate((window.get("restrictedPeriods") or {}).get("restrictedPeriodList", []), 1):
         where = f"{channel}.restrictedPeriods.restrictedPeriodList.{i}"
-        start, stop = _date(period["startDate"], f"{where}.startDate"), _date(period["endDate"], f"{where}.endDate")
-        if stop <= start:
+        first, last = _date(period["startDate"], f"{where}.startDate"), _date(period["endDate"], f"{where}.endDate")
+        if last <= first:
             raise DomainError(f"{where}: endDate {period['endDate']} must be later than startDate "
                               f"{period['startDate']} (the end date is exclusive)")
 
