@@ -110,7 +110,7 @@ def content_sha256(content: dict | None, language: str | None, default_attribute
 def placeholders(content: dict) -> list[str]:
     """Every variable the content refers to, as dotted paths (`Attributes.Customer.FirstName`)."""
     found: set[str] = set()
-    for label, source, html in _parts(content):
+    for label, source, _html in _parts(content):
         found |= _references(source, label)
     return sorted(found)
 

@@ -226,7 +226,7 @@ def _http(target: dict, payload: str, destination: dict | None, connection: dict
             response.read()
     except urllib.error.HTTPError as error:
         # EventBridge retries 5xx and 429; other 4xx will not get better.
-        raise DeliveryFailed(f"HTTP {error.code} from {endpoint}", retryable=error.code >= 500 or error.code == 429)
+        raise DeliveryFailed(f"HTTP {error.code} from {endpoint}", retryable=error.code >= 500 or error.code == 429) from None
     except (urllib.error.URLError, OSError) as error:
         raise DeliveryFailed(f"{endpoint}: {error}") from None
 
