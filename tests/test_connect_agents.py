@@ -8,6 +8,7 @@ Every test works in instances of its own, so listings see only its own resources
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 from reachout.domain.agent import ACTIVITIES, check_activity_change
 from reachout.domain.errors import DomainError, InvalidState, NotFound
 from reachout.store import agents, connect_instances
-from reachout.store.db import open_database
+from reachout.store.db import database_url, open_database
+from tests.expect import aws_error
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -173,3 +175,319 @@ def test_default_statuses_are_made_once_with_the_same_ids(database):
         assert [(s.name, s.type) for s in statuses] == [("Available", "ROUTABLE"), ("Offline", "OFFLINE")]
         assert statuses[0].id == floor.available.id
         assert statuses[0].arn == f"{floor.instance.arn}/agent-state/{floor.available.id}"
+
+
+# --- the API through boto3 ---------------------------------------------------------------------------
+REGION = "us-east-1"
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+PASSWORD = "Secret123!"
+FLOW = ('{"Version": "2019-10-30", "StartAction": "bye", "Actions": [{"Identifier": "bye", '
+        '"Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}]}')
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def connect(client):
+    return client("connect")
+
+
+@pytest.fixture
+def server_db(server):
+    database = open_database(database_url(server.db, Path(".")))
+    yield database
+    database.dispose()
+
+
+class Center:
+    """An instance of the test's own, with helpers that make its queues, profiles and agents."""
+
+    def __init__(self, connect, **instance):
+        self.connect = connect
+        created = connect.create_instance(**{"IdentityManagementType": "CONNECT_MANAGED",
+                                             "InstanceAlias": unique("agents"), "InboundCallsEnabled": True,
+                                             "OutboundCallsEnabled": True, **instance})
+        self.id, self.arn = created["Id"], created["Arn"]
+        statuses = connect.list_agent_statuses(InstanceId=self.id)["AgentStatusSummaryList"]
+        self.status = {s["Name"]: s["Id"] for s in statuses}
+
+    def queue(self, name: str | None = None, **extra) -> str:
+        return self.connect.create_queue(InstanceId=self.id, Name=name or unique("q"), HoursOfOperationId="hours",
+                                         **extra)["QueueId"]
+
+    def profile(self, queues: dict[str, list[str]], name: str | None = None, **extra) -> str:
+        """`queues`: channel -> queue ids."""
+        configs = [{"QueueReference": {"QueueId": q, "Channel": channel}, "Priority": 1, "Delay": 0}
+                   for channel, ids in queues.items() for q in ids]
+        concurrencies = [{"Channel": "VOICE", "Concurrency": 1}, {"Channel": "CHAT", "Concurrency": 3}]
+        default = next(iter(queues.values()))[0]
+        return self.connect.create_routing_profile(
+            InstanceId=self.id, Name=name or unique("rp"), Description="agents", DefaultOutboundQueueId=default,
+            QueueConfigs=configs, MediaConcurrencies=extra.pop("MediaConcurrencies", concurrencies),
+            **extra)["RoutingProfileId"]
+
+    def user(self, profile_id: str, username: str | None = None, **extra) -> str:
+        request = {"Username": username or unique("u"), "Password": PASSWORD, "SecurityProfileIds": ["agent"],
+                   "RoutingProfileId": profile_id, "InstanceId": self.id,
+                   "IdentityInfo": {"FirstName": "Ada", "LastName": "Lovelace"},
+                   "PhoneConfig": {"PhoneType": "SOFT_PHONE", "AutoAccept": True, "AfterContactWorkTimeLimit": 30},
+                   **extra}
+        return self.connect.create_user(**request)["UserId"]
+
+    def available(self, *users: str) -> None:
+        for user in users:
+            self.connect.put_user_status(InstanceId=self.id, UserId=user, AgentStatusId=self.status["Available"])
+
+
+def test_queues_are_made_described_listed_and_switched_on_and_off(connect):
+    center = Center(connect)
+    number = f"+1202555{uuid.uuid4().int % 10000:04d}"
+    while True:
+        try:
+            number_id = connect.claim_phone_number(InstanceId=center.id, PhoneNumber=number)["PhoneNumberId"]
+            break
+        except connect.exceptions.InvalidParameterException:
+            number = f"+1202555{uuid.uuid4().int % 10000:04d}"
+    flow_id = connect.create_contact_flow(InstanceId=center.id, Name="out", Type="CONTACT_FLOW",
+                                          Content=FLOW)["ContactFlowId"]
+    caller = {"OutboundCallerIdName": "Reachout", "OutboundCallerIdNumberId": number_id, "OutboundFlowId": flow_id}
+    created = connect.create_queue(InstanceId=center.id, Name="sales", Description="outbound sales",
+                                   HoursOfOperationId="hours", MaxContacts=40, OutboundCallerConfig=caller,
+                                   Tags={"team": "sales"})
+    assert created["QueueArn"] == f"{center.arn}/queue/{created['QueueId']}"
+    queue = connect.describe_queue(InstanceId=center.arn, QueueId=created["QueueArn"])["Queue"]
+    assert (queue["Name"], queue["QueueId"], queue["Description"], queue["MaxContacts"], queue["Status"]) == (
+        "sales", created["QueueId"], "outbound sales", 40, "ENABLED")
+    assert queue["OutboundCallerConfig"] == caller and queue["Tags"] == {"team": "sales"}
+    assert queue["HoursOfOperationId"] == "hours" and queue["LastModifiedRegion"] == REGION
+
+    others = [center.queue(f"q{i}") for i in range(3)]
+    first = connect.list_queues(InstanceId=center.id, MaxResults=2)
+    second = connect.list_queues(InstanceId=center.id, MaxResults=2, NextToken=first["NextToken"])
+    assert [q["Id"] for q in first["QueueSummaryList"] + second["QueueSummaryList"]] == [created["QueueId"], *others]
+    assert "NextToken" not in second and {q["QueueType"] for q in second["QueueSummaryList"]} == {"STANDARD"}
+    assert connect.list_queues(InstanceId=center.id, QueueTypes=["AGENT"])["QueueSummaryList"] == []
+
+    connect.update_queue_status(InstanceId=center.id, QueueId=created["QueueId"], Status="DISABLED")
+    assert connect.describe_queue(InstanceId=center.id, QueueId=created["QueueId"])["Queue"]["Status"] == "DISABLED"
+
+
+def test_queue_refusals(connect):
+    center = Center(connect)
+    center.queue("sales")
+    with aws_error("DuplicateResourceException", "sales"):
+        center.queue("sales")
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.create_queue(InstanceId=UNKNOWN_ID, Name="x", HoursOfOperationId="hours")
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        center.queue(OutboundCallerConfig={"OutboundCallerIdNumberId": UNKNOWN_ID})
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        center.queue(OutboundCallerConfig={"OutboundFlowId": UNKNOWN_ID})
+    with aws_error("ResourceNotFoundException", "quick connect"):
+        center.queue(QuickConnectIds=[UNKNOWN_ID])
+    with aws_error("InvalidParameterException", "127"):
+        center.queue("q" * 128)
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.describe_queue(InstanceId=center.id, QueueId=UNKNOWN_ID)
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.update_queue_status(InstanceId=center.id, QueueId=UNKNOWN_ID, Status="DISABLED")
+    with aws_error("InvalidParameterException"):
+        connect.update_queue_status(InstanceId=center.id, QueueId=UNKNOWN_ID, Status="PAUSED")
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.list_queues(InstanceId=UNKNOWN_ID)
+    with aws_error("InvalidParameterException", "nextToken"):
+        connect.list_queues(InstanceId=center.id, NextToken="bogus")
+    assert len(connect.list_queues(InstanceId=center.id)["QueueSummaryList"]) == 1  # nothing else was made
+    other = Center(connect)
+    with aws_error("ResourceNotFoundException"):  # queues belong to their instance
+        connect.describe_queue(InstanceId=other.id, QueueId=center.queue())
+
+
+def test_routing_profiles_hold_queues_per_channel(connect):
+    center = Center(connect)
+    sales, support, chat = center.queue("sales"), center.queue("support"), center.queue("chat")
+    profile_id = center.profile({"VOICE": [sales, support], "CHAT": [chat]}, name="outbound", Tags={"k": "v"})
+    user = center.user(profile_id)
+    profile = connect.describe_routing_profile(InstanceId=center.id, RoutingProfileId=profile_id)["RoutingProfile"]
+    assert profile["RoutingProfileArn"] == f"{center.arn}/routing-profile/{profile_id}"
+    assert (profile["Name"], profile["DefaultOutboundQueueId"], profile["NumberOfAssociatedQueues"],
+            profile["NumberOfAssociatedUsers"], profile["IsDefault"]) == ("outbound", sales, 3, 1, False)
+    assert sorted(profile["AssociatedQueueIds"]) == sorted([sales, support, chat])
+    assert profile["MediaConcurrencies"] == [{"Channel": "VOICE", "Concurrency": 1},
+                                             {"Channel": "CHAT", "Concurrency": 3}]
+    assert profile["Tags"] == {"k": "v"} and profile["AgentAvailabilityTimer"] == "TIME_SINCE_LAST_ACTIVITY"
+    assert user
+
+    first = connect.list_routing_profile_queues(InstanceId=center.id, RoutingProfileId=profile_id, MaxResults=2)
+    rest = connect.list_routing_profile_queues(InstanceId=center.id, RoutingProfileId=profile_id,
+                                               NextToken=first["NextToken"])
+    listed = first["RoutingProfileQueueConfigSummaryList"] + rest["RoutingProfileQueueConfigSummaryList"]
+    assert [(q["QueueId"], q["QueueName"], q["Channel"], q["Priority"], q["Delay"]) for q in listed] == [
+        (sales, "sales", "VOICE", 1, 0), (support, "support", "VOICE", 1, 0), (chat, "chat", "CHAT", 1, 0)]
+    assert listed[0]["QueueArn"] == f"{center.arn}/queue/{sales}"
+
+    other = center.profile({"VOICE": [sales]})
+    summaries = connect.list_routing_profiles(InstanceId=center.id)["RoutingProfileSummaryList"]
+    assert [(p["Id"], p["Name"]) for p in summaries][0] == (profile_id, "outbound")
+    assert [p["Id"] for p in summaries] == [profile_id, other]
+
+
+def test_routing_profile_refusals(connect):
+    center = Center(connect)
+    sales = center.queue()
+    center.profile({"VOICE": [sales]}, name="taken")
+    with aws_error("DuplicateResourceException", "taken"):
+        center.profile({"VOICE": [sales]}, name="taken")
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        center.profile({"VOICE": [UNKNOWN_ID]})
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        center.profile({"VOICE": [sales, UNKNOWN_ID]})
+    with aws_error("InvalidParameterException", "EMAIL"):
+        center.profile({"VOICE": [sales], "EMAIL": [sales]})
+    with aws_error("InvalidParameterException", "twice"):
+        center.profile({"VOICE": [sales, sales]})
+    with aws_error("InvalidParameterException", "VOICE concurrency"):
+        center.profile({"VOICE": [sales]}, MediaConcurrencies=[{"Channel": "VOICE", "Concurrency": 2}])
+    with aws_error("InvalidParameterException", "more than once"):
+        center.profile({"VOICE": [sales]}, MediaConcurrencies=[{"Channel": "VOICE", "Concurrency": 1},
+                                                               {"Channel": "VOICE", "Concurrency": 1}])
+    with aws_error("InvalidParameterException"):  # the model's limit: at most 10 queue configs
+        center.profile({"VOICE": [center.queue() for _ in range(11)]})
+    for operation in (connect.describe_routing_profile, connect.list_routing_profile_queues):
+        with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+            operation(InstanceId=center.id, RoutingProfileId=UNKNOWN_ID)
+    with aws_error("ResourceNotFoundException"):
+        connect.list_routing_profiles(InstanceId=UNKNOWN_ID)
+    assert len(connect.list_routing_profiles(InstanceId=center.id)["RoutingProfileSummaryList"]) == 1
+
+
+def test_users_are_made_described_listed_and_deleted(connect):
+    center = Center(connect)
+    profile_id = center.profile({"VOICE": [center.queue()]})
+    user_id = center.user(profile_id, username="ada", Tags={"shift": "early"},
+                          IdentityInfo={"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"},
+                          AfterContactWorkConfigs=[{"Channel": "VOICE",
+                                                    "AfterContactWorkConfig": {"AfterContactWorkTimeLimit": 20}}])
+    user = connect.describe_user(InstanceId=center.id, UserId=user_id)["User"]
+    assert user["Arn"] == f"{center.arn}/agent/{user_id}"
+    assert (user["Username"], user["RoutingProfileId"], user["SecurityProfileIds"]) == ("ada", profile_id, ["agent"])
+    assert user["IdentityInfo"] == {"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"}
+    assert user["PhoneConfig"] == {"PhoneType": "SOFT_PHONE", "AutoAccept": True, "AfterContactWorkTimeLimit": 30}
+    assert user["AfterContactWorkConfigs"][0]["AfterContactWorkConfig"] == {"AfterContactWorkTimeLimit": 20}
+    assert user["Tags"] == {"shift": "early"} and "Password" not in user
+
+    grace = center.user(profile_id, username="grace")
+    first = connect.list_users(InstanceId=center.id, MaxResults=1)
+    second = connect.list_users(InstanceId=center.id, NextToken=first["NextToken"])
+    assert [u["Username"] for u in first["UserSummaryList"] + second["UserSummaryList"]] == ["ada", "grace"]
+
+    connect.delete_user(InstanceId=center.id, UserId=user_id)
+    assert [u["Id"] for u in connect.list_users(InstanceId=center.id)["UserSummaryList"]] == [grace]
+    with aws_error("ResourceNotFoundException", user_id):
+        connect.describe_user(InstanceId=center.id, UserId=user_id)
+    center.user(profile_id, username="ada")  # the name is free again
+
+
+def test_user_refusals(connect, server_db):
+    center = Center(connect)
+    profile_id = center.profile({"VOICE": [center.queue()]})
+    center.user(profile_id, username="ada")
+    with aws_error("DuplicateResourceException", "ada"):
+        center.user(profile_id, username="ada")
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        center.user(UNKNOWN_ID)
+    with aws_error("ResourceNotFoundException", "hierarchy"):
+        center.user(profile_id, HierarchyGroupId=UNKNOWN_ID)
+    with aws_error("InvalidParameterException", "Password"):
+        connect.create_user(Username="nopass", SecurityProfileIds=["a"], RoutingProfileId=profile_id,
+                            InstanceId=center.id, IdentityInfo={"FirstName": "A", "LastName": "B"})
+    with aws_error("InvalidParameterException", "Password"):  # the model's pattern: no upper-case letter
+        center.user(profile_id, Password="secret123!")
+    with aws_error("InvalidParameterException", "FirstName"):
+        center.user(profile_id, IdentityInfo={"Email": "a@example.com"})
+    with aws_error("InvalidParameterException", "DeskPhoneNumber"):
+        center.user(profile_id, PhoneConfig={"PhoneType": "DESK_PHONE"})
+    with aws_error("InvalidParameterException", "more than once"):
+        center.user(profile_id, AutoAcceptConfigs=[{"Channel": "VOICE", "AutoAccept": True},
+                                                   {"Channel": "VOICE", "AutoAccept": False}])
+    with aws_error("InvalidParameterException", "100"):
+        center.user(profile_id, username="u" * 101)
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.delete_user(InstanceId=center.id, UserId=UNKNOWN_ID)
+    saml = Center(connect, IdentityManagementType="SAML")
+    saml_profile = saml.profile({"VOICE": [saml.queue()]})
+    with aws_error("InvalidParameterException", "CONNECT_MANAGED"):
+        saml.user(saml_profile)
+    saml_user = connect.create_user(Username="sam", SecurityProfileIds=["a"], RoutingProfileId=saml_profile,
+                                    InstanceId=saml.id, IdentityInfo={"FirstName": "S", "LastName": "M"})["UserId"]
+    assert connect.describe_user(InstanceId=saml.id, UserId=saml_user)["User"]["Username"] == "sam"
+    assert [u["Username"] for u in connect.list_users(InstanceId=center.id)["UserSummaryList"]] == ["ada"]
+
+    # an agent on a contact is not deleted from under the dialer
+    busy = center.user(profile_id)
+    center.available(busy)
+    with server_db.transaction() as conn:
+        agents.set_activity(conn, center.id, busy, "CONNECTED", "call-1", datetime.now(timezone.utc))
+    with aws_error("InvalidParameterException", "call-1"):
+        connect.delete_user(InstanceId=center.id, UserId=busy)
+    assert connect.describe_user(InstanceId=center.id, UserId=busy)["User"]["Id"] == busy
+
+
+def test_agent_statuses_default_custom_and_put_user_status(connect, server_db):
+    center = Center(connect)
+    listed = connect.list_agent_statuses(InstanceId=center.id)["AgentStatusSummaryList"]
+    assert [(s["Name"], s["Type"]) for s in listed] == [("Available", "ROUTABLE"), ("Offline", "OFFLINE")]
+    assert listed[0]["Arn"] == f"{center.arn}/agent-state/{listed[0]['Id']}"
+    created = connect.create_agent_status(InstanceId=center.id, Name="Lunch", Description="away", State="ENABLED",
+                                          DisplayOrder=3, Tags={"k": "v"})
+    status = connect.describe_agent_status(InstanceId=center.id, AgentStatusId=created["AgentStatusId"])["AgentStatus"]
+    assert (status["AgentStatusARN"], status["Name"], status["Type"], status["State"], status["DisplayOrder"],
+            status["Description"], status["Tags"]) == (created["AgentStatusARN"], "Lunch", "CUSTOM", "ENABLED", 3,
+                                                       "away", {"k": "v"})
+    assert [s["Name"] for s in connect.list_agent_statuses(InstanceId=center.id, AgentStatusTypes=["CUSTOM", "OFFLINE"])
+            ["AgentStatusSummaryList"]] == ["Offline", "Lunch"]
+    page = connect.list_agent_statuses(InstanceId=center.id, MaxResults=2)
+    assert [s["Name"] for s in connect.list_agent_statuses(InstanceId=center.id, NextToken=page["NextToken"])
+            ["AgentStatusSummaryList"]] == ["Lunch"]
+
+    queue = center.queue()
+    user = center.user(center.profile({"VOICE": [queue]}))
+    with server_db.transaction() as conn:  # a new user is Offline
+        assert agents.agent_state(conn, center.id, user).status_name == "Offline"
+        assert agents.routable_agents(conn, center.id, queue) == []
+    center.available(user)
+    with server_db.transaction() as conn:
+        assert [a.user_id for a in agents.routable_agents(conn, center.id, queue)] == [user]
+    connect.put_user_status(InstanceId=center.id, UserId=user, AgentStatusId=created["AgentStatusARN"])
+    with server_db.transaction() as conn:
+        state = agents.agent_state(conn, center.id, user)
+        assert (state.status_name, state.status_type) == ("Lunch", "CUSTOM")
+        assert agents.routable_agents(conn, center.id, queue) == []
+
+
+def test_agent_status_refusals(connect):
+    center = Center(connect)
+    user = center.user(center.profile({"VOICE": [center.queue()]}))
+    for name in ("Available", "Offline"):
+        with aws_error("DuplicateResourceException", name):
+            connect.create_agent_status(InstanceId=center.id, Name=name, State="ENABLED")
+    disabled = connect.create_agent_status(InstanceId=center.id, Name="Old", State="DISABLED")["AgentStatusId"]
+    with aws_error("InvalidParameterException", "DISABLED"):
+        connect.put_user_status(InstanceId=center.id, UserId=user, AgentStatusId=disabled)
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.put_user_status(InstanceId=center.id, UserId=user, AgentStatusId=UNKNOWN_ID)
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.put_user_status(InstanceId=center.id, UserId=UNKNOWN_ID, AgentStatusId=center.status["Available"])
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.describe_agent_status(InstanceId=center.id, AgentStatusId=UNKNOWN_ID)
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.list_agent_statuses(InstanceId=UNKNOWN_ID)
+    with aws_error("InvalidParameterException", "50"):
+        connect.create_agent_status(InstanceId=center.id, Name="x", State="ENABLED", DisplayOrder=51)
+    for n in range(47):  # 2 defaults + Old + 47 = Connect's 50 per instance
+        connect.create_agent_status(InstanceId=center.id, Name=f"s{n}", State="ENABLED")
+    with aws_error("LimitExceededException", "50"):
+        connect.create_agent_status(InstanceId=center.id, Name="one too many", State="ENABLED")
+    assert len(connect.list_agent_statuses(InstanceId=center.id)["AgentStatusSummaryList"]) == 50

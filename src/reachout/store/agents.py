@@ -264,7 +264,7 @@ def seats(conn: Connection, instance_id: str) -> list[Seat]:
     """Every user's seat in every queue its routing profile takes contacts from, per channel."""
     query = (select(connect_users.c.id, connect_users.c.routing_profile_id, routing_profile_queues.c.queue_id,
                     routing_profile_queues.c.channel, routing_profiles.c.media_concurrencies,
-                    agent_states.c.status_type, agent_states.c.activity)
+                    agent_states.c.status_id, agent_states.c.status_type, agent_states.c.activity)
              .join(agent_states, and_(agent_states.c.instance_id == connect_users.c.instance_id,
                                       agent_states.c.user_id == connect_users.c.id))
              .join(routing_profiles, routing_profiles.c.id == connect_users.c.routing_profile_id)
@@ -274,7 +274,8 @@ def seats(conn: Connection, instance_id: str) -> list[Seat]:
     for row in conn.execute(query):
         concurrency = next((m["Concurrency"] for m in row.media_concurrencies if m["Channel"] == row.channel), 0)
         found.append(Seat(user_id=row.id, routing_profile_id=row.routing_profile_id, queue_id=row.queue_id,
-                          channel=row.channel, concurrency=concurrency, status_type=row.status_type,
+                          channel=row.channel, concurrency=concurrency, status_id=row.status_id,
+                          status_type=row.status_type,
                           activity=row.activity))
     return found
 
@@ -292,6 +293,17 @@ def dequeue_contact(conn: Connection, instance_id: str, contact_id: str) -> None
     """The contact stops waiting: it reached an agent, or was abandoned."""
     conn.execute(delete(queued_contacts).where(queued_contacts.c.instance_id == instance_id,
                                                queued_contacts.c.contact_id == contact_id))
+
+
+def queue_ids_by_profile(conn: Connection, instance_id: str) -> dict[str, set[str]]:
+    """routing profile id -> the queues it takes contacts from (not manual assignment)."""
+    query = (select(routing_profile_queues.c.routing_profile_id, routing_profile_queues.c.queue_id)
+             .join(routing_profiles, routing_profiles.c.id == routing_profile_queues.c.routing_profile_id)
+             .where(routing_profiles.c.instance_id == instance_id, routing_profile_queues.c.manual.is_(False)))
+    found: dict[str, set[str]] = {}
+    for row in conn.execute(query):
+        found.setdefault(row.routing_profile_id, set()).add(row.queue_id)
+    return found
 
 
 def waiting(conn: Connection, instance_id: str) -> list[Waiting]:
