@@ -8,6 +8,7 @@ Every test works in instances of its own, so listings see only its own resources
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
@@ -20,6 +21,7 @@ from reachout.domain.errors import DomainError, InvalidState, NotFound
 from reachout.store import agents, connect_instances
 from reachout.store.db import database_url, open_database
 from tests.expect import aws_error
+from tests.test_engine import internal
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -491,3 +493,235 @@ def test_agent_status_refusals(connect):
     with aws_error("LimitExceededException", "50"):
         connect.create_agent_status(InstanceId=center.id, Name="one too many", State="ENABLED")
     assert len(connect.list_agent_statuses(InstanceId=center.id)["AgentStatusSummaryList"]) == 50
+
+
+class Floorplan:
+    """Two queues, two routing profiles and agents in every state, with two calls waiting in sales:
+        A: VOICE sales, CHAT support    a1 Available idle, a2 on call c2, a3 in ACW of c3, lunch, off
+        B: VOICE support                b1 Available, offered c4 from support
+    """
+
+    def __init__(self, connect, server, server_db):
+        self.connect = connect
+        center = self.center = Center(connect)
+        self.sales, self.support = center.queue("sales"), center.queue("support")
+        self.a = center.profile({"VOICE": [self.sales], "CHAT": [self.support]}, name="A")
+        self.b = center.profile({"VOICE": [self.support]}, name="B")
+        self.a1, self.a2, self.a3, self.lunch, self.off = (center.user(self.a, username=n)
+                                                           for n in ("a1", "a2", "a3", "lunch", "off"))
+        self.b1 = center.user(self.b, username="b1")
+        center.available(self.a1, self.a2, self.a3, self.b1, self.lunch)
+        self.lunch_status = connect.create_agent_status(InstanceId=center.id, Name="Lunch", State="ENABLED")
+        connect.put_user_status(InstanceId=center.id, UserId=self.lunch,
+                                AgentStatusId=self.lunch_status["AgentStatusId"])
+        self.now = datetime.fromisoformat(internal(server, "GET", "/_reachout/clock")["now"])
+        with server_db.transaction() as conn:
+            at = self.now - timedelta(seconds=60)
+            agents.set_activity(conn, center.id, self.a2, "OFFERED", "c2", at, queue_id=self.sales)
+            agents.set_activity(conn, center.id, self.a2, "CONNECTED", "c2", at + timedelta(seconds=5))
+            agents.set_activity(conn, center.id, self.a3, "CONNECTED", "c3", at, queue_id=self.sales)
+            agents.set_activity(conn, center.id, self.a3, "ACW", "c3", at + timedelta(seconds=20))
+            agents.set_activity(conn, center.id, self.b1, "OFFERED", "c4", at, queue_id=self.support)
+            agents.enqueue_contact(conn, center.id, self.sales, "w1", self.now - timedelta(seconds=30))
+            agents.enqueue_contact(conn, center.id, self.sales, "w2", self.now - timedelta(seconds=10))
+            agents.enqueue_contact(conn, center.id, self.sales, "w2", self.now)  # again: no change
+            agents.enqueue_contact(conn, center.id, self.sales, "gone", self.now - timedelta(seconds=50))
+            agents.dequeue_contact(conn, center.id, "gone")
+
+    def metrics(self, *names: str, **request) -> list[tuple[dict, dict]]:
+        """(Dimensions, {metric: value}) per result."""
+        answer = self.connect.get_current_metric_data(
+            InstanceId=self.center.id, CurrentMetrics=[{"Name": n, "Unit": "SECONDS" if n == "OLDEST_CONTACT_AGE"
+                                                        else "COUNT"} for n in names], **request)
+        assert answer["DataSnapshotTime"] == self.now
+        return [(r.get("Dimensions", {}), {c["Metric"]["Name"]: c["Value"] for c in r["Collections"]})
+                for r in answer["MetricResults"]]
+
+
+@pytest.fixture
+def floor(connect, server, server_db):
+    return Floorplan(connect, server, server_db)
+
+
+AGENT_METRICS = ("AGENTS_ONLINE", "AGENTS_AVAILABLE", "AGENTS_ON_CONTACT", "AGENTS_ON_CALL", "AGENTS_AFTER_CONTACT_WORK",
+                 "AGENTS_NON_PRODUCTIVE", "AGENTS_STAFFED", "AGENTS_ERROR", "SLOTS_ACTIVE", "SLOTS_AVAILABLE")
+
+
+def test_current_metrics_count_agents_by_status_and_activity(floor):
+    (dimensions, sales), = floor.metrics(*AGENT_METRICS, "CONTACTS_IN_QUEUE", "OLDEST_CONTACT_AGE",
+                                         "CONTACTS_SCHEDULED", Filters={"Queues": [floor.sales]})
+    assert dimensions == {}
+    assert sales == {"AGENTS_ONLINE": 4, "AGENTS_AVAILABLE": 1, "AGENTS_ON_CONTACT": 1, "AGENTS_ON_CALL": 1,
+                     "AGENTS_AFTER_CONTACT_WORK": 1, "AGENTS_NON_PRODUCTIVE": 1, "AGENTS_STAFFED": 3,
+                     "AGENTS_ERROR": 0, "SLOTS_ACTIVE": 2, "SLOTS_AVAILABLE": 1, "CONTACTS_IN_QUEUE": 2,
+                     "OLDEST_CONTACT_AGE": 30000,  # ungrouped, the model says: milliseconds
+                     "CONTACTS_SCHEDULED": 0}
+
+    by_queue = floor.metrics("AGENTS_ONLINE", "AGENTS_ON_CONTACT", "AGENTS_AVAILABLE", "CONTACTS_IN_QUEUE",
+                             "OLDEST_CONTACT_AGE", Filters={"Queues": [floor.sales, floor.support]},
+                             Groupings=["QUEUE"])
+    center = floor.center
+    assert sorted((d["Queue"]["Id"], d["Queue"]["Arn"], m["AGENTS_ONLINE"], m["AGENTS_ON_CONTACT"],
+                   m["AGENTS_AVAILABLE"], m["CONTACTS_IN_QUEUE"], m["OLDEST_CONTACT_AGE"]) for d, m in by_queue) == sorted([
+        (floor.sales, f"{center.arn}/queue/{floor.sales}", 4, 1, 1, 2, 30),
+        (floor.support, f"{center.arn}/queue/{floor.support}", 5, 2, 1, 0, 0)])  # A's agents take its chats
+
+    voice = floor.metrics("AGENTS_ONLINE", "AGENTS_ON_CONTACT", Filters={"Queues": [floor.support],
+                                                                        "Channels": ["VOICE"]},
+                          Groupings=["QUEUE", "CHANNEL"])
+    assert voice == [({"Queue": {"Id": floor.support, "Arn": f"{center.arn}/queue/{floor.support}"},
+                       "Channel": "VOICE"}, {"AGENTS_ONLINE": 1, "AGENTS_ON_CONTACT": 1})]
+
+    by_profile = floor.metrics("AGENTS_ONLINE", "CONTACTS_IN_QUEUE",
+                               Filters={"RoutingProfiles": [floor.a, floor.b]}, Groupings=["ROUTING_PROFILE"])
+    assert sorted((d["RoutingProfile"]["Id"], m["AGENTS_ONLINE"], m["CONTACTS_IN_QUEUE"]) for d, m in by_profile) == \
+        sorted([(floor.a, 4, 2), (floor.b, 1, 0)])
+
+    by_status = floor.metrics("AGENTS_ONLINE", Filters={"Queues": [floor.sales]}, Groupings=["QUEUE", "AGENT_STATUS"])
+    assert sorted((d["AgentStatus"]["Id"], m["AGENTS_ONLINE"]) for d, m in by_status) == sorted([
+        (center.status["Available"], 3), (floor.lunch_status["AgentStatusId"], 1), (center.status["Offline"], 0)])
+
+    # sorted, one result a page
+    request = dict(Filters={"Queues": [floor.sales, floor.support]}, Groupings=["QUEUE"],
+                   SortCriteria=[{"SortByMetric": "AGENTS_ONLINE", "SortOrder": "DESCENDING"}], MaxResults=1)
+    first = floor.connect.get_current_metric_data(InstanceId=center.id, CurrentMetrics=[{"Name": "AGENTS_ONLINE",
+                                                                                         "Unit": "COUNT"}], **request)
+    assert first["ApproximateTotalCount"] == 2
+    second = floor.connect.get_current_metric_data(InstanceId=center.id, NextToken=first["NextToken"],
+                                                   CurrentMetrics=[{"Name": "AGENTS_ONLINE", "Unit": "COUNT"}], **request)
+    assert [r["Dimensions"]["Queue"]["Id"] for r in first["MetricResults"] + second["MetricResults"]] == [
+        floor.support, floor.sales]
+    assert "NextToken" not in second
+    built_in = floor.connect.get_current_metric_data(
+        InstanceId=center.id, Filters={"Queues": [floor.sales]},
+        CurrentMetrics=[{"MetricId": "arn:aws:connect:us-east-1:aws:metric/AGENTS_AVAILABLE", "Unit": "COUNT"}])
+    assert built_in["MetricResults"][0]["Collections"] == [{"Metric": {"Name": "AGENTS_AVAILABLE", "Unit": "COUNT"},
+                                                            "Value": 1.0}]
+
+
+def test_current_metric_refusals(floor):
+    connect, center = floor.connect, floor.center
+
+    def ask(metrics=(("AGENTS_ONLINE", "COUNT"),), **request):
+        request.setdefault("Filters", {"Queues": [floor.sales]})
+        return connect.get_current_metric_data(InstanceId=center.id, CurrentMetrics=[
+            {"Name": n, "Unit": u} for n, u in metrics], **request)
+
+    with aws_error("InvalidParameterException", "Queues or RoutingProfiles"):
+        ask(Filters={"Channels": ["VOICE"]})
+    with aws_error("InvalidParameterException", "ESTIMATED_WAIT_TIME"):
+        ask((("ESTIMATED_WAIT_TIME", "SECONDS"),))
+    with aws_error("InvalidParameterException", "COUNT"):
+        ask((("AGENTS_ONLINE", "SECONDS"),))
+    with aws_error("InvalidParameterException", "EMAIL"):
+        ask(Filters={"Queues": [floor.sales], "Channels": ["EMAIL"]})
+    with aws_error("InvalidParameterException", "ROUTING_STEP_EXPRESSION"):
+        ask(Groupings=["ROUTING_STEP_EXPRESSION"])
+    with aws_error("InvalidParameterException", "RoutingStepExpressions"):
+        ask(Filters={"Queues": [floor.sales], "RoutingStepExpressions": ["x"]})
+    with aws_error("InvalidParameterException", "AGENT_STATUS"):
+        ask(Groupings=["AGENT_STATUS"])
+    with aws_error("InvalidParameterException", "AGENTS_ONLINE"):
+        ask((("AGENTS_AVAILABLE", "COUNT"),), Groupings=["QUEUE", "AGENT_STATUS"])
+    with aws_error("InvalidParameterException", "RoutingProfiles filter"):
+        ask((("CONTACTS_IN_QUEUE", "COUNT"),), Groupings=["ROUTING_PROFILE"])
+    with aws_error("InvalidParameterException", "more than once"):
+        ask(Groupings=["QUEUE", "QUEUE"])
+    with aws_error("InvalidParameterException", "SortByMetric"):
+        ask(SortCriteria=[{"SortByMetric": "AGENTS_STAFFED", "SortOrder": "ASCENDING"}])
+    with aws_error("InvalidParameterException", "custom"):
+        connect.get_current_metric_data(InstanceId=center.id, Filters={"Queues": [floor.sales]}, CurrentMetrics=[
+            {"MetricId": f"{center.arn}/metric/0f0e0d0c-0b0a-4090-8070-605040302010"}])
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        ask(Filters={"Queues": [UNKNOWN_ID]})
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        ask(Filters={"RoutingProfiles": [UNKNOWN_ID]})
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.get_current_metric_data(InstanceId=UNKNOWN_ID, Filters={"Queues": [floor.sales]},
+                                        CurrentMetrics=[{"Name": "AGENTS_ONLINE", "Unit": "COUNT"}])
+    with aws_error("InvalidParameterException", "nextToken"):
+        ask(NextToken="bogus")
+    with aws_error("InvalidParameterException"):  # the model: at most 100 queues
+        ask(Filters={"Queues": [floor.sales] * 101})
+
+
+def test_current_user_data_shows_each_agents_status_slots_and_contact(floor):
+    connect, center = floor.connect, floor.center
+
+    def users(**filters):
+        answer = connect.get_current_user_data(InstanceId=center.id, Filters=filters)
+        assert answer["ApproximateTotalCount"] == len(answer["UserDataList"])
+        return {u["User"]["Id"]: u for u in answer["UserDataList"]}
+
+    assert set(users(Queues=[floor.sales])) == {floor.a1, floor.a2, floor.a3, floor.lunch, floor.off}
+    assert set(users(Queues=[floor.support])) == {floor.a1, floor.a2, floor.a3, floor.lunch, floor.off, floor.b1}
+    assert set(users(RoutingProfiles=[floor.b])) == {floor.b1}
+    assert set(users(RoutingProfiles=[floor.a], ContactFilter={"ContactStates": ["CONNECTED"]})) == {floor.a2}
+
+    b1 = users(Agents=[f"{center.arn}/agent/{floor.b1}"])[floor.b1]
+    assert b1["User"]["Arn"] == f"{center.arn}/agent/{floor.b1}"
+    assert b1["RoutingProfile"] == {"Id": floor.b, "Arn": f"{center.arn}/routing-profile/{floor.b}"}
+    assert b1["Status"]["StatusName"] == "Available"
+    assert b1["Status"]["StatusArn"] == f"{center.arn}/agent-state/{center.status['Available']}"
+    (contact,) = b1["Contacts"]
+    assert (contact["ContactId"], contact["Channel"], contact["AgentContactState"], contact["Queue"]["Id"]) == (
+        "c4", "VOICE", "CONNECTING", floor.support)
+    assert contact["StateStartTimestamp"] == floor.now - timedelta(seconds=60)
+    assert "ConnectedToAgentTimestamp" not in contact
+
+    found = users(Agents=[floor.a1, floor.a2, floor.a3, floor.lunch])
+    a2 = found[floor.a2]
+    assert (a2["MaxSlotsByChannel"], a2["ActiveSlotsByChannel"], a2["AvailableSlotsByChannel"]) == (
+        {"VOICE": 1, "CHAT": 3}, {"VOICE": 1, "CHAT": 0}, {"VOICE": 0, "CHAT": 0})
+    assert a2["Contacts"][0]["ConnectedToAgentTimestamp"] == floor.now - timedelta(seconds=55)
+    assert found[floor.a3]["Contacts"][0]["AgentContactState"] == "ENDED"  # after-contact work
+    assert found[floor.a1]["AvailableSlotsByChannel"] == {"VOICE": 1, "CHAT": 3} and found[floor.a1]["Contacts"] == []
+    assert found[floor.lunch]["Status"]["StatusName"] == "Lunch"
+    assert found[floor.lunch]["AvailableSlotsByChannel"] == {"VOICE": 0, "CHAT": 0}
+
+    first = connect.get_current_user_data(InstanceId=center.id, Filters={"Queues": [floor.sales]}, MaxResults=3)
+    rest = connect.get_current_user_data(InstanceId=center.id, Filters={"Queues": [floor.sales]},
+                                         NextToken=first["NextToken"])
+    assert [u["User"]["Id"] for u in first["UserDataList"] + rest["UserDataList"]] == [
+        floor.a1, floor.a2, floor.a3, floor.lunch, floor.off]
+    assert first["ApproximateTotalCount"] == 5
+
+
+def test_current_user_data_refusals(floor):
+    connect, center = floor.connect, floor.center
+    with aws_error("InvalidParameterException", "Filters"):
+        connect.get_current_user_data(InstanceId=center.id, Filters={"ContactFilter": {"ContactStates": ["CONNECTED"]}})
+    with aws_error("ResourceNotFoundException", "hierarchy"):
+        connect.get_current_user_data(InstanceId=center.id, Filters={"UserHierarchyGroups": [UNKNOWN_ID]})
+    for filters in ({"Queues": [UNKNOWN_ID]}, {"RoutingProfiles": [UNKNOWN_ID]}, {"Agents": [UNKNOWN_ID]}):
+        with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+            connect.get_current_user_data(InstanceId=center.id, Filters=filters)
+    with aws_error("ResourceNotFoundException", UNKNOWN_ID):
+        connect.get_current_user_data(InstanceId=UNKNOWN_ID, Filters={"Queues": [floor.sales]})
+    with aws_error("InvalidParameterException"):  # the model: at most 100 agents
+        connect.get_current_user_data(InstanceId=center.id, Filters={"Agents": [floor.a1] * 101})
+
+
+def test_concurrent_creations_keep_names_unique_and_quotas_exact(client):
+    """Eight clients at once: one queue, one agent status per name; the rest refused as duplicates."""
+    connect = client("connect")
+    center = Center(connect)
+
+    def make(kind: str, n: int) -> str:
+        own = client("connect")
+        try:
+            if kind == "queue":
+                own.create_queue(InstanceId=center.id, Name="same", HoursOfOperationId="hours")
+            else:
+                own.create_agent_status(InstanceId=center.id, Name="Break", State="ENABLED")
+            return "made"
+        except own.exceptions.DuplicateResourceException:
+            return "duplicate"
+
+    with ThreadPoolExecutor(8) as pool:
+        for kind in ("queue", "status"):
+            outcomes = sorted(pool.map(lambda n: make(kind, n), range(8)))
+            assert outcomes == ["duplicate"] * 7 + ["made"], kind
+    assert [q["Name"] for q in connect.list_queues(InstanceId=center.id)["QueueSummaryList"]] == ["same"]
+    assert [s["Name"] for s in connect.list_agent_statuses(InstanceId=center.id)["AgentStatusSummaryList"]] == [
+        "Available", "Offline", "Break"]

@@ -67,6 +67,7 @@ class ConnectAgentsProvider:
             caller = p.get("OutboundCallerConfig")
             if caller:
                 self._check_caller(conn, instance, caller)
+            agents.lock_instance(conn, instance.id)
             if agents.queue_name_taken(conn, instance.id, p["Name"]):
                 raise Conflict(f"A queue named {p['Name']} already exists in instance {instance.id}")
             if agents.count_queues(conn, instance.id) >= MAX_QUEUES:
@@ -162,6 +163,7 @@ class ConnectAgentsProvider:
             default_queue = self._queue(conn, instance, p["DefaultOutboundQueueId"])
             rows = [{"queue_id": self._queue(conn, instance, c["QueueId"]).id, "channel": c["Channel"],
                      "manual": c["manual"], "priority": c.get("Priority"), "delay": c.get("Delay")} for c in configs]
+            agents.lock_instance(conn, instance.id)
             if agents.routing_profile_name_taken(conn, instance.id, p["Name"]):
                 raise Conflict(f"A routing profile named {p['Name']} already exists in instance {instance.id}")
             if agents.count_routing_profiles(conn, instance.id) >= MAX_ROUTING_PROFILES:
@@ -255,6 +257,7 @@ class ConnectAgentsProvider:
             instance = self._instance(conn, call)
             self._check_identity(instance, p)
             profile = self._profile(conn, instance, p["RoutingProfileId"])
+            agents.lock_instance(conn, instance.id)
             if agents.username_taken(conn, instance.id, p["Username"]):
                 raise Conflict(f"A user named {p['Username']} already exists in instance {instance.id}")
             if agents.count_users(conn, instance.id) >= MAX_USERS:
@@ -340,6 +343,7 @@ class ConnectAgentsProvider:
         now = self.clock.now()
         with self.db.transaction() as conn:
             instance = self._instance(conn, call)
+            agents.lock_instance(conn, instance.id)
             if agents.status_named(conn, instance.id, p["Name"]) is not None:
                 raise Conflict(f"An agent status named {p['Name']} already exists in instance {instance.id}")
             if agents.count_statuses(conn, instance.id) >= MAX_AGENT_STATUSES:

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.domain.agent import (DEFAULT_STATUSES, IDLE, ROUTABLE, Agent, Seat, Waiting, check_activity_change)
 from reachout.domain.errors import NotFound
-from reachout.store.sequences import next_value
+from reachout.store.sequences import lock_counter, next_value
 from reachout.store.tables import (agent_states, agent_statuses, connect_queues, connect_users, queued_contacts,
                                    routing_profile_queues, routing_profiles)
 
@@ -47,6 +47,12 @@ def _by_id(conn: Connection, table, instance_id: str, row_id: str) -> Row | None
 def _name_taken(conn: Connection, column, instance_id: str, name: str) -> bool:
     table = column.table
     return conn.execute(select(table.c.id).where(table.c.instance_id == instance_id, column == name)).first() is not None
+
+
+def lock_instance(conn: Connection, instance_id: str) -> None:
+    """Orders the transactions that make agent resources in one instance, so that names stay unique
+    and quotas exact under concurrent calls (a unique-constraint violation would surface as a 500)."""
+    lock_counter(conn, f"connect_agents:{instance_id}")
 
 
 # --- queues -------------------------------------------------------------------------------------
