@@ -169,6 +169,33 @@ def test_set_activity_records_the_dialers_view_and_refuses_illegal_moves(databas
             agents.set_activity(conn, floor.instance_id, str(uuid.uuid4()), "IDLE", None, T0)
 
 
+def test_a_status_set_on_a_contact_is_taken_up_when_the_agent_is_idle_again(database):
+    with database.transaction() as conn:
+        floor = Floor(conn)
+        sales = floor.queue("sales")
+        agent = floor.user(floor.profile([(sales, "VOICE")]))
+        agents.set_status(conn, floor.instance_id, agent, floor.available, T0)
+        agents.set_activity(conn, floor.instance_id, agent, "CONNECTED", "c1", T0 + timedelta(seconds=1))
+        agents.set_status(conn, floor.instance_id, agent, floor.offline, T0 + timedelta(seconds=2))
+        state = agents.agent_state(conn, floor.instance_id, agent)
+        assert (state.status_name, state.status_since, state.next_status_id) == ("Available", T0, floor.offline.id)
+        agents.set_activity(conn, floor.instance_id, agent, "ACW", "c1", T0 + timedelta(seconds=3))
+        assert agents.agent_state(conn, floor.instance_id, agent).status_name == "Available"
+        agents.set_activity(conn, floor.instance_id, agent, "IDLE", None, T0 + timedelta(seconds=4))
+        state = agents.agent_state(conn, floor.instance_id, agent)
+        assert (state.status_name, state.status_type, state.status_since, state.next_status_id) == (
+            "Offline", "OFFLINE", T0 + timedelta(seconds=4), None)
+        assert agents.routable_agents(conn, floor.instance_id, sales) == []
+        # changing one's mind while busy: back to the status one has, no next status
+        agents.set_status(conn, floor.instance_id, agent, floor.available, T0 + timedelta(seconds=5))
+        agents.set_activity(conn, floor.instance_id, agent, "OFFERED", "c2", T0 + timedelta(seconds=6))
+        agents.set_status(conn, floor.instance_id, agent, floor.offline, T0 + timedelta(seconds=7))
+        agents.set_status(conn, floor.instance_id, agent, floor.available, T0 + timedelta(seconds=8))
+        agents.set_activity(conn, floor.instance_id, agent, "IDLE", None, T0 + timedelta(seconds=9))
+        state = agents.agent_state(conn, floor.instance_id, agent)
+        assert (state.status_name, state.status_since) == ("Available", T0 + timedelta(seconds=5))
+
+
 def test_default_statuses_are_made_once_with_the_same_ids(database):
     with database.transaction() as conn:
         floor = Floor(conn)
@@ -676,7 +703,12 @@ def test_current_user_data_shows_each_agents_status_slots_and_contact(floor):
     assert a2["Contacts"][0]["ConnectedToAgentTimestamp"] == floor.now - timedelta(seconds=55)
     assert found[floor.a3]["Contacts"][0]["AgentContactState"] == "ENDED"  # after-contact work
     assert found[floor.a1]["AvailableSlotsByChannel"] == {"VOICE": 1, "CHAT": 3} and found[floor.a1]["Contacts"] == []
-    assert found[floor.lunch]["Status"]["StatusName"] == "Lunch"
+    assert found[floor.lunch]["Status"]["StatusName"] == "Lunch" and "NextStatus" not in found[floor.lunch]
+
+    # on a call, a new status waits until the agent is idle again
+    connect.put_user_status(InstanceId=center.id, UserId=floor.a2, AgentStatusId=floor.lunch_status["AgentStatusARN"])
+    a2 = users(Agents=[floor.a2])[floor.a2]
+    assert (a2["Status"]["StatusName"], a2["NextStatus"]) == ("Available", "Lunch")
     assert found[floor.lunch]["AvailableSlotsByChannel"] == {"VOICE": 0, "CHAT": 0}
 
     first = connect.get_current_user_data(InstanceId=center.id, Filters={"Queues": [floor.sales]}, MaxResults=3)

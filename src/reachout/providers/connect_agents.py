@@ -383,8 +383,8 @@ class ConnectAgentsProvider:
 
     @connect_api
     def put_user_status(self, call: Call) -> dict:
-        """Takes effect at once, also on a contact: a non-routable status stops new contacts, the one
-        in hand goes on."""
+        """As the model says: an agent handling a contact gets it as its next status, taken up when the
+        dialer has the agent IDLE again (after-contact work done); otherwise at once."""
         with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             user = self._user(conn, instance, call.params["UserId"])
@@ -432,14 +432,14 @@ class ConnectAgentsProvider:
             profiles = {profile_id: agents.routing_profile(conn, instance.id, profile_id)
                         for profile_id in {row.routing_profile_id for row in rows}}
             statuses = {status_id: agents.status(conn, instance.id, status_id)
-                        for status_id in {row.status_id for row in rows}}
+                        for status_id in {row.status_id for row in rows} | {row.next_status_id for row in rows} - {None}}
             queues = {queue_id: agents.queue(conn, instance.id, queue_id)
                       for queue_id in {row.contact_queue_id for row in rows} - {None}}
-        return {"UserDataList": [self._user_data(row, profiles[row.routing_profile_id], statuses[row.status_id], queues)
+        return {"UserDataList": [self._user_data(row, profiles[row.routing_profile_id], statuses, queues)
                                  for row in rows], "NextToken": token, "ApproximateTotalCount": total}
 
     @staticmethod
-    def _user_data(row: Row, profile: Row, status: Row, queues: dict[str, Row]) -> dict:
+    def _user_data(row: Row, profile: Row, statuses: dict[str, Row], queues: dict[str, Row]) -> dict:
         maximum = {m["Channel"]: m["Concurrency"] for m in profile.media_concurrencies}
         active = {channel: int(channel == "VOICE" and row.activity != IDLE) for channel in maximum}
         free = routable(row.status_type) and row.activity == IDLE
@@ -450,8 +450,9 @@ class ConnectAgentsProvider:
             "ConnectedToAgentTimestamp": row.connected_at,
             "Queue": {"Id": queue.id, "Arn": queue.arn} if queue is not None else None}]
         return {"User": {"Id": row.id, "Arn": row.arn}, "RoutingProfile": {"Id": profile.id, "Arn": profile.arn},
-                "Status": {"StatusStartTimestamp": row.status_since, "StatusArn": status.arn,
+                "Status": {"StatusStartTimestamp": row.status_since, "StatusArn": statuses[row.status_id].arn,
                            "StatusName": row.status_name},
+                "NextStatus": statuses[row.next_status_id].name if row.next_status_id else None,
                 "AvailableSlotsByChannel": {c: (n - active[c]) if free else 0 for c, n in maximum.items()},
                 "MaxSlotsByChannel": maximum, "ActiveSlotsByChannel": active, "Contacts": contacts}
 

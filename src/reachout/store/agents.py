@@ -205,12 +205,17 @@ def agent_state(conn: Connection, instance_id: str, user_id: str, *, for_update:
 
 
 def set_status(conn: Connection, instance_id: str, user_id: str, new_status: Row, at: datetime) -> None:
-    """PutUserStatus: the status and its start change; setting the status the agent has keeps its start."""
-    conn.execute(update(agent_states)
-                 .where(agent_states.c.instance_id == instance_id, agent_states.c.user_id == user_id,
-                        agent_states.c.status_id != new_status.id)
-                 .values(status_id=new_status.id, status_name=new_status.name, status_type=new_status.type,
-                         status_since=at))
+    """PutUserStatus. An agent on a contact keeps its status until it is IDLE again and takes the new
+    one then (Connect's next status); setting the status the agent has keeps its start."""
+    state = agent_state(conn, instance_id, user_id, for_update=True)
+    where = (agent_states.c.instance_id == instance_id, agent_states.c.user_id == user_id)
+    if state.activity != IDLE:
+        next_id = None if new_status.id == state.status_id else new_status.id
+        conn.execute(update(agent_states).where(*where).values(next_status_id=next_id))
+    elif new_status.id != state.status_id:
+        conn.execute(update(agent_states).where(*where).values(
+            status_id=new_status.id, status_name=new_status.name, status_type=new_status.type, status_since=at,
+            next_status_id=None))
 
 
 def set_activity(conn: Connection, instance_id: str, user_id: str, activity: str, contact_id: str | None,
@@ -218,7 +223,7 @@ def set_activity(conn: Connection, instance_id: str, user_id: str, activity: str
     """Records what the dialer has the agent doing (domain/agent.py says which moves are legal:
     InvalidState otherwise; NotFound for an unknown user). `queue_id`: the queue the contact came
     through, when it is offered or connected. Recording the activity the agent already has with the
-    same contact changes nothing."""
+    same contact changes nothing. Back to IDLE, the agent takes up the status set while it was busy."""
     state = agent_state(conn, instance_id, user_id, for_update=True)
     if state is None:
         raise NotFound(f"User {user_id} not found in instance {instance_id}")
@@ -227,6 +232,10 @@ def set_activity(conn: Connection, instance_id: str, user_id: str, activity: str
     values = {"activity": activity, "contact_id": contact_id, "activity_since": at}
     if activity == IDLE:
         values.update(contact_queue_id=None, connected_at=None)
+        next_status = state.next_status_id and status(conn, instance_id, state.next_status_id)
+        if next_status:
+            values.update(status_id=next_status.id, status_name=next_status.name, status_type=next_status.type,
+                          status_since=at, next_status_id=None)
     elif queue_id is not None:
         values["contact_queue_id"] = queue_id
     if activity == "CONNECTED":
@@ -257,6 +266,7 @@ def user_states(conn: Connection, instance_id: str) -> list[Row]:
     """Every user of the instance with its state, in creation order."""
     query = (select(connect_users.c.id, connect_users.c.arn, connect_users.c.routing_profile_id,
                     connect_users.c.seq, agent_states.c.status_id, agent_states.c.status_name,
+                    agent_states.c.next_status_id,
                     agent_states.c.status_type, agent_states.c.status_since, agent_states.c.activity,
                     agent_states.c.contact_id, agent_states.c.contact_queue_id, agent_states.c.connected_at,
                     agent_states.c.activity_since)
