@@ -443,16 +443,26 @@ def test_user_refusals(connect, server_db):
                                                    {"Channel": "VOICE", "AutoAccept": False}])
     with aws_error("InvalidParameterException", "100"):
         center.user(profile_id, username="u" * 101)
+    with aws_error("InvalidParameterException", "20"):
+        center.user(profile_id, username="u" * 21)
+    with aws_error("InvalidParameterException", "email"):
+        center.user(profile_id, username="ada@example")
+    center.user(profile_id, username="bo@example.com")
     with aws_error("ResourceNotFoundException", UNKNOWN_ID):
         connect.delete_user(InstanceId=center.id, UserId=UNKNOWN_ID)
     saml = Center(connect, IdentityManagementType="SAML")
     saml_profile = saml.profile({"VOICE": [saml.queue()]})
     with aws_error("InvalidParameterException", "CONNECT_MANAGED"):
         saml.user(saml_profile)
-    saml_user = connect.create_user(Username="sam", SecurityProfileIds=["a"], RoutingProfileId=saml_profile,
+    with aws_error("InvalidParameterException", "SAML"):
+        connect.create_user(Username="sam smith", SecurityProfileIds=["a"], RoutingProfileId=saml_profile,
+                            InstanceId=saml.id, IdentityInfo={"FirstName": "S", "LastName": "M"})
+    saml_user = connect.create_user(Username="sam.smith-the_first@example.com.au", SecurityProfileIds=["a"], RoutingProfileId=saml_profile,
                                     InstanceId=saml.id, IdentityInfo={"FirstName": "S", "LastName": "M"})["UserId"]
-    assert connect.describe_user(InstanceId=saml.id, UserId=saml_user)["User"]["Username"] == "sam"
-    assert [u["Username"] for u in connect.list_users(InstanceId=center.id)["UserSummaryList"]] == ["ada"]
+    assert connect.describe_user(InstanceId=saml.id, UserId=saml_user)["User"]["Username"] == \
+        "sam.smith-the_first@example.com.au"
+    assert [u["Username"] for u in connect.list_users(InstanceId=center.id)["UserSummaryList"]] == ["ada",
+                                                                                                    "bo@example.com"]
 
     # an agent on a contact is not deleted from under the dialer
     busy = center.user(profile_id)

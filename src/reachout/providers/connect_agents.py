@@ -18,6 +18,7 @@ from sqlalchemy import Row
 from reachout.aws.gateway import Call
 from reachout.domain.agent import (CONTACT_STATE, COUNT_METRICS, CUSTOM, IDLE, METRIC_CHANNELS,
                                    OFFLINE_NAME, SECONDS_METRICS, MetricFilter, current_metrics, routable)
+from reachout.domain.endpoint import valid_email
 from reachout.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from reachout.providers.connect import ConnectProvider, connect_api
 from reachout.providers.paging import next_token, page, sequence_position
@@ -31,6 +32,9 @@ MAX_AGENT_STATUSES = 50
 VOICE_CONCURRENCY = 1  # an agent takes one call at a time
 # CreateUser's Password pattern as the model's documentation gives it (the model wraps it in slashes).
 PASSWORD = regex.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[a-zA-Z\d\S]{8,64}$")
+# Username, as the model's documentation gives it.
+USERNAME_LENGTH, SAML_USERNAME_LENGTH = 20, 64
+SAML_USERNAME = regex.compile(r"^[a-zA-Z0-9_\-.@]+$")
 AWS_METRIC = regex.compile(r"^arn:aws:connect:[a-z0-9-]+:aws:metric/([A-Z_]+)$")
 SERVED_GROUPINGS = ("QUEUE", "CHANNEL", "ROUTING_PROFILE", "AGENT_STATUS")
 QUEUE_METRICS = ("CONTACTS_IN_QUEUE", "CONTACTS_SCHEDULED", "OLDEST_CONTACT_AGE")
@@ -280,6 +284,14 @@ class ConnectAgentsProvider:
     def _check_identity(instance: Row, p: dict) -> None:
         kind = instance.identity_management_type
         identity = p.get("IdentityInfo") or {}
+        username = p["Username"]
+        longest = SAML_USERNAME_LENGTH if kind == "SAML" else USERNAME_LENGTH
+        if len(username) > longest:
+            raise DomainError(f"Username of a {kind} instance has at most {longest} characters")
+        if kind == "SAML" and not SAML_USERNAME.match(username):
+            raise DomainError("Username of a SAML instance is made of letters, digits and _ - . @")
+        if "@" in username and not valid_email(username):
+            raise DomainError(f"Username {username} has an @ but is not an email address")
         if kind == "CONNECT_MANAGED":
             if "Password" not in p:
                 raise DomainError("A user of a CONNECT_MANAGED instance needs a Password")
