@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reachout.domain.agent import ACTIVITIES, check_activity_change
+from reachout.domain.agent import ACTIVITIES, MetricFilter, Seat, Waiting, check_activity_change, current_metrics
 from reachout.domain.errors import DomainError, InvalidState, NotFound
 from reachout.store import agents, connect_instances
 from reachout.store.db import database_url, open_database
@@ -64,6 +64,49 @@ def test_activity_moves_follow_the_plain_rules(walk):
             continue
         assert accepted and result == changed, (status_type, activity, contact, new_activity, new_contact)
         activity, contact = new_activity, new_contact
+
+
+# --- the real-time metrics against a plain recount -----------------------------------------------------
+QUEUES, PROFILES = ("q1", "q2", "q3"), ("p1", "p2")
+people = st.lists(st.tuples(st.sampled_from(PROFILES), st.sampled_from(["ROUTABLE", "CUSTOM", "OFFLINE"]),
+                            st.sampled_from(ACTIVITIES)), max_size=12)
+profile_queues = st.fixed_dictionaries({p: st.lists(st.tuples(st.sampled_from(QUEUES),
+                                                              st.sampled_from(["VOICE", "CHAT"])), unique=True,
+                                                    max_size=4) for p in PROFILES})
+queued = st.lists(st.tuples(st.sampled_from(QUEUES), st.integers(0, 300)), max_size=6)
+
+
+@given(people, profile_queues, queued, st.lists(st.sampled_from(QUEUES), min_size=1, unique=True))
+@settings(max_examples=300, deadline=None)
+def test_metrics_per_queue_equal_a_plain_recount(crowd, routing, calls, asked):
+    seats = [Seat(user_id=f"u{n}", routing_profile_id=profile, queue_id=queue, channel=channel,
+                  concurrency=1 if channel == "VOICE" else 2, status_id=status, status_type=status, activity=activity)
+             for n, (profile, status, activity) in enumerate(crowd) for queue, channel in routing[profile]]
+    waiting = [Waiting(queue_id=queue, channel="VOICE", enqueued_at=T0 - timedelta(seconds=age))
+               for queue, age in calls]
+    results = current_metrics(seats, waiting, {p: {q for q, _ in routing[p]} for p in PROFILES}, ["QUEUE"],
+                              MetricFilter(queues=frozenset(asked)), T0)
+    got = {group["QUEUE"]: values for group, values in results}
+    assert set(got) == set(asked)  # every queue asked for, and no other
+    for queue in asked:
+        members = [(status, activity, [c for q, c in routing[profile] if q == queue])
+                   for profile, status, activity in crowd if any(q == queue for q, _ in routing[profile])]
+        ages = [age for q, age in calls if q == queue]
+        expected = {
+            "AGENTS_ONLINE": sum(status != "OFFLINE" for status, _, _ in members),
+            "AGENTS_AVAILABLE": sum(status == "ROUTABLE" and activity == "IDLE" for status, activity, _ in members),
+            "AGENTS_ON_CONTACT": sum(activity in ("OFFERED", "CONNECTED") for _, activity, _ in members),
+            "AGENTS_AFTER_CONTACT_WORK": sum(activity == "ACW" for _, activity, _ in members),
+            "AGENTS_NON_PRODUCTIVE": sum(status == "CUSTOM" and activity == "IDLE" for status, activity, _ in members),
+            "AGENTS_STAFFED": sum(status == "ROUTABLE" or (status == "CUSTOM" and activity != "IDLE")
+                                  for status, activity, _ in members),
+            "SLOTS_ACTIVE": sum(activity != "IDLE" and "VOICE" in channels for _, activity, channels in members),
+            "SLOTS_AVAILABLE": sum(sum(1 if c == "VOICE" else 2 for c in channels)
+                                   for status, activity, channels in members
+                                   if status == "ROUTABLE" and activity == "IDLE"),
+            "CONTACTS_IN_QUEUE": len(ages), "OLDEST_CONTACT_AGE": max(ages, default=0)}
+        assert {name: got[queue][name] for name in expected} == expected, queue
+        assert got[queue]["AGENTS_ON_CALL"] == expected["AGENTS_ON_CONTACT"]
 
 
 # --- the store the dialer uses ------------------------------------------------------------------------
@@ -128,7 +171,8 @@ def test_routable_agents_are_the_available_voice_agents_of_the_queue(database):
         # idle since they were made, routable since they went Available: second first
         assert [a.user_id for a in agents.routable_agents(conn, floor.instance_id, sales)] == [second, first]
         for user_id, minute in ((first, 3), (second, 4)):
-            agents.set_activity(conn, floor.instance_id, user_id, "OFFERED", f"c-{user_id}", T0 + timedelta(minutes=minute))
+            at = T0 + timedelta(minutes=minute)
+            agents.set_activity(conn, floor.instance_id, user_id, "OFFERED", f"c-{user_id}", at)
             agents.set_activity(conn, floor.instance_id, user_id, "IDLE", None, T0 + timedelta(minutes=minute))
         found = agents.routable_agents(conn, floor.instance_id, sales)
         assert [a.user_id for a in found] == [first, second]  # idle longest first
@@ -457,7 +501,8 @@ def test_user_refusals(connect, server_db):
     with aws_error("InvalidParameterException", "SAML"):
         connect.create_user(Username="sam smith", SecurityProfileIds=["a"], RoutingProfileId=saml_profile,
                             InstanceId=saml.id, IdentityInfo={"FirstName": "S", "LastName": "M"})
-    saml_user = connect.create_user(Username="sam.smith-the_first@example.com.au", SecurityProfileIds=["a"], RoutingProfileId=saml_profile,
+    saml_user = connect.create_user(Username="sam.smith-the_first@example.com.au", SecurityProfileIds=["a"],
+                                    RoutingProfileId=saml_profile,
                                     InstanceId=saml.id, IdentityInfo={"FirstName": "S", "LastName": "M"})["UserId"]
     assert connect.describe_user(InstanceId=saml.id, UserId=saml_user)["User"]["Username"] == \
         "sam.smith-the_first@example.com.au"
@@ -580,7 +625,8 @@ def floor(connect, server, server_db):
     return Floorplan(connect, server, server_db)
 
 
-AGENT_METRICS = ("AGENTS_ONLINE", "AGENTS_AVAILABLE", "AGENTS_ON_CONTACT", "AGENTS_ON_CALL", "AGENTS_AFTER_CONTACT_WORK",
+AGENT_METRICS = ("AGENTS_ONLINE", "AGENTS_AVAILABLE", "AGENTS_ON_CONTACT", "AGENTS_ON_CALL",
+                 "AGENTS_AFTER_CONTACT_WORK",
                  "AGENTS_NON_PRODUCTIVE", "AGENTS_STAFFED", "AGENTS_ERROR", "SLOTS_ACTIVE", "SLOTS_AVAILABLE")
 
 
@@ -599,7 +645,8 @@ def test_current_metrics_count_agents_by_status_and_activity(floor):
                              Groupings=["QUEUE"])
     center = floor.center
     assert sorted((d["Queue"]["Id"], d["Queue"]["Arn"], m["AGENTS_ONLINE"], m["AGENTS_ON_CONTACT"],
-                   m["AGENTS_AVAILABLE"], m["CONTACTS_IN_QUEUE"], m["OLDEST_CONTACT_AGE"]) for d, m in by_queue) == sorted([
+                   m["AGENTS_AVAILABLE"], m["CONTACTS_IN_QUEUE"], m["OLDEST_CONTACT_AGE"])
+                  for d, m in by_queue) == sorted([
         (floor.sales, f"{center.arn}/queue/{floor.sales}", 4, 1, 1, 2, 30),
         (floor.support, f"{center.arn}/queue/{floor.support}", 5, 2, 1, 0, 0)])  # A's agents take its chats
 
@@ -624,8 +671,9 @@ def test_current_metrics_count_agents_by_status_and_activity(floor):
     first = floor.connect.get_current_metric_data(InstanceId=center.id, CurrentMetrics=[{"Name": "AGENTS_ONLINE",
                                                                                          "Unit": "COUNT"}], **request)
     assert first["ApproximateTotalCount"] == 2
-    second = floor.connect.get_current_metric_data(InstanceId=center.id, NextToken=first["NextToken"],
-                                                   CurrentMetrics=[{"Name": "AGENTS_ONLINE", "Unit": "COUNT"}], **request)
+    second = floor.connect.get_current_metric_data(
+        InstanceId=center.id, NextToken=first["NextToken"], CurrentMetrics=[{"Name": "AGENTS_ONLINE", "Unit": "COUNT"}],
+        **request)
     assert [r["Dimensions"]["Queue"]["Id"] for r in first["MetricResults"] + second["MetricResults"]] == [
         floor.support, floor.sales]
     assert "NextToken" not in second

@@ -161,7 +161,8 @@ def current_metrics(seats: list[Seat], waiting: list[Waiting], profile_queues: d
     def admits(value: str, allowed: frozenset[str] | None) -> bool:
         return allowed is None or value in allowed
 
-    seats = [s for s in seats if admits(s.queue_id, where.queues) and admits(s.routing_profile_id, where.routing_profiles)
+    seats = [s for s in seats
+             if admits(s.queue_id, where.queues) and admits(s.routing_profile_id, where.routing_profiles)
              and s.channel in (where.channels or METRIC_CHANNELS) and admits(s.status_id, where.statuses)]
     profile_scope = (None if where.routing_profiles is None
                      else set().union(*(profile_queues.get(p, set()) for p in where.routing_profiles)))
@@ -183,7 +184,8 @@ def current_metrics(seats: list[Seat], waiting: list[Waiting], profile_queues: d
         in_queue = [w for w in waiting
                     if all(w.queue_id == v for g, v in group.items() if g == "QUEUE")
                     and all(w.channel == v for g, v in group.items() if g == "CHANNEL")
-                    and all(w.queue_id in profile_queues.get(v, ()) for g, v in group.items() if g == "ROUTING_PROFILE")]
+                    and all(w.queue_id in profile_queues.get(v, ())
+                            for g, v in group.items() if g == "ROUTING_PROFILE")]
         asked_for = all(v in ((where.channels if g == "CHANNEL" else named[g]) or ()) for g, v in group.items())
         if in_seats or in_queue or asked_for:
             results.append((group, {**agent_counts(in_seats), **queue_counts(in_queue, now)}))

@@ -104,7 +104,8 @@ class ConnectAgentsProvider:
             return {"Queue": {
                 "Name": queue.name, "QueueArn": queue.arn, "QueueId": queue.id, "Description": queue.description,
                 "OutboundCallerConfig": queue.outbound_caller_config, "HoursOfOperationId": queue.hours_of_operation_id,
-                "MaxContacts": queue.max_contacts, "Status": queue.status, "Tags": tags.get_tags(conn, queue.arn) or None,
+                "MaxContacts": queue.max_contacts, "Status": queue.status,
+                "Tags": tags.get_tags(conn, queue.arn) or None,
                 "LastModifiedTime": queue.updated_at, "LastModifiedRegion": queue.region}}
 
     @connect_api
@@ -443,8 +444,8 @@ class ConnectAgentsProvider:
             rows, token = page(rows, limit, lambda row: (now, str(row.seq)))
             profiles = {profile_id: agents.routing_profile(conn, instance.id, profile_id)
                         for profile_id in {row.routing_profile_id for row in rows}}
-            statuses = {status_id: agents.status(conn, instance.id, status_id)
-                        for status_id in {row.status_id for row in rows} | {row.next_status_id for row in rows} - {None}}
+            status_ids = {row.status_id for row in rows} | {row.next_status_id for row in rows} - {None}
+            statuses = {status_id: agents.status(conn, instance.id, status_id) for status_id in status_ids}
             queues = {queue_id: agents.queue(conn, instance.id, queue_id)
                       for queue_id in {row.contact_queue_id for row in rows} - {None}}
         return {"UserDataList": [self._user_data(row, profiles[row.routing_profile_id], statuses, queues)

@@ -46,7 +46,8 @@ def _by_id(conn: Connection, table, instance_id: str, row_id: str) -> Row | None
 
 def _name_taken(conn: Connection, column, instance_id: str, name: str) -> bool:
     table = column.table
-    return conn.execute(select(table.c.id).where(table.c.instance_id == instance_id, column == name)).first() is not None
+    query = select(table.c.id).where(table.c.instance_id == instance_id, column == name)
+    return conn.execute(query).first() is not None
 
 
 def lock_instance(conn: Connection, instance_id: str) -> None:
@@ -87,7 +88,8 @@ def insert_routing_profile(conn: Connection, queue_configs: list[dict], **values
     conn.execute(insert(routing_profiles).values(**values, seq=next_value(conn, "routing_profiles")))
     if queue_configs:
         conn.execute(insert(routing_profile_queues),
-                     [{**config, "routing_profile_id": values["id"], "seq": n} for n, config in enumerate(queue_configs)])
+                     [{**config, "routing_profile_id": values["id"], "seq": n}
+                      for n, config in enumerate(queue_configs)])
 
 
 def routing_profile(conn: Connection, instance_id: str, profile_id: str) -> Row | None:
