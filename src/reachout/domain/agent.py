@@ -3,7 +3,8 @@
 metrics counted from them.
 
 Status: ROUTABLE (Available) statuses take contacts; OFFLINE means logged out; CUSTOM statuses
-(Break, Lunch, ...) are online but take no new contacts.
+(Break, Lunch, ...) are online but take no new contacts. A status set while the agent is on a
+contact is its next status, taken up when it is IDLE again.
 
 Activity, one contact at a time (voice):
     IDLE -> OFFERED    a contact is offered (preview) or ringing through to the agent
@@ -26,11 +27,10 @@ from datetime import datetime
 from reachout.domain.errors import DomainError, InvalidState
 
 ROUTABLE, CUSTOM, OFFLINE = "ROUTABLE", "CUSTOM", "OFFLINE"
-STATUS_TYPES = (ROUTABLE, CUSTOM, OFFLINE)
 # The statuses Connect gives every instance: (name, type, description, display order).
 DEFAULT_STATUSES = (("Available", ROUTABLE, "Agent is available to take contacts", 1),
                     ("Offline", OFFLINE, "Agent is offline", 2))
-AVAILABLE, OFFLINE_NAME = DEFAULT_STATUSES[0][0], DEFAULT_STATUSES[1][0]
+OFFLINE_NAME = DEFAULT_STATUSES[1][0]  # every new user's status
 
 IDLE, OFFERED, CONNECTED, ACW = "IDLE", "OFFERED", "CONNECTED", "ACW"
 ACTIVITIES = (IDLE, OFFERED, CONNECTED, ACW)
