@@ -810,7 +810,7 @@ def test_concurrent_creations_keep_names_unique_and_quotas_exact(client):
 
     with ThreadPoolExecutor(8) as pool:
         for kind in ("queue", "status"):
-            outcomes = sorted(pool.map(lambda n: make(kind, n), range(8)))
+            outcomes = sorted(pool.map(make, [kind] * 8, range(8)))
             assert outcomes == ["duplicate"] * 7 + ["made"], kind
     assert [q["Name"] for q in connect.list_queues(InstanceId=center.id)["QueueSummaryList"]] == ["same"]
     assert [s["Name"] for s in connect.list_agent_statuses(InstanceId=center.id)["AgentStatusSummaryList"]] == [
