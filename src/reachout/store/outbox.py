@@ -34,6 +34,17 @@ def claim_unfanned(conn: Connection, limit: int) -> list:
     return rows
 
 
+def pass_unfanned(conn: Connection) -> int:
+    """Moves the fan-out cursor past every outbox row not fanned out yet without reading them (there is
+    no target to fan them out to: decoding them cost a tenth of a campaign's dispatch); returns how many."""
+    cursor = lock_counter(conn, FANNED_OUT)
+    last, count = conn.execute(select(func.max(event_outbox.c.seq), func.count())
+                               .where(event_outbox.c.seq > cursor)).one()
+    if count:
+        set_counter(conn, FANNED_OUT, last)
+    return count
+
+
 def add_deliveries(conn: Connection, rows: list[dict]) -> None:
     """rows: target (rule/target id), seq, key, due_at."""
     if rows:

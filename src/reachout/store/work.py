@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from reachout.store.bulk import insert_many
+from reachout.store.bulk import execute_many, insert_many
 from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
                                    suppressions)
 
@@ -54,12 +54,14 @@ def numbered_ids(conn: Connection, head: str):
 
 # --- claims --------------------------------------------------------------------------------------
 def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner: str, lease: timedelta,
-                   limit: int, *, campaign_id: str | None = None, channel: str | None = None) -> list:
+                   limit: int, *, campaign_id: str | None = None, channel: str | None = None,
+                   leased: bool = True) -> list:
     """Leases up to `limit` due contacts in `states` of Running campaigns (sent ones of any campaign),
-    oldest due first."""
+    oldest due first. `leased` False: only locks them, for a caller whose transaction settles (or
+    leases, see lease_contacts) every one it claimed: a lease it would overwrite costs a row write."""
     free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
     states = list(states)
-    query = select(contacts.c.id).where(contacts.c.state.in_(states), contacts.c.due_at <= now, free)
+    query = select(contacts).where(contacts.c.state.in_(states), contacts.c.due_at <= now, free)
     if states != [SENT]:
         query = query.where(_MOVING)
     if campaign_id is not None:
@@ -67,11 +69,16 @@ def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner
     if channel is not None:
         query = query.where(contacts.c.channel == channel)
     query = query.order_by(contacts.c.due_at, contacts.c.id).limit(limit)
-    ids = list(conn.execute(query.with_for_update(skip_locked=True, of=contacts)).scalars())
-    if not ids:
-        return []
-    conn.execute(update(contacts).where(contacts.c.id.in_(ids)).values(lease_owner=owner, lease_until=now + lease))
-    return list(conn.execute(select(contacts).where(contacts.c.id.in_(ids)).order_by(contacts.c.due_at, contacts.c.id)))
+    # The rows themselves under the lock (one statement, not ids then rows); as claimed, before the lease.
+    claimed = conn.execute(query.with_for_update(skip_locked=True, of=contacts)).all()
+    if leased:
+        lease_contacts(conn, [c.id for c in claimed], owner, now + lease)
+    return claimed
+
+
+def lease_contacts(conn: Connection, contact_ids: list[str], owner: str, until: datetime) -> None:
+    if contact_ids:
+        conn.execute(update(contacts).where(contacts.c.id.in_(contact_ids)).values(lease_owner=owner, lease_until=until))
 
 
 def due_by_campaign(conn: Connection, state: str, now: datetime) -> list[tuple[str, str, int]]:
@@ -108,8 +115,8 @@ def update_contacts(conn: Connection, changes: list[dict]) -> None:
     """Many contacts, each set its own way: dicts of the contact's `id` and the same columns, in one
     statement executed for all of them."""
     if changes:
-        conn.execute(_UPDATE_CONTACT, [{"b_id": change["id"], **{k: v for k, v in change.items() if k != "id"}}
-                                       for change in changes])
+        execute_many(conn, _UPDATE_CONTACT, [{"b_id": change["id"], **{k: v for k, v in change.items() if k != "id"}}
+                                             for change in changes])
 
 
 # (The bound name differs from the column: SQLAlchemy reserves column names for the SET clause.)
@@ -139,8 +146,8 @@ def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime
     refused it) replaces the contact's. An outcome reported while a contact was being handed over wins,
     due as it was. One statement for the batch."""
     if receipts:
-        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at, "b_reason": reason}
-                                    for contact_id, outcome, due_at, reason in receipts])
+        execute_many(conn, _RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at,
+                                           "b_reason": reason} for contact_id, outcome, due_at, reason in receipts])
 
 
 _WAITING = contacts.c.outcome.is_(None)
@@ -213,15 +220,16 @@ def counted_communications(conn: Connection, recipients: Iterable[str], since: d
     return counted
 
 
-def reserve(conn: Connection, claimed: list, now: datetime) -> None:
-    """Counts these contacts against their recipients' limits and records them as dispatching; a
-    deferral they waited through is over (their outcome says what happened)."""
+def reserve(conn: Connection, claimed: list, now: datetime, owner: str, lease_until: datetime) -> None:
+    """Counts these contacts against their recipients' limits and records them as dispatching, leased
+    to `owner` while they are handed over; a deferral they waited through is over (their outcome says
+    what happened)."""
     if not claimed:
         return
     insert_rows(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
                                         "channel": c.channel, "at": now, "released": False} for c in claimed])
     conn.execute(update(contacts).where(contacts.c.id.in_([c.id for c in claimed]))
-                 .values(state=DISPATCHING, dispatched_at=now, reason=None))
+                 .values(state=DISPATCHING, dispatched_at=now, reason=None, lease_owner=owner, lease_until=lease_until))
 
 
 def release_communications(conn: Connection, contact_ids: list[str]) -> None:
