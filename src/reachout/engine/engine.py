@@ -28,7 +28,7 @@ GC_THRESHOLD = 50_000
 
 class Engine:
     def __init__(self, db: Database, clock: Clock, channels: dict[str, Channel], *, bus: EventBus | None = None,
-                 batch: int = 2000, lease: timedelta = timedelta(minutes=2), owner: str | None = None):
+                 batch: int = 1000, lease: timedelta = timedelta(minutes=2), owner: str | None = None):
         self.db = db
         self.clock = clock
         self.channels = channels

@@ -157,19 +157,17 @@ def release(conn: Connection, participant_ids: list[str], now: datetime) -> list
     the contacts dropped because the endpoint their plan chose is gone (as contact rows)."""
     if not participant_ids:
         return []
-    chosen = participants.c.id.in_(participant_ids)
-    planned, gone = _planned(conn, now)
-    dropped = [row._asdict() for row in conn.execute(planned.where(chosen, gone))]
-    made, _ = _planned(conn, now, numbered_ids(conn, id_head()))
-    conn.execute(insert(contacts).from_select(list(made.selected_columns.keys()), made.where(chosen)))
+    head = id_head()
+    made, _ = _planned(conn, now, numbered_ids(conn, head))
+    conn.execute(insert(contacts).from_select(list(made.selected_columns.keys()),
+                                              made.where(participants.c.id.in_(participant_ids))))
     conn.execute(update(participants).where(participants.c.id.in_(participant_ids)).values(release_at=None))
-    if dropped:  # their ids, for the suppression log
-        ids = {(participant_id, channel): contact_id for participant_id, channel, contact_id in conn.execute(
-            select(contacts.c.participant_id, contacts.c.channel, contacts.c.id).where(
-                contacts.c.participant_id.in_([row["participant_id"] for row in dropped]),
-                contacts.c.state == DROPPED, contacts.c.completed_at == now))}
-        dropped = [{**row, "id": ids[row["participant_id"], row["channel"]]} for row in dropped]
-    return dropped
+    # The dropped ones among the contacts just made (their ids share the head), read back rather than
+    # found by a second pass over the plans and profiles.
+    made_now = contacts.c.id.between(head + "0" * 12, head + "f" * 12)
+    return [row._asdict() for row in conn.execute(
+        select(contacts).where(contacts.c.participant_id.in_(participant_ids), made_now, contacts.c.state == DROPPED)
+        .order_by(contacts.c.id))]
 
 
 def _planned(conn: Connection, now: datetime | None, ids=None):

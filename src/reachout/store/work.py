@@ -61,7 +61,7 @@ def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner
     leases, see lease_contacts) every one it claimed: a lease it would overwrite costs a row write."""
     free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
     states = list(states)
-    query = select(contacts).where(contacts.c.state.in_(states), contacts.c.due_at <= now, free)
+    query = select(*_CLAIMED).where(contacts.c.state.in_(states), contacts.c.due_at <= now, free)
     if states != [SENT]:
         query = query.where(_MOVING)
     if campaign_id is not None:
@@ -74,6 +74,12 @@ def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner
     if leased:
         lease_contacts(conn, [c.id for c in claimed], owner, now + lease)
     return claimed
+
+
+# What the engine reads of a claimed contact: not its lease, disposition, creation or completion (each
+# datetime read is parsed; a claim reads thousands).
+_CLAIMED = [column for column in contacts.c
+            if column.name not in ("lease_owner", "lease_until", "disposition", "created_at", "completed_at")]
 
 
 def lease_contacts(conn: Connection, contact_ids: list[str], owner: str, until: datetime) -> None:
