@@ -10,10 +10,9 @@ import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.channels import Outgoing, Receipt, described
-from reachout.store.bulk import execute_many
+from reachout.store.bulk import insert_new
 from reachout.store.db import Database
 from reachout.store.tables import sim_sends
 
@@ -70,7 +69,7 @@ class SimulatedChannel:
         if not rows:
             return [refused[index] for index in range(len(messages))]
         with self.db.transaction() as conn:
-            execute_many(conn, _LOG[conn.dialect.name], rows)
+            insert_new(conn, sim_sends, rows)
             # A key seen before keeps its first send: its time and outcome.
             logged = {row.idempotency_key: row.sent_at for row in conn.execute(
                 select(sim_sends.c.idempotency_key, sim_sends.c.sent_at).where(
@@ -80,11 +79,6 @@ class SimulatedChannel:
 
     def close(self) -> None:
         pass  # holds nothing open
-
-
-# Each key logged once: a repeat keeps its first send.
-_LOG = {dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(sim_sends).on_conflict_do_nothing()
-        for dialect in (postgresql, sqlite)}
 
 
 def simulated_channels(db: Database, seed: int = 0, rate: float = 1000.0) -> dict[str, SimulatedChannel]:

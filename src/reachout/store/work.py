@@ -13,9 +13,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, case, exists, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from reachout.store.bulk import execute_many, insert_many
+from reachout.store.bulk import execute_many, insert_many, insert_new
 from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
                                    suppressions)
 
@@ -187,20 +186,20 @@ def entry_history(conn: Connection, campaign_id: str, profile_ids: list[str]) ->
 def finish_participants(conn: Connection, participant_ids: Iterable[str], now: datetime) -> None:
     """Participants with no open contact left exit: completed if any contact completed, else dropped."""
     ids = list({p for p in participant_ids if p})
-    if not ids:
-        return
-    states: dict[str, set[str]] = {}
-    for participant_id, state in conn.execute(select(contacts.c.participant_id, contacts.c.state)
-                                              .where(contacts.c.participant_id.in_(ids))):
-        states.setdefault(participant_id, set()).add(state)
-    finished = {COMPLETED: [], DROPPED: []}
-    for participant_id, seen in states.items():
-        if not seen & set(OPEN_STATES):
-            finished[COMPLETED if COMPLETED in seen else DROPPED].append(participant_id)
-    for state, exiting in finished.items():
-        if exiting:
-            conn.execute(update(participants).where(participants.c.id.in_(exiting), participants.c.state == ACTIVE)
-                         .values(state=state, finished_at=now))
+    if ids:  # (one statement: the database looks at their contacts, none of them comes back here)
+        conn.execute(_FINISH, {"ids": ids, "now": now})
+
+
+def _contact_of_participant(*states: str):
+    return exists().where(contacts.c.participant_id == participants.c.id, contacts.c.state.in_(states))
+
+
+_FINISH = (update(participants)
+           .where(participants.c.id.in_(bindparam("ids", expanding=True)), participants.c.state == ACTIVE,
+                  participants.c.release_at.is_(None),  # contacts all made
+                  _contact_of_participant(COMPLETED, DROPPED), ~_contact_of_participant(*OPEN_STATES))
+           .values(state=case((_contact_of_participant(COMPLETED), COMPLETED), else_=DROPPED),
+                   finished_at=bindparam("now", type_=participants.c.finished_at.type)))
 
 
 # --- communication limits ------------------------------------------------------------------------
@@ -209,8 +208,7 @@ def lock_recipients(conn: Connection, recipients: Iterable[str]) -> None:
     ordered = sorted(set(recipients))
     if not ordered:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(recipient_locks).on_conflict_do_nothing(), [{"recipient": r} for r in ordered])
+    insert_new(conn, recipient_locks, [{"recipient": r} for r in ordered])
     conn.execute(select(recipient_locks.c.recipient).where(recipient_locks.c.recipient.in_(ordered))
                  .order_by(recipient_locks.c.recipient).with_for_update()).all()
 
