@@ -26,6 +26,7 @@ from reachout.store.tables import campaigns, contacts, participants, plan_contac
 from reachout.store.work import ACTIVE, DROPPED, PLANNED, id_head, numbered_ids
 
 _LOOKUP = 500  # ids per IN list
+_ANALYZE_AFTER = 10_000  # members entered by one snapshot, past which PostgreSQL's statistics are refreshed
 
 
 # --- entering a snapshot's members ---------------------------------------------------------------
@@ -108,7 +109,12 @@ class Entering:
         columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at", "plan_id",
                    "release_at"]
         entered = insert(participants).from_select(columns, query).execution_options(preserve_rowcount=True)
-        return self.conn.execute(entered).rowcount
+        count = self.conn.execute(entered).rowcount
+        if count >= _ANALYZE_AFTER and self.conn.dialect.name == "postgresql":
+            # The planner's figures for the table, now that it holds this many more: without them the
+            # release and claim queries that follow are planned for the table as it was.
+            self.conn.exec_driver_sql("ANALYZE participants")
+        return count
 
     def following(self, plan_ids: dict[str, str]) -> list[tuple[str, str, str]]:
         """(participant id, profile id, plan id) of the members who entered following these plans
