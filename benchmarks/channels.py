@@ -22,11 +22,11 @@ ARNs that name no template (nothing rendered). It prints; it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -61,6 +61,7 @@ from reachout.channels.email import EmailChannel  # noqa: E402
 from reachout.channels.sms import SmsChannel  # noqa: E402
 from tests.test_channel_email import LocalSmtpServer  # noqa: E402
 from tests.test_channel_sms import LocalSmsc  # noqa: E402
+from benchmarks.engine import database  # noqa: E402
 
 NOW = datetime(2025, 3, 4, 12, 30, tzinfo=timezone.utc)
 HTML = "<p>Hello {name},</p><p>your statement for March is ready. " + "Lorem ipsum dolor sit amet. " * 20 + "</p>"
@@ -236,6 +237,7 @@ class EngineCost:
     dispatch_cpu: float  # CPU seconds per dispatched contact: everything after
     render_cpu: float  # of which Renderer.render (templates, profiles, requests, Jinja2)
     dispositions: dict[str, int]
+    wall_rate: float  # dispatched contacts per second of wall time, after the snapshot
 
 
 class RenderTimer:
@@ -265,8 +267,8 @@ class RenderTimer:
 class EngineRun:
     """A campaign through the engine in this process, as `reachout serve` runs it, minus HTTP."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.db = open_database(f"sqlite:///{data_dir / 'engine.db'}")
+    def __init__(self, data_dir: Path, url: str | None = None) -> None:
+        self.db = open_database(url or f"sqlite:///{data_dir / 'engine.db'}")
         self.clock = VirtualClock(datetime(2026, 1, 5, 14, 0, tzinfo=timezone.utc))
         self.engine = build_engine(Settings(seed=0, sim_rate=1e6, data_dir=data_dir), self.db, self.clock)
         self.providers = {name: provider(self.db, self.clock) for name, provider in
@@ -317,10 +319,10 @@ class EngineRun:
         cpu = time.process_time()
         self.engine._wake_campaigns(self.clock.now())  # the snapshot: participants and planned contacts
         snapshot = time.process_time() - cpu
-        cpu = time.process_time()
+        cpu, wall = time.process_time(), time.perf_counter()
         with RenderTimer() as rendering:
             self.engine.advance(self.clock.now() + timedelta(minutes=5))
-        dispatch = time.process_time() - cpu
+        dispatch, wall = time.process_time() - cpu, time.perf_counter() - wall
         with self.db.transaction() as conn:
             rows = recipients.campaign_contacts(conn, campaign_id)
         sent = sum(1 for row in rows if row["dispatched_at"] is not None)
@@ -329,16 +331,17 @@ class EngineRun:
             key = row["disposition"] or row["state"]
             dispositions[key] = dispositions.get(key, 0) + 1
         return EngineCost(sent, snapshot / max(sent, 1), dispatch / max(sent, 1), rendering.cpu / max(sent, 1),
-                          dispositions)
+                          dispositions, sent / wall)
 
     def close(self) -> None:
         self.engine.close()
         self.db.dispose()
 
 
-def measure_engine(contacts: int, rendered: bool) -> EngineCost:
-    with tempfile.TemporaryDirectory(prefix="reachout-bench-") as folder:
-        run = EngineRun(Path(folder))
+def measure_engine(contacts: int, rendered: bool, postgres: str | None = None) -> EngineCost:
+    """On SQLite in a temporary directory, or (postgres: a URL) in a throwaway PostgreSQL schema."""
+    with database(postgres) as (url, _, folder):
+        run = EngineRun(folder, url)
         try:
             return run.run(run.setup(contacts // 2, rendered))
         finally:
@@ -362,6 +365,9 @@ def main() -> int:
     parser.add_argument("--sms", type=int, default=5000, help="SMS per row")
     parser.add_argument("--batch", type=int, default=100, help="messages per send() call")
     parser.add_argument("--contacts", type=int, default=10000, help="contacts (email + SMS) of the engine rows")
+    parser.add_argument("--engine-postgres", metavar="URL",
+                        help="also run the engine rows on this PostgreSQL (in a throwaway schema)")
+    parser.add_argument("--engine-only", action="store_true", help="only the engine rows (no SMTP/SMPP servers)")
     parser.add_argument("--serve", choices=("smtp", "smpp"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -380,37 +386,40 @@ def main() -> int:
                      f"{measured.adapter_cpu * 1000:.2f} ms", f"{measured.server_cpu * 1000:.2f} ms",
                      ", ".join(f"{k} {v}" for k, v in measured.outcomes.items())])
 
-    with Server("smtp") as relay:
-        for connections in (1, 4, 8):
+    with Server("smtp") if not args.engine_only else contextlib.nullcontext() as relay:
+        for connections in (1, 4, 8) if relay else ():
             print(f"measuring email, {connections} connection(s) ...", flush=True)
             row("email (SMTP)", f"{connections} connection(s), text+HTML",
                 measure_email(relay, args.emails, args.batch, connections))
-    with Server("smpp") as smsc:
-        for window, text, label in ((1, "Your code is 1234", "1 part GSM-7"),
+    with Server("smpp") if not args.engine_only else contextlib.nullcontext() as smsc:
+        for window, text, label in () if smsc is None else ((1, "Your code is 1234", "1 part GSM-7"),
                                     (10, "Your code is 1234", "1 part GSM-7"),
                                     (50, "Your code is 1234", "1 part GSM-7"),
                                     (10, "Ваш код: 1234 " * 10, "3 parts UCS-2")):
             print(f"measuring SMS, window {window}, {label} ...", flush=True)
             row("SMS (SMPP)", f"window {window}, {label}", measure_sms(smsc, args.sms, args.batch, window, text))
     engine_rows = [["engine, simulated carriers", "contacts", "snapshot CPU/contact", "dispatch CPU/contact",
-                    "of which render", "contacts/CPU s", "dispositions"]]
-    for rendered, label in ((True, "templates rendered"), (False, "no template")):
-        print(f"measuring the engine, {label} ...", flush=True)
-        cost = measure_engine(args.contacts, rendered)
-        engine_rows.append([label, f"{cost.contacts:,}", f"{cost.snapshot_cpu * 1000:.3f} ms",
-                            f"{cost.dispatch_cpu * 1000:.3f} ms", f"{cost.render_cpu * 1000:.3f} ms",
-                            f"{1 / (cost.snapshot_cpu + cost.dispatch_cpu):,.0f}",
-                            ", ".join(f"{k} {v}" for k, v in sorted(cost.dispositions.items()))])
+                    "of which render", "contacts/CPU s", "dispatch contacts/s wall", "dispositions"]]
+    for backend, url in (("SQLite", None),) + ((("PostgreSQL", args.engine_postgres),) if args.engine_postgres else ()):
+        for rendered, label in ((True, "templates rendered"), (False, "no template")):
+            print(f"measuring the engine on {backend}, {label} ...", flush=True)
+            cost = measure_engine(args.contacts, rendered, url)
+            engine_rows.append([f"{backend}, {label}", f"{cost.contacts:,}", f"{cost.snapshot_cpu * 1000:.3f} ms",
+                                f"{cost.dispatch_cpu * 1000:.3f} ms", f"{cost.render_cpu * 1000:.3f} ms",
+                                f"{1 / (cost.snapshot_cpu + cost.dispatch_cpu):,.0f}", f"{cost.wall_rate:,.0f}",
+                                ", ".join(f"{k} {v}" for k, v in sorted(cost.dispositions.items()))])
     print()
-    print_table(rows)
-    print()
+    if len(rows) > 1:
+        print_table(rows)
+        print()
     print_table(engine_rows)
     print("\nmessages/s: messages handed over per second of send() calls; receipts/s: until the last SMS "
           "outcome was known.\nCPU/msg: CPU time per message of this process (the adapter, all threads) and "
           "of the server's process.\nSMS are not paced here (rate=1e9); in production the carrier's limit is "
-          "the rate.\nengine: CPU of this process per dispatched contact (SQLite, virtual clock): the snapshot "
+          "the rate.\nengine: CPU of this process per dispatched contact (virtual clock): the snapshot "
           "(participants, planned contacts), then rendering, window, limits, the simulated send, outcomes and "
-          "contact events.")
+          "contact events. On PostgreSQL the server's own CPU is not in it (benchmarks/engine.py measures it); "
+          "wall rates\nstretch with any other load on the machine.")
     return 0
 
 

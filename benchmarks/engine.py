@@ -273,6 +273,39 @@ def check_bulk_matches_save_profile(bench: Bench, domain_id: int, sample: int = 
     print(f"  bulk path checked: {sample} profiles give identical rows both ways ({counts})", flush=True)
 
 
+class ServerClock:
+    """CPU seconds of this benchmark's PostgreSQL backends (the connections whose application_name is
+    the benchmark's schema; the server must run on this machine): the database's share of the work,
+    which this process's CPU time does not include. None on SQLite, or where /proc cannot tell."""
+
+    def __init__(self, bench: "Bench"):
+        self.bench = bench
+        self.postgres = bench.db.engine.dialect.name == "postgresql"
+
+    def read(self) -> dict[int, float] | None:
+        if not self.postgres:
+            return None
+        with self.bench.db.engine.connect() as conn:
+            pids = conn.exec_driver_sql("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                        "current_setting('application_name')").scalars().all()
+        ticks = os.sysconf("SC_CLK_TCK")
+        found = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            found[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return found
+
+    @staticmethod
+    def spent(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+        """CPU seconds between two readings (a backend opened in between counts from its start)."""
+        if before is None or after is None:
+            return None
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 class Stopwatch:
     """Wall time and this process's CPU time. Other load on the machine stretches the first; the
     second holds on SQLite, where all the work is in-process (on PostgreSQL the server's share of
@@ -431,6 +464,8 @@ def dispatch(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, 
         before = conn.execute(select(func.count()).select_from(contacts)
                               .where(contacts.c.campaign_id == campaign_id)).scalar_one()
     watch = Stopwatch()
+    server = ServerClock(bench)
+    server_before = server.read()
     if profiler:
         profiler.enable()
     with watch.running():
@@ -442,6 +477,7 @@ def dispatch(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, 
                 break
     if profiler:
         profiler.disable()
+    server_cpu = ServerClock.spent(server_before, server.read())
     with bench.db.transaction() as conn:
         dispatched = conn.execute(select(func.count()).select_from(contacts).where(
             contacts.c.campaign_id == campaign_id, contacts.c.dispatched_at.is_not(None))).scalar_one()
@@ -453,6 +489,12 @@ def dispatch(bench: Bench, campaign_id: str, profiler: cProfile.Profile | None, 
             suppressions.c.campaign_id == campaign_id, suppressions.c.reason.like("communication limit%"))).scalar_one()
     print(f"4. dispatch: campaign {state} after {bench.clock.now() - START} of campaign time; "
           f"{watch.wall:.1f} s wall, {watch.cpu:.1f} CPU s in all", flush=True)
+    per_contact = f"{watch.cpu / dispatched * 1000:.3f} ms CPU per contact in this process"
+    if server_cpu is not None:
+        per_contact += (f" + {server_cpu / dispatched * 1000:.3f} ms in the database server "
+                        f"({server_cpu / (server_cpu + watch.cpu):.0%} of the CPU)")
+    print(f"  dispatch to outcome, everything included: {dispatched / watch.wall:,.0f} contacts/s of wall time; "
+          f"{per_contact}", flush=True)
     print(f"  dispatched: {dispatched:,} contacts = {dispatched / watch.wall:,.0f}/s of all wall time "
           f"({dispatched / watch.cpu:,.0f}/CPU s); inside dispatch_due alone: {spent['dispatch'].rate(dispatched, 'contacts')}",
           flush=True)
@@ -485,7 +527,8 @@ def database(db: str | None) -> Iterator[tuple[str, str, Path]]:
             admin.execute(f'CREATE SCHEMA "{schema}"')
             try:
                 separator = "&" if "?" in plain else "?"
-                yield (database_url(f"{plain}{separator}options=-csearch_path%3D{schema}", Path(directory)),
+                yield (database_url(f"{plain}{separator}options=-csearch_path%3D{schema}"
+                                    f"&application_name={schema}", Path(directory)),
                        "PostgreSQL", Path(directory))
             finally:
                 admin.execute(f'DROP SCHEMA "{schema}" CASCADE')

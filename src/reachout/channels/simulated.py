@@ -10,9 +10,9 @@ import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.channels import Outgoing, Receipt, described
+from reachout.store.bulk import insert_new
 from reachout.store.db import Database
 from reachout.store.tables import sim_sends
 
@@ -68,9 +68,8 @@ class SimulatedChannel:
                 refused[index] = Receipt("REJECTED", now, f"the simulated carrier refused it: {described(error)}")
         if not rows:
             return [refused[index] for index in range(len(messages))]
-        dialect = postgresql if self.db.engine.dialect.name == "postgresql" else sqlite
         with self.db.transaction() as conn:
-            conn.execute(dialect.insert(sim_sends).on_conflict_do_nothing(), rows)
+            insert_new(conn, sim_sends, rows)
             # A key seen before keeps its first send: its time and outcome.
             logged = {row.idempotency_key: row.sent_at for row in conn.execute(
                 select(sim_sends.c.idempotency_key, sim_sends.c.sent_at).where(

@@ -51,6 +51,7 @@ from reachout.store import instances, plans, work
 from reachout.store.db import Database
 
 log = logging.getLogger(__name__)
+OUTCOME_BATCHES = 20  # batches of outcomes applied per pass (the pass's other work waits meanwhile)
 
 
 class Dispatcher:
@@ -87,9 +88,10 @@ class Dispatcher:
             for campaign_id, quota in shares.items():
                 while quota > 0:
                     with self.db.transaction() as conn:
+                        # Each claimed contact is dropped, deferred, limited or reserved (and leased) below.
                         claimed = work.claim_contacts(conn, [work.PLANNED], now, self.owner, self.lease,
                                                       min(quota, self.batch), campaign_id=campaign_id,
-                                                      channel=channel)
+                                                      channel=channel, leased=False)
                         if not claimed:
                             break
                         messages = self._render(conn, running[campaign_id], claimed, now)
@@ -161,7 +163,7 @@ class Dispatcher:
             ready.append(contact)
         work.update_contacts(conn, deferred)
         work.update_contacts(conn, limited)
-        work.reserve(conn, ready, now)
+        work.reserve(conn, ready, now, self.owner, now + self.lease)
         notify.initiated(conn, campaign, ready, now)
         notify.suppressed(conn, campaign, suppressed, now)
         work.finish_participants(conn, finished, now)
@@ -230,8 +232,19 @@ class Dispatcher:
 
     # --- outcomes ------------------------------------------------------------------------------
     def apply_outcomes(self, now: datetime) -> int:
+        """Applies the outcomes due now, a batch per transaction, up to OUTCOME_BATCHES batches."""
+        handled = 0
+        for _ in range(OUTCOME_BATCHES):
+            claimed = self._apply_outcomes(now)
+            handled += claimed
+            if claimed < self.batch:
+                break
+        return handled
+
+    def _apply_outcomes(self, now: datetime) -> int:
         with self.db.transaction() as conn:
-            claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, self.batch)
+            # Messages' contacts are completed in this transaction; only calls, followed after it, are leased.
+            claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, self.batch, leased=False)
             live = defaultdict(list)  # calls, by channel: followed until they end
             final = []
             for contact in claimed:
@@ -239,6 +252,7 @@ class Dispatcher:
                     live[contact.channel].append(contact)
                 else:
                     final.append((contact, final_outcome(contact.outcome)))  # NO_RECEIPT: no report by the deadline
+            work.lease_contacts(conn, [c.id for group in live.values() for c in group], self.owner, now + self.lease)
             for campaign_id in {c.campaign_id for c, _ in final}:
                 campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
                 if campaign is not None:

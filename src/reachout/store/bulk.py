@@ -8,7 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Dialect, Table
+from sqlalchemy import Connection, Dialect, Table, Update, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.exc import DBAPIError
 
 
@@ -80,3 +84,97 @@ def _insert_plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _Ins
     if dialect.name == "postgresql":
         return _InsertPlan(f"COPY {listed} FROM STDIN", processors)
     return _InsertPlan(f"INSERT INTO {listed} VALUES ({', '.join(['?'] * len(columns))})", processors)
+
+
+def execute_many(conn: Connection, statement, rows: list[dict]) -> None:
+    """Runs an UPDATE (or other statement) once per row of parameters (dicts with the same keys), as
+    `conn.execute(statement, rows)` would, with the statement compiled once and each value bound by its
+    type's processor (memoised per call, as insert_many does) instead of through SQLAlchemy's per-row
+    parameter building, which cost more than SQLite's own update of the row. Parameters a row does not
+    give keep the statement's own values."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    if conn.dialect.name == "postgresql" and isinstance(statement, Update):
+        # One statement over arrays instead of a statement per row (each its own execution on the
+        # server, pipelined or not). (A key given twice updates its row once.)
+        conn.execute(_unnested(statement, names), {f"unnest_{index}": [row[name] for row in rows]
+                                                   for index, name in enumerate(names)})
+        return
+    plan = _statement_plan(conn.dialect, statement, names)
+    values = [tuple([row[name] for name in names]) for row in rows]
+    if plan.processors:
+        values = _bound(values, plan.processors)
+    if plan.positions is not None:  # qmark: the statement's own values filled in, in bind order
+        fixed = plan.fixed
+        values = [tuple([row[at] if at >= 0 else fixed[-at - 1] for at in plan.positions]) for row in values]
+        conn.exec_driver_sql(plan.statement, values)
+    else:
+        conn.exec_driver_sql(plan.statement, [{**plan.constants, **dict(zip(names, row))} for row in values])
+
+
+@dataclass(frozen=True)
+class _StatementPlan:
+    statement: str
+    processors: tuple[tuple[int, Callable], ...]  # (index in the row's names, bind processor)
+    positions: tuple[int, ...] | None  # positional styles: per bind, the row's index or -(index in fixed) - 1
+    fixed: tuple  # positional styles: the statement's own (processed) values
+    constants: dict  # named styles: the statement's own (processed) values by name
+
+
+@functools.lru_cache(maxsize=64)
+def _statement_plan(dialect: Dialect, statement, names: tuple[str, ...]) -> _StatementPlan:
+    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+    # The values the statement itself carries (placeholders where a row gives them).
+    own = compiled.construct_params(dict.fromkeys(names), _check=False)
+    processors = compiled._bind_processors
+    row_processors = tuple((index, processors[name]) for index, name in enumerate(names) if name in processors)
+    constants = {name: processors[name](value) if name in processors and value is not None else value
+                 for name, value in own.items() if name not in names}
+    if compiled.positional:
+        order = compiled.positiontup
+        fixed = tuple(constants[name] for name in order if name not in names)
+        fixed_index = {name: i for i, name in enumerate(n for n in order if n not in names)}
+        positions = tuple(names.index(name) if name in names else -fixed_index[name] - 1 for name in order)
+        return _StatementPlan(compiled.string, row_processors, positions, fixed, {})
+    return _StatementPlan(compiled.string, row_processors, None, (), constants)
+
+
+@functools.lru_cache(maxsize=64)
+def _unnested(statement: Update, names: tuple[str, ...]) -> Update:
+    """PostgreSQL: the UPDATE with each row parameter read from a column of `unnest(arrays) AS v(names)`
+    (array `unnest_<i>` for names[i]): UPDATE ... FROM unnest(...) WHERE ... = v.<key>. Columns the
+    statement does not set yet are set from the parameters named after them, as executemany would."""
+    table = statement.table
+    present = {bind.key: bind for bind in visitors.iterate(statement) if isinstance(bind, BindParameter)}
+    setting = {name: bindparam(name, type_=table.c[name].type) for name in names
+               if name not in present and name in table.c}
+    if setting:
+        statement = statement.values(setting)
+        present.update(setting)
+    arrays = [bindparam(f"unnest_{index}", type_=ARRAY(present[name].type)) for index, name in enumerate(names)]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="v")
+    return visitors.replacement_traverse(
+        statement, {}, lambda element: rows.c[element.key]
+        if isinstance(element, BindParameter) and element.key in names else None)
+
+
+def insert_new(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """INSERTs the rows (dicts with the same keys) whose key is not in the table yet (ON CONFLICT DO
+    NOTHING): on PostgreSQL as one INSERT ... SELECT FROM unnest(arrays), elsewhere executemany."""
+    if rows:
+        names = tuple(rows[0])
+        if conn.dialect.name == "postgresql":
+            conn.execute(_insert_new(conn.dialect, table, names), {f"unnest_{index}": [row[name] for row in rows]
+                                                                   for index, name in enumerate(names)})
+        else:
+            execute_many(conn, _insert_new(conn.dialect, table, names), rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_new(dialect: Dialect, table: Table, names: tuple[str, ...]):
+    if dialect.name != "postgresql":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    arrays = [bindparam(f"unnest_{index}", type_=ARRAY(table.c[name].type)) for index, name in enumerate(names)]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="v")
+    return postgresql.insert(table).from_select(list(names), select(*rows.c)).on_conflict_do_nothing()

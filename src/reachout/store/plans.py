@@ -26,6 +26,7 @@ from reachout.store.tables import campaigns, contacts, participants, plan_contac
 from reachout.store.work import ACTIVE, DROPPED, PLANNED, id_head, numbered_ids
 
 _LOOKUP = 500  # ids per IN list
+_ANALYZE_AFTER = 10_000  # members entered by one snapshot, past which PostgreSQL's statistics are refreshed
 
 
 # --- entering a snapshot's members ---------------------------------------------------------------
@@ -108,7 +109,12 @@ class Entering:
         columns = ["id", "campaign_id", "profile_id", "entry", "state", "entered_at", "finished_at", "plan_id",
                    "release_at"]
         entered = insert(participants).from_select(columns, query).execution_options(preserve_rowcount=True)
-        return self.conn.execute(entered).rowcount
+        count = self.conn.execute(entered).rowcount
+        if count >= _ANALYZE_AFTER and self.conn.dialect.name == "postgresql":
+            # The planner's figures for the table, now that it holds this many more: without them the
+            # release and claim queries that follow are planned for the table as it was.
+            self.conn.exec_driver_sql("ANALYZE participants")
+        return count
 
     def following(self, plan_ids: dict[str, str]) -> list[tuple[str, str, str]]:
         """(participant id, profile id, plan id) of the members who entered following these plans
@@ -157,19 +163,17 @@ def release(conn: Connection, participant_ids: list[str], now: datetime) -> list
     the contacts dropped because the endpoint their plan chose is gone (as contact rows)."""
     if not participant_ids:
         return []
-    chosen = participants.c.id.in_(participant_ids)
-    planned, gone = _planned(conn, now)
-    dropped = [row._asdict() for row in conn.execute(planned.where(chosen, gone))]
-    made, _ = _planned(conn, now, numbered_ids(conn, id_head()))
-    conn.execute(insert(contacts).from_select(list(made.selected_columns.keys()), made.where(chosen)))
+    head = id_head()
+    made, _ = _planned(conn, now, numbered_ids(conn, head))
+    conn.execute(insert(contacts).from_select(list(made.selected_columns.keys()),
+                                              made.where(participants.c.id.in_(participant_ids))))
     conn.execute(update(participants).where(participants.c.id.in_(participant_ids)).values(release_at=None))
-    if dropped:  # their ids, for the suppression log
-        ids = {(participant_id, channel): contact_id for participant_id, channel, contact_id in conn.execute(
-            select(contacts.c.participant_id, contacts.c.channel, contacts.c.id).where(
-                contacts.c.participant_id.in_([row["participant_id"] for row in dropped]),
-                contacts.c.state == DROPPED, contacts.c.completed_at == now))}
-        dropped = [{**row, "id": ids[row["participant_id"], row["channel"]]} for row in dropped]
-    return dropped
+    # The dropped ones among the contacts just made (their ids share the head), read back rather than
+    # found by a second pass over the plans and profiles.
+    made_now = contacts.c.id.between(head + "0" * 12, head + "f" * 12)
+    return [row._asdict() for row in conn.execute(
+        select(contacts).where(contacts.c.participant_id.in_(participant_ids), made_now, contacts.c.state == DROPPED)
+        .order_by(contacts.c.id))]
 
 
 def _planned(conn: Connection, now: datetime | None, ids=None):

@@ -13,9 +13,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, case, exists, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from reachout.store.bulk import insert_many
+from reachout.store.bulk import execute_many, insert_many, insert_new
 from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
                                    suppressions)
 
@@ -54,12 +53,14 @@ def numbered_ids(conn: Connection, head: str):
 
 # --- claims --------------------------------------------------------------------------------------
 def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner: str, lease: timedelta,
-                   limit: int, *, campaign_id: str | None = None, channel: str | None = None) -> list:
+                   limit: int, *, campaign_id: str | None = None, channel: str | None = None,
+                   leased: bool = True) -> list:
     """Leases up to `limit` due contacts in `states` of Running campaigns (sent ones of any campaign),
-    oldest due first."""
+    oldest due first. `leased` False: only locks them, for a caller whose transaction settles (or
+    leases, see lease_contacts) every one it claimed: a lease it would overwrite costs a row write."""
     free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
     states = list(states)
-    query = select(contacts.c.id).where(contacts.c.state.in_(states), contacts.c.due_at <= now, free)
+    query = select(*_CLAIMED).where(contacts.c.state.in_(states), contacts.c.due_at <= now, free)
     if states != [SENT]:
         query = query.where(_MOVING)
     if campaign_id is not None:
@@ -67,11 +68,22 @@ def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner
     if channel is not None:
         query = query.where(contacts.c.channel == channel)
     query = query.order_by(contacts.c.due_at, contacts.c.id).limit(limit)
-    ids = list(conn.execute(query.with_for_update(skip_locked=True, of=contacts)).scalars())
-    if not ids:
-        return []
-    conn.execute(update(contacts).where(contacts.c.id.in_(ids)).values(lease_owner=owner, lease_until=now + lease))
-    return list(conn.execute(select(contacts).where(contacts.c.id.in_(ids)).order_by(contacts.c.due_at, contacts.c.id)))
+    # The rows themselves under the lock (one statement, not ids then rows); as claimed, before the lease.
+    claimed = conn.execute(query.with_for_update(skip_locked=True, of=contacts)).all()
+    if leased:
+        lease_contacts(conn, [c.id for c in claimed], owner, now + lease)
+    return claimed
+
+
+# What the engine reads of a claimed contact: not its lease, disposition, creation or completion (each
+# datetime read is parsed; a claim reads thousands).
+_CLAIMED = [column for column in contacts.c
+            if column.name not in ("lease_owner", "lease_until", "disposition", "created_at", "completed_at")]
+
+
+def lease_contacts(conn: Connection, contact_ids: list[str], owner: str, until: datetime) -> None:
+    if contact_ids:
+        conn.execute(update(contacts).where(contacts.c.id.in_(contact_ids)).values(lease_owner=owner, lease_until=until))
 
 
 def due_by_campaign(conn: Connection, state: str, now: datetime) -> list[tuple[str, str, int]]:
@@ -85,9 +97,10 @@ def due_by_campaign(conn: Connection, state: str, now: datetime) -> list[tuple[s
 
 
 def next_contact_due(conn: Connection) -> datetime | None:
-    sent = select(func.min(contacts.c.due_at)).where(contacts.c.state == SENT)
-    waiting = select(func.min(contacts.c.due_at)).where(contacts.c.state.in_([PLANNED, DISPATCHING]), _RUNNING)
-    found = [conn.execute(query).scalar() for query in (sent, waiting)]
+    """The earliest due time of a contact the engine would move on. A state at a time, each the first
+    row of the due index in order: an IN over states, or a MIN beside the campaign condition, read
+    every waiting contact instead."""
+    found = [conn.execute(query).scalar() for query in _NEXT_DUE]
     return min((t for t in found if t is not None), default=None)
 
 
@@ -98,6 +111,8 @@ def next_contact_due(conn: Connection) -> datetime | None:
 # index gives them in order.
 _RUNNING = contacts.c.campaign_id.in_(select(campaigns.c.id).where(campaigns.c.state == "Running"))
 _MOVING = or_(contacts.c.state == SENT, _RUNNING)
+_NEXT_DUE = [select(contacts.c.due_at).where(contacts.c.state == state, *([] if state == SENT else [_RUNNING]))
+             .order_by(contacts.c.due_at).limit(1) for state in (SENT, PLANNED, DISPATCHING)]
 
 
 def update_contact(conn: Connection, contact_id: str, **values) -> None:
@@ -108,8 +123,8 @@ def update_contacts(conn: Connection, changes: list[dict]) -> None:
     """Many contacts, each set its own way: dicts of the contact's `id` and the same columns, in one
     statement executed for all of them."""
     if changes:
-        conn.execute(_UPDATE_CONTACT, [{"b_id": change["id"], **{k: v for k, v in change.items() if k != "id"}}
-                                       for change in changes])
+        execute_many(conn, _UPDATE_CONTACT, [{"b_id": change["id"], **{k: v for k, v in change.items() if k != "id"}}
+                                             for change in changes])
 
 
 # (The bound name differs from the column: SQLAlchemy reserves column names for the SET clause.)
@@ -139,8 +154,8 @@ def record_sent(conn: Connection, receipts: list[tuple[str, str | None, datetime
     refused it) replaces the contact's. An outcome reported while a contact was being handed over wins,
     due as it was. One statement for the batch."""
     if receipts:
-        conn.execute(_RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at, "b_reason": reason}
-                                    for contact_id, outcome, due_at, reason in receipts])
+        execute_many(conn, _RECORD_SENT, [{"b_id": contact_id, "b_outcome": outcome, "b_due": due_at,
+                                           "b_reason": reason} for contact_id, outcome, due_at, reason in receipts])
 
 
 _WAITING = contacts.c.outcome.is_(None)
@@ -176,9 +191,11 @@ def finish_participants(conn: Connection, participant_ids: Iterable[str], now: d
     ids = list({p for p in participant_ids if p})
     if not ids:
         return
+    # (Not as one UPDATE with EXISTS over their contacts: SQLite, given statistics, answered those from
+    # the state index and read every contact in that state for each participant.)
     states: dict[str, set[str]] = {}
     for participant_id, state in conn.execute(select(contacts.c.participant_id, contacts.c.state)
-                                              .where(contacts.c.participant_id.in_(ids))):
+                                              .where(contacts.c.participant_id.in_(ids))).all():
         states.setdefault(participant_id, set()).add(state)
     finished = {COMPLETED: [], DROPPED: []}
     for participant_id, seen in states.items():
@@ -196,8 +213,7 @@ def lock_recipients(conn: Connection, recipients: Iterable[str]) -> None:
     ordered = sorted(set(recipients))
     if not ordered:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(recipient_locks).on_conflict_do_nothing(), [{"recipient": r} for r in ordered])
+    insert_new(conn, recipient_locks, [{"recipient": r} for r in ordered])
     conn.execute(select(recipient_locks.c.recipient).where(recipient_locks.c.recipient.in_(ordered))
                  .order_by(recipient_locks.c.recipient).with_for_update()).all()
 
@@ -213,15 +229,16 @@ def counted_communications(conn: Connection, recipients: Iterable[str], since: d
     return counted
 
 
-def reserve(conn: Connection, claimed: list, now: datetime) -> None:
-    """Counts these contacts against their recipients' limits and records them as dispatching; a
-    deferral they waited through is over (their outcome says what happened)."""
+def reserve(conn: Connection, claimed: list, now: datetime, owner: str, lease_until: datetime) -> None:
+    """Counts these contacts against their recipients' limits and records them as dispatching, leased
+    to `owner` while they are handed over; a deferral they waited through is over (their outcome says
+    what happened)."""
     if not claimed:
         return
     insert_rows(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
                                         "channel": c.channel, "at": now, "released": False} for c in claimed])
     conn.execute(update(contacts).where(contacts.c.id.in_([c.id for c in claimed]))
-                 .values(state=DISPATCHING, dispatched_at=now, reason=None))
+                 .values(state=DISPATCHING, dispatched_at=now, reason=None, lease_owner=owner, lease_until=lease_until))
 
 
 def release_communications(conn: Connection, contact_ids: list[str]) -> None:
