@@ -11,8 +11,10 @@ at most PATTERN_BUDGET seconds; a value whose match does not finish in time fail
 """
 from __future__ import annotations
 
+import re
 import time
 from functools import lru_cache
+from re import _parser as sre_parse  # the standard library's own parse tree, to judge a pattern's cost
 
 import regex  # botocore patterns are Java regexes: \p{L}, \P{C} need Unicode property support
 from botocore.model import Shape
@@ -95,10 +97,62 @@ def _matches(pattern: str, value: str, deadline: float) -> bool:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return False
+    linear = _linear(pattern)
+    if linear is not None:
+        return linear.search(value) is not None
     try:
         return _pattern(pattern).search(value, timeout=remaining) is not None
     except TimeoutError:
         return False
+
+
+@lru_cache(maxsize=None)
+def _linear(pattern: str) -> re.Pattern | None:
+    """The pattern compiled by the standard library when its matching time is linear in the value, so it
+    needs no timeout; else None. A timed match of `regex` costs ten times an untimed `re` one, and the
+    patterns every call meets (client tokens, ids, phone numbers, attribute names) are of this kind:
+    anchored at the start, no alternation, no repeated group, at most one unbounded repeat, each repeat
+    of one character at a time."""
+    anchored = _pattern(pattern).pattern  # as _pattern reads it (unescaped, whole-value anchors)
+    try:
+        tree = sre_parse.parse(anchored)
+        compiled = re.compile(anchored)
+    except (re.error, OverflowError, RecursionError):  # Java-only syntax (\p{L}), or beyond `re`
+        return None
+    nodes = list(tree)
+    if not nodes or nodes[0] != (sre_parse.AT, sre_parse.AT_BEGINNING):
+        return None  # an unanchored search restarts at every position
+    unbounded, combinations = 0, 1
+    while nodes:
+        op, argument = nodes.pop()
+        if op is sre_parse.SUBPATTERN:
+            nodes.extend(argument[-1])
+        elif op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT):
+            low, high, item = argument
+            if len(item) != 1 or not _one_character(*item[0]):
+                return None
+            if high is sre_parse.MAXREPEAT or high - low > 64:
+                unbounded += 1
+            else:
+                combinations *= high - low + 1
+        elif op is not sre_parse.AT and not _one_character(op, argument):
+            return None  # alternation, lookaround, backreference
+    return compiled if unbounded <= 1 and combinations <= 1024 else None
+
+
+def _one_character(op, argument) -> bool:
+    """A matcher of one character that both libraries read alike. Their \\w and \\s differ at the edges
+    of Unicode (combining marks, some separators), so patterns using them stay with `regex`."""
+    if op in (sre_parse.LITERAL, sre_parse.NOT_LITERAL, sre_parse.ANY):
+        return True
+    if op is sre_parse.CATEGORY:
+        return argument in _SAME_CATEGORIES
+    if op is sre_parse.IN:
+        return all(kind is not sre_parse.CATEGORY or value in _SAME_CATEGORIES for kind, value in argument)
+    return False
+
+
+_SAME_CATEGORIES = frozenset({sre_parse.CATEGORY_DIGIT, sre_parse.CATEGORY_NOT_DIGIT})
 
 
 @lru_cache(maxsize=None)  # compiled once per pattern, shared by every shape that carries it
