@@ -1,6 +1,6 @@
 """boto3 round trips per second against `reachout serve` and against moto_server, side by side.
 
-    .venv/bin/python benchmarks/roundtrips.py [--seconds N] [--threads N] [--db URL]
+    .venv/bin/python benchmarks/roundtrips.py [--seconds N] [--threads N] [--db URL] [--only TEXT]
 
 Both servers run as subprocesses on 127.0.0.1. Each operation is called back to back with retries
 disabled, first from one client thread (a figure is then 1 / (client + wire + server) latency), then
@@ -477,7 +477,10 @@ def main() -> int:
                                                                 "(1: single-threaded only)")
     parser.add_argument("--db", help="database URL for Reachout, e.g. postgresql://127.0.0.1:5432/test "
                                      "(default: embedded SQLite in a temporary directory)")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="measure only the operations whose name contains TEXT (repeatable)")
     args = parser.parse_args()
+    operations = [(n, p) for n, p in OPERATIONS if not args.only or any(t.lower() in n.lower() for t in args.only)]
     warmup = min(1.0, args.seconds / 5)
     modes = sorted({1, max(1, args.threads)})
 
@@ -504,7 +507,7 @@ def main() -> int:
         rows = [["operation", "threads", "reachout ops/s", "p50 ms", "p99 ms", "CPU ms/op",
                  "moto ops/s", "p50 ms", "p99 ms", "CPU ms/op", "reachout/moto"]]
         notes, missed = [], []
-        for name, prepare in OPERATIONS:
+        for name, prepare in operations:
             for threads in modes:
                 print(f"measuring {name} with {threads} thread(s) ...", flush=True)
                 ours, theirs = (measure(t, prepare, args.seconds, warmup, threads)

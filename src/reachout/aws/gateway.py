@@ -7,17 +7,17 @@ once the headers carry a plausible signature by a known key, and never beyond th
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
 
 from reachout.aws import sigv4
 from reachout.aws.bodies import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES, read_body
@@ -45,6 +45,11 @@ class Call:
 
 Handler = Callable[[Call], dict | None]
 
+# Handlers block (on the database, on SQLite's write lock), so they run on threads of their own; as
+# many as Starlette would lend (anyio's default of 40), through a plain executor, whose hand-off
+# costs a fraction of anyio's (capacity limiter, cancel scopes) on every call.
+HANDLER_THREADS = 40
+
 
 class Gateway:
     def __init__(
@@ -66,19 +71,27 @@ class Gateway:
         self.wall_clock = wall_clock
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
+        self.executor = ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="reachout-api")
 
     async def __call__(self, scope, receive, send) -> None:
         with FOREGROUND.serving():  # a background engine in this process gives way meanwhile
-            request = Request(scope, receive)
-            response = await self.handle(request)
-            await response(scope, receive, send)
+            status, headers, body = await self.handle(scope, receive)
+            # The response as Starlette's Response would send it, without building one per call.
+            raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+            if status >= 200 and status not in (204, 304):
+                raw.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": raw})
+            await send({"type": "http.response.body", "body": body})
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, scope, receive) -> tuple[int, dict[str, str], bytes]:
         request_id = str(uuid.uuid4())
-        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
-        raw_path = raw_path.partition("?")[0] or "/"
-        raw_query = request.scope.get("query_string", b"").decode("latin-1")
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        raw_path = scope.get("raw_path")
+        raw_path = raw_path.decode("latin-1").partition("?")[0] if raw_path is not None else scope["path"]
+        raw_path = raw_path or "/"
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        # ASGI servers hand header names over lower-cased; a repeated header keeps its last value.
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        method = scope["method"]
         body: bytes | None = None
         service: Service | None = None
         operation: OperationModel | None = None
@@ -86,21 +99,21 @@ class Gateway:
             claim = sigv4.claim(raw_query, headers, self.secrets, self.wall_clock())
             # Known before the body is read, so that a body refused for its size gets the service's dialect.
             service = self.catalog.resolve(claim.scope.service, raw_path)
-            body = await read_body(request, self.max_body_bytes, self.body_timeout)
-            scope = claim.prove(request.method, raw_path, raw_query, headers, body)
+            body = await read_body(Request(scope, receive), self.max_body_bytes, self.body_timeout)
+            signed = claim.prove(method, raw_path, raw_query, headers, body)
             if service is None:
                 raise AwsError("UnknownOperationException",
-                               f"Reachout serves no AWS service signed as '{scope.service}'", status=404)
-            query = parse_qsl(raw_query, keep_blank_values=True)
-            operation, labels = self._route(service, request.method, raw_path, query, headers)
+                               f"Reachout serves no AWS service signed as '{signed.service}'", status=404)
+            query = parse_qsl(raw_query, keep_blank_values=True) if raw_query else []
+            operation, labels = self._route(service, method, raw_path, query, headers)
             params = self._params(service, operation, labels, query, headers, body)
             handler = self.handlers.get((service.name, operation.name))
             if handler is None:
                 raise AwsError("NotImplemented",
                                f"Reachout does not implement {service.name}:{operation.name} yet",
                                status=501)
-            call = Call(service.name, operation.name, params, scope.region, self.account_id, request_id)
-            output = await run_in_threadpool(handler, call) or {}
+            call = Call(service.name, operation.name, params, signed.region, self.account_id, request_id)
+            output = await asyncio.get_running_loop().run_in_executor(self.executor, handler, call) or {}
             status, out_headers, out_body = serialize_output(service.protocol, operation, output)
         except ParamValidationError as problem:
             code = service.validation_error(operation) if service and operation else "ValidationException"
@@ -115,7 +128,7 @@ class Gateway:
         if body is None and _has_body(headers):
             # Answered without reading the body: close rather than let the client send it for nothing.
             out_headers["connection"] = "close"
-        return Response(out_body, status_code=status, headers=out_headers)
+        return status, out_headers, out_body
 
     def _route(self, service: Service, method: str, raw_path: str, query, headers) -> tuple[OperationModel, dict]:
         """The operation a request asks for, and its path labels (rest-json)."""

@@ -56,7 +56,7 @@ def parse_rest_json(
         elif location in ("headers", "statusCode"):
             continue
         elif wire_name in document:
-            params[name] = decode(member, document[wire_name], name, problems)
+            params[name] = _decoded(member, document[wire_name], name, problems)
     if problems:
         raise ParamValidationError(problems)
     return params
@@ -66,10 +66,147 @@ def parse_json(operation: OperationModel, body: bytes) -> dict:
     """json protocol (X-Amz-Target): the whole body is the input structure."""
     problems: list[str] = []
     document = _json_document(body, problems)
-    params = decode(operation.input_shape, document, "", problems) if operation.input_shape else {}
+    params = _decoded(operation.input_shape, document, "", problems) if operation.input_shape else {}
     if problems:
         raise ParamValidationError(problems)
     return params
+
+
+def _decoded(shape: Shape, value, path: str, problems: list[str]):
+    """decode(), through the quick decoder when the value is well typed (nearly every call)."""
+    try:
+        return _decoder(shape)(value)
+    except _Refused:  # something is wrong: decode again, saying what and where
+        return decode(shape, value, path, problems)
+
+
+# --- the quick decoder ---------------------------------------------------------------------------
+# Each shape gets a decoder, built once, that gives what decode() gives for a well-typed value and
+# refuses (_Refused) anything decode() would report, without building a path for every value.
+
+class _Refused(Exception):
+    pass
+
+
+_DECODERS: dict[Shape, object] = {}
+
+
+def _decoder(shape: Shape):
+    found = _DECODERS.get(shape)
+    if found is None:
+        found = _DECODERS[shape] = _build_decoder(shape)
+    return found
+
+
+def _as_is(value):
+    return value
+
+
+def _build_decoder(shape: Shape):
+    kind = shape.type_name
+    if shape.metadata.get("document"):
+        return _as_is
+    if kind == "structure":
+        members = tuple((name, member.serialization.get("name", name), member)
+                        for name, member in shape.members.items())
+
+        def structure(value):
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                raise _Refused
+            out = {}
+            for name, key, member in members:
+                item = value.get(key)
+                if item is not None:
+                    out[name] = _decoder(member)(item)
+            return out
+        return structure
+    if kind == "list":
+        member = shape.member
+
+        def listed(value):
+            if value is None:
+                return None
+            if not isinstance(value, list):
+                raise _Refused
+            decode_item = _decoder(member)
+            return [decode_item(item) for item in value]
+        return listed
+    if kind == "map":
+        value_shape = shape.value
+
+        def mapped(value):
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                raise _Refused
+            decode_item = _decoder(value_shape)
+            return {_plain_text(key): decode_item(item) for key, item in value.items()}
+        return mapped
+    if kind == "string":
+        def string(value):
+            return None if value is None else _plain_text(value)
+        return string
+    if kind == "boolean":
+        def boolean(value):
+            if value is None or value is True or value is False:
+                return value
+            raise _Refused
+        return boolean
+    if kind in ("integer", "long"):
+        low, high = INTEGER_RANGES[kind]
+
+        def integer(value):
+            if value is None:
+                return None
+            if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+                return value
+            raise _Refused
+        return integer
+    if kind in ("float", "double"):
+        def number(value):
+            if value is None:
+                return None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                try:
+                    value = float(value)
+                except OverflowError:
+                    raise _Refused from None
+                if math.isfinite(value):
+                    return value
+            raise _Refused
+        return number
+    if kind == "timestamp":
+        def timestamp(value):
+            if value is None:
+                return None
+            parsed = parse_timestamp(value)
+            if parsed is None:
+                raise _Refused
+            return parsed
+        return timestamp
+    # blobs and anything else: decode() itself, which reports into a list we look at
+    def other(value):
+        problems: list[str] = []
+        decoded = decode(shape, value, "", problems)
+        if problems:
+            raise _Refused
+        return decoded
+    return other
+
+
+def _plain_text(value) -> str:
+    """_text() for a str without a problem; refuses anything else."""
+    if isinstance(value, str) and "\x00" not in value:
+        if value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Refused from None
+        return value
+    raise _Refused
 
 
 def decode(shape: Shape, value, path: str, problems: list[str]):

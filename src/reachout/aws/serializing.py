@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
+import orjson
 from botocore.model import OperationModel, Shape
 
 from reachout.aws.errors import AwsError
@@ -37,7 +38,16 @@ def serialize_output(protocol: str, operation: OperationModel, output: dict) -> 
         # a rest-json operation without an output shape answers with none either.
         headers.pop("content-type")
         return status, headers, b""
-    return status, headers, json.dumps(body, separators=(",", ":")).encode()
+    return status, headers, _json(body)
+
+
+def _json(body: dict) -> bytes:
+    """Compact JSON, UTF-8: orjson's, or the standard library's for what orjson refuses (integers beyond
+    64 bits)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 def serialize_error(protocol: str, error_shape: Shape | None, error: AwsError, message_key: str,
@@ -50,26 +60,46 @@ def serialize_error(protocol: str, error_shape: Shape | None, error: AwsError, m
     if protocol == "json":
         body["__type"] = error.code
     headers = {"content-type": JSON_TYPES[protocol], "x-amzn-errortype": error.code}
-    return status, headers, json.dumps(body, separators=(",", ":")).encode()
+    return status, headers, _json(body)
 
 
 def encode(shape: Shape, value, protocol: str):
     kind = shape.type_name
     if kind == "structure":
-        return {
-            member.serialization.get("name", name): encode(member, value[name], protocol)
-            for name, member in shape.members.items()
-            if value.get(name) is not None
-        }
+        out = {}
+        for name, wire_name, member in _members(shape):
+            item = value.get(name)
+            if item is not None:
+                out[wire_name] = encode(member, item, protocol)
+        return out
     if kind == "list":
-        return [encode(shape.member, item, protocol) for item in value]
+        member = shape.member
+        if member.type_name in _AS_IS:
+            return list(value)
+        return [encode(member, item, protocol) for item in value]
     if kind == "map":
-        return {key: encode(shape.value, item, protocol) for key, item in value.items()}
+        value_shape = shape.value
+        if value_shape.type_name in _AS_IS:
+            return dict(value)
+        return {key: encode(value_shape, item, protocol) for key, item in value.items()}
     if kind == "timestamp":
         return format_timestamp(value, shape.serialization.get("timestampFormat", "unixTimestamp"))
     if kind == "blob":
         return base64.b64encode(value).decode()
     return value
+
+
+_AS_IS = frozenset({"string", "boolean", "integer", "long", "float", "double"})  # encode() returns them unchanged
+_MEMBERS: dict[Shape, tuple] = {}
+
+
+def _members(shape: Shape) -> tuple:
+    """(name, wire name, member shape) of a structure, looked up once."""
+    found = _MEMBERS.get(shape)
+    if found is None:
+        found = _MEMBERS[shape] = tuple((name, member.serialization.get("name", name), member)
+                                        for name, member in shape.members.items())
+    return found
 
 
 def format_timestamp(value: datetime, fmt: str):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+
+import orjson
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,7 +73,14 @@ def expiry(kind: str, item: dict, now: datetime) -> datetime:
 
 def jsonable(item: dict) -> dict:
     """The item as stored: timestamps as ISO 8601 text."""
-    return json.loads(json.dumps(item, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)))
+    try:  # orjson's round trip, some ten times quicker, to the same value
+        return orjson.loads(orjson.dumps(item, default=_as_text, option=orjson.OPT_PASSTHROUGH_DATETIME))
+    except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits, keys that are not text
+        return json.loads(json.dumps(item, default=_as_text))
+
+
+def _as_text(value) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _phone_problem(number: str) -> str | None:

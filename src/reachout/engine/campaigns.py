@@ -245,5 +245,7 @@ def on_transition(conn: Connection, campaign: Campaign, action: str, now: dateti
         fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))
         work.set_campaign_times(conn, campaign.id, wake_at=now,
                                 next_snapshot_at=max(start, now) if fed_by_segment else None)
-    elif action in ("pause", "resume", "stop", "schedule"):
+    elif action in ("resume", "stop", "schedule"):
         work.set_campaign_times(conn, campaign.id, wake_at=now)
+    # A pause needs no wake-up: a paused campaign's wake-up only looks ahead to its endTime, which the
+    # wake-up already planned (at a refresh or at endTime) does as well when it comes.

@@ -41,7 +41,15 @@ def insert_campaign(conn: Connection, campaign: Campaign) -> None:
 
 
 def save_campaign(conn: Connection, campaign: Campaign) -> None:
-    conn.execute(update(campaigns).where(campaigns.c.id == campaign.id).values(_row(campaign)))
+    # SET takes the row's values as execution parameters (one compiled UPDATE for every call); the
+    # WHERE binds a name no column has, as SQLAlchemy reserves column names for SET. The key is left
+    # out of SET: rewriting it would make SQLite check the rows that refer to it.
+    row = _row(campaign)
+    row["saved_id"] = row.pop("id")
+    conn.execute(_SAVE, row)
+
+
+_SAVE = update(campaigns).where(campaigns.c.id == bindparam("saved_id"))
 
 
 # Statements of every API call, built once: building one (and its cache key) costs more than SQLite
@@ -57,9 +65,12 @@ def get_campaign(conn: Connection, region: str, campaign_id: str, *, for_update:
 
 def get_campaign_by_id(conn: Connection, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
     """For the engine, which works across regions."""
-    query = select(campaigns).where(campaigns.c.id == campaign_id)
-    row = conn.execute(query.with_for_update() if for_update else query).first()
+    row = conn.execute(_ANY_REGION_LOCKED if for_update else _ANY_REGION, {"id": campaign_id}).first()
     return _campaign(row) if row else None
+
+
+_ANY_REGION = select(campaigns).where(campaigns.c.id == bindparam("id"))
+_ANY_REGION_LOCKED = _ANY_REGION.with_for_update()
 
 
 def get_campaigns(conn: Connection, region: str, ids: Iterable[str]) -> dict[str, Campaign]:

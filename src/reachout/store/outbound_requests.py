@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, case, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, case, delete, func, or_, select, update
 
 from reachout.domain.outbound_request import PENDING, OutboundRequest
 from reachout.store.bulk import insert_many
@@ -22,10 +22,13 @@ WAITING_STATES = ("Initialized", "Paused")
 
 def find_by_tokens(conn: Connection, campaign_id: str, kind: str, tokens: list[str]) -> dict[str, OutboundRequest]:
     """The requests these client tokens already created, by token: one query per batch."""
-    t = outbound_requests
-    rows = conn.execute(select(t).where(t.c.campaign_id == campaign_id, t.c.kind == kind,
-                                        t.c.client_token.in_(tokens)))
+    rows = conn.execute(_BY_TOKENS, {"campaign_id": campaign_id, "kind": kind, "tokens": tokens})
     return {row.client_token: _request(row) for row in rows}
+
+
+_BY_TOKENS = select(outbound_requests).where(
+    outbound_requests.c.campaign_id == bindparam("campaign_id"), outbound_requests.c.kind == bindparam("kind"),
+    outbound_requests.c.client_token.in_(bindparam("tokens", expanding=True)))
 
 
 def insert_requests(conn: Connection, requests: list[OutboundRequest]) -> None:
@@ -68,13 +71,16 @@ def _request(row) -> OutboundRequest:
 def claim_due(conn: Connection, now: datetime, limit: int) -> list[OutboundRequest]:
     """Locks up to `limit` pending requests the engine must take now, oldest first: those of
     campaigns not waiting, and expired ones of any campaign."""
-    t = outbound_requests
-    query = (select(t).join(campaigns, campaigns.c.id == t.c.campaign_id)
-             .where(t.c.status == PENDING, t.c.due_at <= now,
-                    or_(campaigns.c.state.not_in(WAITING_STATES), t.c.expires_at <= now))
-             .order_by(t.c.due_at, t.c.id).limit(limit)
-             .with_for_update(skip_locked=True, of=t))
-    return [_request(row) for row in conn.execute(query)]
+    return [_request(row) for row in conn.execute(_CLAIM_DUE, {"now": now, "limit": limit})]
+
+
+# Built once: the engine claims after every batch an API call brings, and building the statement
+# (and its cache key) costs more than SQLite takes to run it.
+_CLAIM_DUE = (select(outbound_requests).join(campaigns, campaigns.c.id == outbound_requests.c.campaign_id)
+              .where(outbound_requests.c.status == PENDING, outbound_requests.c.due_at <= bindparam("now"),
+                     or_(campaigns.c.state.not_in(WAITING_STATES), outbound_requests.c.expires_at <= bindparam("now")))
+              .order_by(outbound_requests.c.due_at, outbound_requests.c.id).limit(bindparam("limit"))
+              .with_for_update(skip_locked=True, of=outbound_requests))
 
 
 def next_due(conn: Connection) -> datetime | None:
@@ -89,7 +95,11 @@ def next_due(conn: Connection) -> datetime | None:
 def set_status(conn: Connection, request_ids: Iterable[str], status: str) -> None:
     ids = list(request_ids)
     if ids:
-        conn.execute(update(outbound_requests).where(outbound_requests.c.id.in_(ids)).values(status=status))
+        conn.execute(_SET_STATUS, {"ids": ids, "new_status": status})
+
+
+_SET_STATUS = (update(outbound_requests).where(outbound_requests.c.id.in_(bindparam("ids", expanding=True)))
+               .values(status=bindparam("new_status")))
 
 
 def pending_count(conn: Connection, campaign_id: str) -> int:
