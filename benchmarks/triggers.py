@@ -135,11 +135,15 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def report(label: str, latencies_ms: list[float], events: int, seconds: float, cpu: float | None,
-           errors: int = 0) -> dict:
+           errors: int = 0, server_cpu: float | None = None) -> dict:
+    """cpu: of the process deciding (the server over boto3, the consumer over Redis); server_cpu: of the
+    server beside the consumer (its engine taking the requests and the bus events the firings made)."""
     row = {"run": label, "events": events, "events/s": events / seconds if seconds else 0.0,
            "p50 ms": percentile(latencies_ms, 0.5) if latencies_ms else None,
            "p99 ms": percentile(latencies_ms, 0.99) if latencies_ms else None,
-           "cpu ms/event": 1000 * cpu / events if cpu is not None and events else None, "errors": errors}
+           "cpu ms/event": 1000 * cpu / events if cpu is not None and events else None,
+           "server cpu ms/event": 1000 * server_cpu / events if server_cpu is not None and events else None,
+           "errors": errors}
     shown = {k: (f"{v:.2f}" if isinstance(v, float) else v) for k, v in row.items()}
     print("  ".join(f"{k}={v}" for k, v in shown.items()), flush=True)
     return row
@@ -275,7 +279,7 @@ def wait_for(out: Path, count: int, process: subprocess.Popen, limit: float = 60
     raise SystemExit(f"the consumer handled {len(committed(out))} of {count} entries in {limit} s")
 
 
-def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path) -> dict:
+def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path, server_pid: int) -> dict:
     import redis
 
     r = redis.Redis.from_url(args.redis)
@@ -286,7 +290,7 @@ def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path) -> d
         wait_for(out, 1, process, 60)  # consumer up and warm
         sent: dict[str, float] = {}
         total = int(args.rate * args.seconds)
-        cpu_before = cpu_seconds(process.pid)
+        cpu_before, server_before = cpu_seconds(process.pid), cpu_seconds(server_pid)
         start = time.perf_counter()
         for n in range(total):
             delay = start + n / args.rate - time.perf_counter()
@@ -296,16 +300,17 @@ def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path) -> d
             sent[r.xadd(stream, {"object": order(n)}).decode()] = at
         found = wait_for(out, total + 1, process)
         elapsed = time.perf_counter() - start
-        cpu = cpu_seconds(process.pid) - cpu_before
+        cpu, server_cpu = cpu_seconds(process.pid) - cpu_before, cpu_seconds(server_pid) - server_before
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         r.delete(stream)
     latencies = [1000 * (found[entry_id] - at) for entry_id, at in sent.items()]
-    return report(f"Redis consumer, XADD {args.rate:.0f}/s", latencies, len(latencies), elapsed, cpu)
+    return report(f"Redis consumer, XADD {args.rate:.0f}/s", latencies, len(latencies), elapsed, cpu,
+                  server_cpu=server_cpu)
 
 
-def redis_drain(args, db: str, data_dir: Path, domain: str, work: Path) -> dict:
+def redis_drain(args, db: str, data_dir: Path, domain: str, work: Path, server_pid: int) -> dict:
     import redis
 
     r = redis.Redis.from_url(args.redis)
@@ -318,16 +323,17 @@ def redis_drain(args, db: str, data_dir: Path, domain: str, work: Path) -> dict:
     process = start_consumer(args, db, data_dir, domain, stream, out)
     try:
         wait_for(out, 1, process, 60)
-        cpu_before, start, first = cpu_seconds(process.pid), time.perf_counter(), len(committed(out))
+        cpu_before, server_before = cpu_seconds(process.pid), cpu_seconds(server_pid)
+        start, first = time.perf_counter(), len(committed(out))
         wait_for(out, total, process)
         elapsed = time.perf_counter() - start
-        cpu = cpu_seconds(process.pid) - cpu_before
+        cpu, server_cpu = cpu_seconds(process.pid) - cpu_before, cpu_seconds(server_pid) - server_before
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         r.delete(stream)
     return report(f"Redis consumer, draining {total} queued entries (batch {args.batch})", [], total - first,
-                  elapsed, cpu)
+                  elapsed, cpu, server_cpu=server_cpu)
 
 
 def main() -> None:
@@ -361,8 +367,8 @@ def main() -> None:
                 rows.append(boto3_open_loop(url, domain, args.rate, args.seconds, args.threads, server.pid))
                 rows.append(boto3_closed_loop(url, domain, args.seconds, args.threads, server.pid))
             if args.only in (None, "redis"):
-                rows.append(redis_open_loop(args, db, work, domain, work))
-                rows.append(redis_drain(args, db, work, domain, work))
+                rows.append(redis_open_loop(args, db, work, domain, work, server.pid))
+                rows.append(redis_drain(args, db, work, domain, work, server.pid))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
