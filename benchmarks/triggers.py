@@ -28,6 +28,7 @@ asserts nothing. The figures depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -84,6 +85,20 @@ def start_server(db: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.1)
     process.kill()
     raise SystemExit(f"reachout serve did not come up: {(data_dir / 'server.log').read_text()}")
+
+
+@contextlib.contextmanager
+def postgres_schema(url: str):
+    """A schema of the benchmark's own in the database of `url`, dropped afterwards."""
+    import psycopg
+
+    schema = f"reachout_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def client(url: str, service: str):
@@ -353,9 +368,9 @@ def main() -> None:
     if args.consume:
         consume(args)
         return
-    with tempfile.TemporaryDirectory(prefix="reachout-triggers-") as temporary:
+    with tempfile.TemporaryDirectory(prefix="reachout-triggers-") as temporary, contextlib.ExitStack() as stack:
         work = Path(temporary)
-        db = args.db or f"sqlite:///{work / 'reachout.db'}"
+        db = stack.enter_context(postgres_schema(args.db)) if args.db else f"sqlite:///{work / 'reachout.db'}"
         server, url = start_server(db, work)
         try:
             domain = build_world(url)
