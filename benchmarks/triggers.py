@@ -321,7 +321,7 @@ def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path, serv
         process.wait(timeout=60)
         r.delete(stream)
     latencies = [1000 * (found[entry_id] - at) for entry_id, at in sent.items()]
-    return report(f"Redis consumer, XADD {args.rate:.0f}/s", latencies, len(latencies), elapsed, cpu,
+    return report(f"Redis consumer, XADD {args.rate:.0f}/s offered", latencies, len(latencies), elapsed, cpu,
                   server_cpu=server_cpu)
 
 
@@ -389,7 +389,7 @@ def main() -> None:
             server.wait(timeout=60)
     print("targets:")
     for row in rows:
-        if row["p99 ms"] is not None:
+        if row["p99 ms"] is not None and "offered" in row["run"]:
             verdict = "met" if row["p99 ms"] < TARGET_P99_MS else "MISSED"
             print(f"  p99 < {TARGET_P99_MS:.0f} ms, {row['run']}: {row['p99 ms']:.2f} ms {verdict}")
     for row in rows:

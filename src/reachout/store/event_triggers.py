@@ -100,10 +100,8 @@ def delete_integration(conn: Connection, domain_id: int, uri: str) -> bool:
 
 def integrations_by_trigger(conn: Connection, domain_id: int) -> dict[str, list[str]]:
     """Trigger name -> the Uris of the integrations naming it (EventTriggerNames), in Uri order."""
-    t = profile_integrations
     found: dict[str, list[str]] = {}
-    for uri, definition in conn.execute(select(t.c.uri, t.c.definition).where(t.c.domain_id == domain_id)
-                                        .order_by(t.c.uri)):
+    for uri, definition in conn.execute(_INTEGRATIONS, {"domain_id": domain_id}):
         for name in definition.get("EventTriggerNames") or []:
             found.setdefault(name, []).append(uri)
     return found
@@ -111,9 +109,16 @@ def integrations_by_trigger(conn: Connection, domain_id: int) -> dict[str, list[
 
 def campaign_states(conn: Connection, campaign_ids: list[str]) -> dict[str, tuple[str, str]]:
     """Campaign id -> (its ARN, its state), for the campaigns that exist."""
-    c = campaigns
-    return {row.id: (row.arn, row.state) for row in conn.execute(
-        select(c.c.id, c.c.arn, c.c.state).where(c.c.id.in_(list(set(campaign_ids)))))} if campaign_ids else {}
+    if not campaign_ids:
+        return {}
+    return {row.id: (row.arn, row.state) for row in conn.execute(_CAMPAIGN_STATES, {"ids": list(set(campaign_ids))})}
+
+
+# The statements an ingested object's evaluation runs, built once.
+_INTEGRATIONS = (select(profile_integrations.c.uri, profile_integrations.c.definition)
+                 .where(profile_integrations.c.domain_id == bindparam("domain_id")).order_by(profile_integrations.c.uri))
+_CAMPAIGN_STATES = select(campaigns.c.id, campaigns.c.arn, campaigns.c.state).where(
+    campaigns.c.id.in_(bindparam("ids", expanding=True)))
 
 
 # --- invocations and evaluations -------------------------------------------------------------------
@@ -127,14 +132,20 @@ def lock_invocations(conn: Connection, domain_id: int, trigger_name: str, profil
 def invocations_since(conn: Connection, domain_id: int, trigger_name: str, profile_ids: list[str],
                       since: datetime) -> dict[str, list[datetime]]:
     """Each profile's firings of the trigger after `since`."""
-    t = event_trigger_invocations
     found: dict[str, list[datetime]] = {}
     for start in range(0, len(profile_ids), _IN_LIST):
-        for profile_id, at in conn.execute(select(t.c.profile_id, t.c.at).where(
-                t.c.domain_id == domain_id, t.c.trigger_name == trigger_name,
-                t.c.profile_id.in_(profile_ids[start:start + _IN_LIST]), t.c.at > since)):
+        for profile_id, at in conn.execute(_INVOCATIONS_SINCE, {
+                "domain_id": domain_id, "trigger_name": trigger_name,
+                "profile_ids": profile_ids[start:start + _IN_LIST], "since": since}):
             found.setdefault(profile_id, []).append(at)
     return found
+
+
+_INVOCATIONS_SINCE = select(event_trigger_invocations.c.profile_id, event_trigger_invocations.c.at).where(
+    event_trigger_invocations.c.domain_id == bindparam("domain_id"),
+    event_trigger_invocations.c.trigger_name == bindparam("trigger_name"),
+    event_trigger_invocations.c.profile_id.in_(bindparam("profile_ids", expanding=True)),
+    event_trigger_invocations.c.at > bindparam("since"))
 
 
 def add_invocations(conn: Connection, domain_id: int, trigger_name: str, profile_ids: list[str], at: datetime) -> None:
