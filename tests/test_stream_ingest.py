@@ -16,13 +16,13 @@ from collections import Counter
 
 import pytest
 
-from reachout.clock import VirtualClock
+from reachout.engine.shared_clock import engine_clock
 from reachout.store import stream_entries
 from reachout.store.db import database_url, open_database
 from reachout.stream_ingest import StreamIngest
 from tests.conftest import Server, unavailable
 from tests.test_channels_e2e import event_campaign
-from tests.test_engine import EMAIL, REGION, START, World, advance, engine_server, records  # noqa: F401
+from tests.test_engine import EMAIL, REGION, World, advance, engine_server, records  # noqa: F401
 from tests.test_event_trigger_firing import explain, link, order_type
 
 REDIS = os.environ.get("REACHOUT_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -56,9 +56,7 @@ def consumer(server: Server, stream: str, name: str = "c1", **options) -> Stream
     import redis
 
     database = open_database(database_url(server.db, None))
-    # The instant the server's virtual clock is at: these tests do not move it while consuming.
-    clock = VirtualClock(datetime_of(server))
-    ingesting = StreamIngest(database, clock, redis.Redis.from_url(REDIS), stream=stream, group="reachout",
+    ingesting = StreamIngest(database, engine_clock(database), redis.Redis.from_url(REDIS), stream=stream, group="reachout",
                              consumer=name, region=REGION, domain=options.pop("domain"), **options)
     ingesting.prepare()
     return ingesting
