@@ -208,6 +208,36 @@ def test_a_crash_between_commit_and_ack_fires_nothing_twice(engine_server: Serve
     assert len(records(engine_server, campaign_id, "contacts")) == 7
 
 
+def test_a_batch_racing_another_consumer_for_its_entries_is_undone(engine_server: Server, redis_client,
+                                                                   monkeypatch) -> None:
+    """A consumer still alive but slow has its entries taken over by another, which ingests them. When
+    the slow one's transaction comes to record them it fails, and its ingestion is undone with it."""
+    from sqlalchemy.exc import IntegrityError
+
+    world = World(engine_server)
+    order_type(world)
+    campaign_id = event_campaign(world, EMAIL)
+    link(world, campaign_id, EventTriggerLimits=UNLIMITED)
+    stream = redis_client.reachout_stream()
+    ids = [redis_client.xadd(stream, entry(f"o-{n}", f"r{n}@example.org", 500)).decode() for n in range(2)]
+    slow = consumer(engine_server, stream, "slow", domain=world.domain)
+    taken = slow.take(block_ms=0)
+    other = consumer(engine_server, stream, "other", domain=world.domain, claim_idle_ms=0)
+    assert other.step(block_ms=0).ingested == 2
+    # The slow one looked for its entries before the other committed them (as it would on PostgreSQL
+    # when both run at once): it does not see them recorded, ingests them, then fails to record them.
+    monkeypatch.setattr(stream_entries, "recorded", lambda *args: set())
+    with pytest.raises(IntegrityError):
+        slow.handle(taken)
+    monkeypatch.undo()
+    assert slow.handle(taken).repeated == 2  # read again: found recorded, only acknowledged
+    for ingesting in (slow, other):
+        ingesting.db.dispose()
+    assert [row["entry_id"] for row in handled(engine_server, stream)] == ids
+    fired = Counter(e["object_key"] for e in explain(engine_server, world.domain) if e["fired"])
+    assert fired == Counter({"o-0": 1, "o-1": 1})
+
+
 def test_a_killed_consumer_resumes_and_fires_each_entry_once(engine_server: Server, redis_client) -> None:
     world = World(engine_server)
     order_type(world)

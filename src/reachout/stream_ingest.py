@@ -9,7 +9,8 @@ e.g. `XADD orders * objectType WebOrder object '{"OrderId": "o-1", "Email": "ann
 
 Entries are read through a consumer group (XREADGROUP), so several consumers share a stream, each entry
 going to one of them. A batch of entries is ingested in ONE transaction, which also records each entry
-id (store/stream_entries.py); only after its commit are the entries acknowledged (XACK). A consumer that
+id (store/stream_entries.py, unique per stream and group); only after its commit are the entries
+acknowledged (XACK). A consumer that
 dies before its commit left nothing: its entries are still pending and are read again when it restarts
 (its own) or taken over by another consumer once idle (XAUTOCLAIM). One that dies after its commit but
 before the XACK gets its entries again too, finds them recorded, and only acknowledges them: an entry
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import redis
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from reachout.clock import Clock
 from reachout.domain.errors import DomainError
@@ -118,18 +119,17 @@ class StreamIngest:
         entries = [self._entry(entry_id, fields) for entry_id, fields in raw]
         with self.db.transaction() as conn:
             now = self.clock.now()
+            done = stream_entries.recorded(conn, self.stream, self.group, [e.id for e in entries])
+            fresh = [e for e in entries if e.id not in done]
             domain = get_domain(conn, self.region, self.domain_name)
             if domain is None:
                 outcomes = [{"entry_id": e.id, "object_type": e.object_type,
-                             "rejected": f"Domain {self.domain_name} not found in {self.region}"} for e in entries]
-                claimed = stream_entries.claim(conn, self.stream, self.group, 0, [e.id for e in entries], now)
-                outcomes = [o for o in outcomes if o["entry_id"] in claimed]
+                             "rejected": f"Domain {self.domain_name} not found in {self.region}"} for e in fresh]
             else:
-                claimed = stream_entries.claim(conn, self.stream, self.group, domain.id, [e.id for e in entries], now)
                 outcomes = []
-                for object_type, run in _runs([e for e in entries if e.id in claimed]):
+                for object_type, run in _runs(fresh):
                     outcomes += self._ingest_run(conn, domain, object_type, run, now)
-            stream_entries.record_outcomes(conn, self.stream, self.group, outcomes)
+            stream_entries.record(conn, self.stream, self.group, domain.id if domain else 0, outcomes, now)
         handled.repeated = len(entries) - len(outcomes)
         for outcome in outcomes:
             if outcome.get("rejected"):
@@ -186,6 +186,12 @@ class StreamIngest:
         while not stopping.is_set():
             try:
                 self.step()
+            except IntegrityError:
+                # Another consumer recorded some of these entries first (it took them over from this
+                # one, or this one from it): nothing of this batch was kept; read again, they are
+                # found recorded and only acknowledged.
+                log.info("stream %s: entries handled meanwhile by another consumer; reading them again", self.stream)
+                self._own_pending = True
             except (redis.ConnectionError, redis.TimeoutError, OperationalError) as error:
                 # Nothing was acknowledged: the batch is read again (and recognised if it was committed).
                 log.warning("stream %s: %s; trying again in a second", self.stream, error)

@@ -1,51 +1,39 @@
-"""The Redis stream entries `reachout ingest` handled, per stream and consumer group: claimed in the
+"""The Redis stream entries `reachout ingest` handled, per stream and consumer group: recorded in the
 transaction that ingests them, so that an entry delivered again (the consumer died after its commit,
 before its XACK; another consumer took it over) is recognised and not ingested twice."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, select
 
+from reachout.store.bulk import insert_many
 from reachout.store.tables import stream_entries
 
-_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
-# Set once each entry is ingested or set aside. (Bound names differ from the columns it sets.)
-_OUTCOME = (update(stream_entries)
-            .where(stream_entries.c.stream == bindparam("b_stream"),
-                   stream_entries.c.consumer_group == bindparam("b_group"),
-                   stream_entries.c.entry_id == bindparam("b_entry_id"))
-            .values(object_type=bindparam("object_type"), profile_id=bindparam("profile_id"),
-                    object_key=bindparam("object_key"), rejected=bindparam("rejected")))
-_PER_STATEMENT = 1000  # entries claimed per INSERT: 5 parameters each, well below SQLite's limit
+def recorded(conn: Connection, stream: str, group: str, entry_ids: list[str]) -> set[str]:
+    """The entries of `entry_ids` a transaction already handled (committed)."""
+    found: set[str] = set()
+    for start in range(0, len(entry_ids), _IN_LIST):
+        found.update(conn.execute(_RECORDED, {"stream": stream, "group": group,
+                                              "ids": entry_ids[start:start + _IN_LIST]}).scalars())
+    return found
 
 
-def claim(conn: Connection, stream: str, group: str, domain_id: int, entry_ids: list[str], now: datetime) -> set[str]:
-    """The entries of `entry_ids` no transaction has handled before, now claimed by this one. On
-    PostgreSQL a claim by a transaction still running waits for it: its entries are then either
-    handled (committed) or free again (rolled back). Claimed in sorted order, so two claims never wait
-    on each other in a circle."""
-    t = stream_entries
-    ordered = sorted(set(entry_ids), key=_entry_order)
-    claimed: set[str] = set()
-    for start in range(0, len(ordered), _PER_STATEMENT):
-        rows = [{"stream": stream, "consumer_group": group, "entry_id": entry_id, "domain_id": domain_id, "at": now}
-                for entry_id in ordered[start:start + _PER_STATEMENT]]
-        statement = (_DIALECTS[conn.dialect.name].insert(t).values(rows).on_conflict_do_nothing()
-                     .returning(t.c.entry_id))
-        claimed.update(conn.execute(statement).scalars())
-    return claimed
+def record(conn: Connection, stream: str, group: str, domain_id: int, outcomes: list[dict], now: datetime) -> None:
+    """Each entry's outcome: {entry_id, object_type, profile_id, object_key} when ingested, {entry_id,
+    object_type, rejected: reason} when set aside. An entry another transaction recorded meanwhile
+    (a consumer that took it over from one still alive) fails this one with an IntegrityError: its
+    ingestion is undone with it, and the entry is found recorded when tried again."""
+    insert_many(conn, stream_entries, [
+        {"stream": stream, "consumer_group": group, "entry_id": o["entry_id"], "domain_id": domain_id,
+         "object_type": o.get("object_type"), "profile_id": o.get("profile_id"), "object_key": o.get("object_key"),
+         "rejected": o.get("rejected"), "at": now} for o in outcomes])
 
 
-def record_outcomes(conn: Connection, stream: str, group: str, outcomes: list[dict]) -> None:
-    """Each claimed entry's outcome: {entry_id, object_type, profile_id, object_key} when ingested,
-    {entry_id, object_type, rejected: reason} when set aside."""
-    if outcomes:
-        conn.execute(_OUTCOME, [{"b_stream": stream, "b_group": group, "b_entry_id": o["entry_id"],
-                                 "object_type": o.get("object_type"), "profile_id": o.get("profile_id"),
-                                 "object_key": o.get("object_key"), "rejected": o.get("rejected")}
-                                for o in outcomes])
+_IN_LIST = 5000  # entry ids per IN list: well below SQLite's limit of bound parameters
+_RECORDED = select(stream_entries.c.entry_id).where(
+    stream_entries.c.stream == bindparam("stream"), stream_entries.c.consumer_group == bindparam("group"),
+    stream_entries.c.entry_id.in_(bindparam("ids", expanding=True)))
 
 
 def rejected(conn: Connection, stream: str, group: str, limit: int = 100) -> list[dict]:
