@@ -239,6 +239,69 @@ def explain_triggers(
                        + "".join(f", {contact[k]}" for k in ("disposition", "reason") if contact[k]))
 
 
+@app.command()
+def ingest(
+    url: str = typer.Argument(..., help="The Redis server holding the stream: redis://host:port/db"),
+    stream: str = typer.Option(..., help="The stream to read (Reachout's stand-in for a Kinesis stream)"),
+    domain: str = typer.Option(..., help="Customer Profiles domain the objects go to"),
+    object_type: Optional[str] = typer.Option(None, help="Object type of entries without an objectType field"),
+    region: str = typer.Option("us-east-1", help="Region of the domain"),
+    group: str = typer.Option("reachout", help="Consumer group: the consumers of a group share the stream"),
+    consumer: Optional[str] = typer.Option(None, help="This consumer's name in the group, the same across "
+                                                      "restarts [default: the host name]"),
+    batch: int = typer.Option(500, min=1, max=10_000, help="Entries read and ingested per transaction"),
+    show_rejected: bool = typer.Option(False, "--show-rejected", help="List the entries set aside and why, "
+                                                                      "latest first, and exit"),
+    db: Optional[str] = typer.Option(None, help="Database URL [env REACHOUT_DB, default SQLite in the data directory]"),
+    data_dir: Optional[Path] = typer.Option(None, help="Data directory [env REACHOUT_DATA_DIR, default .reachout]"),
+) -> None:
+    """Read profile objects from a Redis stream and put each through PutProfileObject's path (mapping,
+    profile, event triggers), until SIGTERM / Ctrl-C. An entry is XADD STREAM * object JSON [objectType
+    NAME]. Restarted after a crash, it resumes from its last acknowledged entry and ingests none twice."""
+    import socket
+    import threading
+
+    import redis
+
+    from reachout.domain.errors import DomainError
+    from reachout.engine.shared_clock import engine_clock
+    from reachout.store import stream_entries
+    from reachout.store.db import database_url, open_database
+    from reachout.stream_ingest import StreamIngest
+
+    settings = Settings.from_env(db=db, data_dir=data_dir)
+    database = open_database(database_url(settings.db, settings.data_dir))
+    if show_rejected:
+        with database.read() as conn:
+            rows = stream_entries.rejected(conn, stream, group, limit=1000)
+        database.dispose()
+        for row in rows:
+            typer.echo(f"{row['at'].isoformat()}  entry {row['entry_id']}  {row['object_type'] or '-'}\n"
+                       f"    {row['rejected']}")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    consumer = consumer or socket.gethostname()
+    ingesting = StreamIngest(database, engine_clock(database), redis.Redis.from_url(url), stream=stream, group=group,
+                             consumer=consumer, region=region, domain=domain, object_type=object_type, batch=batch)
+    try:
+        ingesting.prepare()
+    except DomainError as error:
+        typer.echo(error.message, err=True)
+        database.dispose()
+        raise typer.Exit(2) from None
+    except redis.RedisError as error:
+        typer.echo(f"Redis at {url}: {error}", err=True)
+        database.dispose()
+        raise typer.Exit(2) from None
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    logging.getLogger("reachout").info("ingesting stream %s as %s of group %s into domain %s", stream, consumer,
+                                       group, domain)
+    ingesting.run(stopping)
+    database.dispose()
+
+
 profiles_app = typer.Typer(help="Customer Profiles data.", no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
 
@@ -258,8 +321,8 @@ def import_profiles(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from reachout.clock import SystemClock
     from reachout.domain.errors import DomainError
+    from reachout.engine.shared_clock import engine_clock
     from reachout.importer import import_objects
     from reachout.store.db import database_url, open_database
 
@@ -273,7 +336,7 @@ def import_profiles(
     try:
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("rows", total=total)
-            summary = import_objects(database, SystemClock(), region, domain, object_type, file, rejects,
+            summary = import_objects(database, engine_clock(database), region, domain, object_type, file, rejects,
                                      lambda n: progress.advance(task, n))
     except DomainError as error:
         console.print(f"[red]{error.message}[/red]")

@@ -79,11 +79,7 @@ def import_objects(db: Database, clock: Clock, region: str, domain_name: str, ob
             with db.transaction() as conn:
                 prepare_bulk_ingestion(conn)
                 now = clock.now()
-                results, redone = _ingest_chunk(conn, domain, object_type, [text for _, text, _ in chunk], now)
-                # The domain's event triggers see the chunk's objects in its own transaction.
-                on_ingested(conn, domain, object_type, [
-                    Ingested(result.profile_id, result.unique_key, text)
-                    for (_, text, _), result in zip(chunk, results) if not isinstance(result, DomainError)], now)
+                results, redone = ingest_chunk(conn, domain, object_type, [text for _, text, _ in chunk], now)
             summary.redone_chunks += redone
             chunks += 1
             if chunks & (chunks - 1) == 0:  # after chunks 1, 2, 4, 8, ...: whenever the import has doubled
@@ -118,10 +114,21 @@ def _rare_garbage_collection():
         gc.set_threshold(*threshold)
 
 
-def _ingest_chunk(conn: Connection, domain: Domain, object_type: str, texts: list[str], now: datetime
-                  ) -> tuple[list[IngestResult | DomainError], bool]:
-    """The chunk in one go; if the database refuses its writes (a value it cannot store, a key written
+def ingest_chunk(conn: Connection, domain: Domain, object_type: str, texts: list[str], now: datetime
+                 ) -> tuple[list[IngestResult | DomainError], bool]:
+    """PutProfileObject's path for many objects (the importer's chunks, `reachout ingest`'s batches): the
+    chunk ingested in one go, then the domain's event triggers evaluate its objects, all in the caller's
+    transaction. If the database refuses the chunk's writes (a value it cannot store, a key written
     meanwhile by a request that does not wait for the import), row by row instead (True)."""
+    results, redone = _ingest_rows(conn, domain, object_type, texts, now)
+    on_ingested(conn, domain, object_type, [Ingested(result.profile_id, result.unique_key, text)
+                                            for text, result in zip(texts, results)
+                                            if not isinstance(result, DomainError)], now)
+    return results, redone
+
+
+def _ingest_rows(conn: Connection, domain: Domain, object_type: str, texts: list[str], now: datetime
+                 ) -> tuple[list[IngestResult | DomainError], bool]:
     savepoint = conn.begin_nested()
     try:
         results = ingest_many(conn, domain, object_type, texts, now)

@@ -25,6 +25,7 @@ from reachout.channels.sms import SmppConfig, SmsChannel
 from reachout.channels.telephony import SimulatedTelephony
 from reachout.clock import Clock, SystemClock, VirtualClock
 from reachout.engine.engine import Engine, EngineThread
+from reachout.engine import shared_clock
 from reachout.engine.forecast import forecast
 from reachout.engine.reports import Reports
 from reachout.events.bus import EventBus
@@ -52,6 +53,8 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
     clock: Clock = VirtualClock(settings.virtual_clock) if settings.virtual_clock else SystemClock()
     database = database or open_database(database_url(settings.db, settings.data_dir))
     engine = build_engine(settings, database, clock)
+    with database.transaction() as conn:  # for `reachout profiles import` / `reachout ingest` beside it
+        shared_clock.publish(conn, clock.now() if isinstance(clock, VirtualClock) else None)
     catalog = ServiceCatalog()
     connect = ConnectProvider(database, clock, catalog.services[CONNECT])
     handlers = {
@@ -76,6 +79,10 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
     async def get_clock(request: Request) -> JSONResponse:
         return JSONResponse({"now": clock.now().isoformat(), "virtual": isinstance(clock, VirtualClock)})
 
+    def _publish_clock() -> None:
+        with database.transaction() as conn:
+            shared_clock.publish(conn, clock.now())
+
     async def advance_clock(request: Request) -> JSONResponse:
         """Virtual clock only: moves time on and does all the work that falls due, in time order,
         before answering."""
@@ -90,6 +97,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
         if target < clock.now():
             return _problem(400, f"the clock is at {clock.now().isoformat()} and cannot go back")
         handled = await run_in_threadpool(engine.advance, target)
+        await run_in_threadpool(_publish_clock)
         return JSONResponse({"now": clock.now().isoformat(), "handled": handled})
 
     async def campaign_records(request: Request) -> JSONResponse:

@@ -20,7 +20,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -31,7 +31,6 @@ from reachout.domain.campaign import RUNNING
 from reachout.domain.contact_event import REACHOUT_SOURCE, envelope
 from reachout.domain.errors import DomainError
 from reachout.json_text import read_json
-from reachout.store import campaigns as campaign_store
 from reachout.store import event_triggers as store
 from reachout.store import outbound_requests, outbox, profile_domains, segments
 from reachout.store.profile_domains import Domain
@@ -59,32 +58,42 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
         return
     found = profile_domains.get_object_type(conn, domain.id, object_type)
     fields = {name: spec.get("Source", "") for name, spec in ((found[0] if found else {}).get("Fields") or {}).items()}
+    fields_key = tuple(sorted(fields.items()))
+    links: dict[str, list[str]] | None = None  # trigger -> integration Uris, read once a trigger holds
     records: list[dict] = []
     for name, definition in triggers:
-        def record(item: Ingested, fired: bool, reason: str, campaign_id: str | None = None,
-                   request_id: str | None = None) -> None:
-            records.append({"domain_id": domain.id, "trigger_name": name, "object_type": object_type,
-                            "profile_id": item.profile_id, "object_key": item.unique_key, "fired": fired,
-                            "reason": reason, "campaign_id": campaign_id, "request_id": request_id, "at": now})
+        # Each object's records, kept in the objects' order whatever step decided them.
+        made: list[list[dict]] = [[] for _ in ingested]
 
-        try:
-            trigger = event_trigger.parse(name, definition, fields)
-        except DomainError as error:  # its object type changed under it since it was created
-            for item in ingested:
-                record(item, False, f"the trigger no longer fits its object type: {error.message}")
+        def record(index: int, fired: bool, reason: str, campaign_id: str | None = None,
+                   request_id: str | None = None) -> None:
+            item = ingested[index]
+            made[index].append({"domain_id": domain.id, "trigger_name": name, "object_type": object_type,
+                                "profile_id": item.profile_id, "object_key": item.unique_key, "fired": fired,
+                                "reason": reason, "campaign_id": campaign_id, "request_id": request_id, "at": now})
+
+        trigger = _parsed(name, definition, fields_key)
+        if isinstance(trigger, DomainError):  # its object type changed under it since it was created
+            for index in range(len(ingested)):
+                record(index, False, f"the trigger no longer fits its object type: {trigger.message}")
+            records += [row for rows in made for row in rows]
             continue
-        verdicts = [(item, event_trigger.evaluate(trigger, item.object, fields)) for item in ingested]
-        held = [item for item, verdict in verdicts if verdict.fired]
+        verdicts = [event_trigger.evaluate(trigger, item.object, fields) for item in ingested]
+        held = [item for item, verdict in zip(ingested, verdicts) if verdict.fired]
         members = _members(conn, domain, trigger, held)
-        campaigns = _campaigns(conn, domain, name) if held else []
-        for item, verdict in verdicts:
+        eligible = []
+        for index, (item, verdict) in enumerate(zip(ingested, verdicts)):
             if not verdict.fired:
-                record(item, False, f"conditions not met: {verdict.reason}")
+                record(index, False, f"conditions not met: {verdict.reason}")
             elif members is not None and item.profile_id not in members:
-                record(item, False, f"{verdict.reason}; but profile {item.profile_id} is not in segment filter "
-                                    f"{trigger.segment_filter}")
+                record(index, False, f"{verdict.reason}; but profile {item.profile_id} is not in segment filter "
+                                     f"{trigger.segment_filter}")
             else:
-                _fire(conn, domain, trigger, item, verdict.reason, campaigns, now, record)
+                eligible.append((index, verdict.reason))
+        if eligible:
+            links = store.integrations_by_trigger(conn, domain.id) if links is None else links
+            _fire(conn, domain, trigger, ingested, eligible, _campaigns(conn, links.get(name, [])), now, record)
+        records += [row for rows in made for row in rows]
     store.record_evaluations(conn, records)
     account = domain.arn.split(":")[4]
     outbox.emit(conn, [(row["profile_id"], envelope(
@@ -107,57 +116,88 @@ def _members(conn: Connection, domain: Domain, trigger: event_trigger.EventTrigg
     return segments.members_among(conn, domain.id, segment.segment_groups, {item.profile_id for item in held})
 
 
-def _campaigns(conn: Connection, domain: Domain, trigger_name: str) -> list[tuple[str, object]]:
+@lru_cache(maxsize=512)
+def _parsed(name: str, definition: str, fields: tuple[tuple[str, str], ...]) -> event_trigger.EventTrigger | DomainError:
+    """A trigger parsed once per definition and object type fields (every ingested object would parse
+    every trigger on its type again), or why it no longer parses."""
+    try:
+        return event_trigger.parse(name, read_json(definition), dict(fields))
+    except DomainError as error:
+        return error
+
+
+@dataclass(frozen=True)
+class Linked:
+    id: str
+    state: str
+
+
+def _campaigns(conn: Connection, uris: list[str]) -> list[tuple[str, Linked | None]]:
     """(Uri, the campaign it names or None) of each integration naming the trigger."""
+    ids = [uri.rsplit("/", 1)[-1] for uri in uris]
+    states = store.campaign_states(conn, ids)
     found = []
-    for uri in store.integrated_uris(conn, domain.id, trigger_name):
-        campaign = campaign_store.get_campaign_by_id(conn, uri.rsplit("/", 1)[-1])
-        found.append((uri, campaign if campaign is not None and campaign.arn == uri else None))
+    for uri, campaign_id in zip(uris, ids):
+        arn, state = states.get(campaign_id, (None, None))
+        found.append((uri, Linked(campaign_id, state) if arn == uri else None))
     return found
 
 
-def _fire(conn: Connection, domain: Domain, trigger: event_trigger.EventTrigger, item: Ingested, why: str,
-          campaigns: list, now: datetime, record) -> None:
+def _fire(conn: Connection, domain: Domain, trigger: event_trigger.EventTrigger, ingested: Sequence[Ingested],
+          eligible: list[tuple[int, str]], campaigns: list, now: datetime, record) -> None:
+    """The objects (index into `ingested`, why the conditions held) that met the trigger's conditions
+    and segment filter: each fires for the running campaigns, within its profile's limits."""
     if not campaigns:
-        record(item, False, f"{why}; but no integration links trigger {trigger.name} to a campaign "
-                            "(PutIntegration with EventTriggerNames and the campaign's ARN as Uri)")
+        for index, why in eligible:
+            record(index, False, f"{why}; but no integration links trigger {trigger.name} to a campaign "
+                                 "(PutIntegration with EventTriggerNames and the campaign's ARN as Uri)")
         return
-    running = []
+    running, not_running = [], []
     for uri, campaign in campaigns:
         if campaign is None:
-            record(item, False, f"{why}; but campaign {uri} does not exist: not sent")
+            not_running.append((f"campaign {uri} does not exist: not sent", None))
         elif campaign.state != RUNNING:
-            record(item, False, f"{why}; but campaign {campaign.id} is {campaign.state}, not Running: not sent",
-                   campaign.id)
+            not_running.append((f"campaign {campaign.id} is {campaign.state}, not Running: not sent", campaign.id))
         else:
             running.append(campaign)
+    for index, why in eligible:
+        for because, campaign_id in not_running:
+            record(index, False, f"{why}; but {because}", campaign_id)
     if not running:
         return
-    # Counted and reserved in this transaction, under a lock on this profile's firings of this trigger.
-    store.lock_invocations(conn, domain.id, trigger.name, item.profile_id)
-    earlier = store.invocations_since(conn, domain.id, trigger.name, item.profile_id,
+    # Counted and reserved in this transaction, under a lock on these profiles' firings of this trigger;
+    # objects of one profile in the batch count against it in their order.
+    profile_ids = sorted({ingested[index].profile_id for index, _ in eligible})
+    store.lock_invocations(conn, domain.id, trigger.name, profile_ids)
+    earlier = store.invocations_since(conn, domain.id, trigger.name, profile_ids,
                                       event_trigger.longest_period_start(trigger, now))
-    reached = event_trigger.limit_reached(trigger, earlier, now)
-    if reached:
-        for campaign in running:
-            record(item, False, f"{why}; but {reached}", campaign.id)
-        return
-    store.add_invocation(conn, domain.id, trigger.name, item.profile_id, now)
     wanted = {"expirationTime": now + trigger.expiration} if trigger.expiration else {}
     expires = requests.expiry(requests.PROFILE, wanted, now)
-    made = []
-    for campaign in running:
-        payload = {"profileId": item.profile_id, "expirationTime": expires.isoformat(),
-                   "attributes": event_attributes(item.object),
-                   "eventTrigger": {"domainName": domain.name, "eventTriggerName": trigger.name,
-                                    "profileObjectUniqueKey": item.unique_key}}
-        request = requests.OutboundRequest(
-            id=str(uuid.uuid4()), campaign_id=campaign.id, kind=requests.PROFILE,
-            client_token=f"event-trigger:{uuid.uuid4()}", payload=payload, fingerprint=requests.fingerprint(payload),
-            expires_at=expires, status=requests.PENDING, due_at=now, created_at=now)
-        made.append(request)
-        record(item, True, f"{why}; fired for campaign {campaign.id}, expiring {expires.isoformat()}", campaign.id,
-               request.id)
+    fired, made = [], []
+    for index, why in eligible:
+        item = ingested[index]
+        counted = earlier.setdefault(item.profile_id, [])
+        reached = event_trigger.limit_reached(trigger, counted, now)
+        if reached:
+            for campaign in running:
+                record(index, False, f"{why}; but {reached}", campaign.id)
+            continue
+        counted.append(now)
+        fired.append(item.profile_id)
+        for campaign in running:
+            payload = {"profileId": item.profile_id, "expirationTime": expires.isoformat(),
+                       "attributes": event_attributes(item.object),
+                       "eventTrigger": {"domainName": domain.name, "eventTriggerName": trigger.name,
+                                        "profileObjectUniqueKey": item.unique_key}}
+            request = requests.OutboundRequest(
+                id=str(uuid.uuid4()), campaign_id=campaign.id, kind=requests.PROFILE,
+                client_token=f"event-trigger:{uuid.uuid4()}", payload=payload,
+                fingerprint=requests.fingerprint(payload), expires_at=expires, status=requests.PENDING, due_at=now,
+                created_at=now)
+            made.append(request)
+            record(index, True, f"{why}; fired for campaign {campaign.id}, expiring {expires.isoformat()}",
+                   campaign.id, request.id)
+    store.add_invocations(conn, domain.id, trigger.name, fired, now)
     outbound_requests.insert_requests(conn, made)
 
 

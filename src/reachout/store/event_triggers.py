@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, delete, func, insert, select, update
 
-from reachout.store.tables import (contacts, event_trigger_evaluations, event_trigger_invocations, event_triggers,
-                                   outbound_requests, profile_integrations)
+from reachout.store.bulk import insert_many
+from reachout.store.tables import (campaigns, contacts, event_trigger_evaluations, event_trigger_invocations,
+                                   event_triggers, outbound_requests, profile_integrations)
 from reachout.store.work import lock_recipients
+
+_IN_LIST = 5000  # profiles per IN list: well below SQLite's limit of bound parameters
 
 
 # --- triggers --------------------------------------------------------------------------------------
@@ -50,11 +53,16 @@ def list_triggers(conn: Connection, domain_id: int, after: str | None, limit: in
     return [tuple(row) for row in conn.execute(query.order_by(t.c.name).limit(limit))]
 
 
-def triggers_on(conn: Connection, domain_id: int, object_type: str) -> list[tuple[str, dict]]:
-    """(name, definition) of the triggers watching this object type."""
-    t = event_triggers
-    return [tuple(row) for row in conn.execute(select(t.c.name, t.c.definition).where(
-        t.c.domain_id == domain_id, t.c.object_type == object_type).order_by(t.c.name))]
+def triggers_on(conn: Connection, domain_id: int, object_type: str) -> list[tuple[str, str]]:
+    """(name, definition as its JSON text) of the triggers watching this object type: the text is the
+    key under which the evaluation keeps the trigger parsed, so it is not decoded here."""
+    return [tuple(row) for row in conn.execute(_TRIGGERS_ON, {"domain_id": domain_id, "object_type": object_type})]
+
+
+_TRIGGERS_ON = (select(event_triggers.c.name, cast(event_triggers.c.definition, Text))
+                .where(event_triggers.c.domain_id == bindparam("domain_id"),
+                       event_triggers.c.object_type == bindparam("object_type"))
+                .order_by(event_triggers.c.name))
 
 
 # --- integrations ----------------------------------------------------------------------------------
@@ -90,36 +98,64 @@ def delete_integration(conn: Connection, domain_id: int, uri: str) -> bool:
     return conn.execute(delete(t).where(t.c.domain_id == domain_id, t.c.uri == uri)).rowcount > 0
 
 
-def integrated_uris(conn: Connection, domain_id: int, trigger_name: str) -> list[str]:
-    """The Uris of the integrations that name this trigger (EventTriggerNames)."""
-    t = profile_integrations
-    rows = conn.execute(select(t.c.uri, t.c.definition).where(t.c.domain_id == domain_id).order_by(t.c.uri))
-    return [uri for uri, definition in rows if trigger_name in (definition.get("EventTriggerNames") or [])]
+def integrations_by_trigger(conn: Connection, domain_id: int) -> dict[str, list[str]]:
+    """Trigger name -> the Uris of the integrations naming it (EventTriggerNames), in Uri order."""
+    found: dict[str, list[str]] = {}
+    for uri, definition in conn.execute(_INTEGRATIONS, {"domain_id": domain_id}):
+        for name in definition.get("EventTriggerNames") or []:
+            found.setdefault(name, []).append(uri)
+    return found
+
+
+def campaign_states(conn: Connection, campaign_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Campaign id -> (its ARN, its state), for the campaigns that exist."""
+    if not campaign_ids:
+        return {}
+    return {row.id: (row.arn, row.state) for row in conn.execute(_CAMPAIGN_STATES, {"ids": list(set(campaign_ids))})}
+
+
+# The statements an ingested object's evaluation runs, built once.
+_INTEGRATIONS = (select(profile_integrations.c.uri, profile_integrations.c.definition)
+                 .where(profile_integrations.c.domain_id == bindparam("domain_id")).order_by(profile_integrations.c.uri))
+_CAMPAIGN_STATES = select(campaigns.c.id, campaigns.c.arn, campaigns.c.state).where(
+    campaigns.c.id.in_(bindparam("ids", expanding=True)))
 
 
 # --- invocations and evaluations -------------------------------------------------------------------
-def lock_invocations(conn: Connection, domain_id: int, trigger_name: str, profile_id: str) -> None:
-    """A row lock held until commit over one profile's firings of one trigger: counting them and
-    adding one cannot interleave with another transaction doing the same (PostgreSQL; SQLite
+def lock_invocations(conn: Connection, domain_id: int, trigger_name: str, profile_ids: list[str]) -> None:
+    """Row locks held until commit over these profiles' firings of one trigger: counting them and
+    adding some cannot interleave with another transaction doing the same (PostgreSQL; SQLite
     serialises writers anyway)."""
-    lock_recipients(conn, [f"event-trigger:{domain_id}:{trigger_name}:{profile_id}"])
+    lock_recipients(conn, [f"event-trigger:{domain_id}:{trigger_name}:{profile_id}" for profile_id in profile_ids])
 
 
-def invocations_since(conn: Connection, domain_id: int, trigger_name: str, profile_id: str,
-                      since: datetime) -> list[datetime]:
-    t = event_trigger_invocations
-    return list(conn.execute(select(t.c.at).where(t.c.domain_id == domain_id, t.c.trigger_name == trigger_name,
-                                                  t.c.profile_id == profile_id, t.c.at > since)).scalars())
+def invocations_since(conn: Connection, domain_id: int, trigger_name: str, profile_ids: list[str],
+                      since: datetime) -> dict[str, list[datetime]]:
+    """Each profile's firings of the trigger after `since`."""
+    found: dict[str, list[datetime]] = {}
+    for start in range(0, len(profile_ids), _IN_LIST):
+        for profile_id, at in conn.execute(_INVOCATIONS_SINCE, {
+                "domain_id": domain_id, "trigger_name": trigger_name,
+                "profile_ids": profile_ids[start:start + _IN_LIST], "since": since}):
+            found.setdefault(profile_id, []).append(at)
+    return found
 
 
-def add_invocation(conn: Connection, domain_id: int, trigger_name: str, profile_id: str, at: datetime) -> None:
-    conn.execute(insert(event_trigger_invocations).values(domain_id=domain_id, trigger_name=trigger_name,
-                                                          profile_id=profile_id, at=at))
+_INVOCATIONS_SINCE = select(event_trigger_invocations.c.profile_id, event_trigger_invocations.c.at).where(
+    event_trigger_invocations.c.domain_id == bindparam("domain_id"),
+    event_trigger_invocations.c.trigger_name == bindparam("trigger_name"),
+    event_trigger_invocations.c.profile_id.in_(bindparam("profile_ids", expanding=True)),
+    event_trigger_invocations.c.at > bindparam("since"))
+
+
+def add_invocations(conn: Connection, domain_id: int, trigger_name: str, profile_ids: list[str], at: datetime) -> None:
+    """One firing at `at` per entry of `profile_ids` (a profile may appear more than once)."""
+    insert_many(conn, event_trigger_invocations, [{"domain_id": domain_id, "trigger_name": trigger_name,
+                                                   "profile_id": profile_id, "at": at} for profile_id in profile_ids])
 
 
 def record_evaluations(conn: Connection, rows: list[dict]) -> None:
-    if rows:
-        conn.execute(insert(event_trigger_evaluations), rows)
+    insert_many(conn, event_trigger_evaluations, rows)
 
 
 def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = None, profile_id: str | None = None,

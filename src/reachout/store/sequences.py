@@ -31,3 +31,8 @@ def lock_counter(conn: Connection, name: str) -> int:
 
 def set_counter(conn: Connection, name: str, value: int) -> None:
     conn.execute(update(sequences).where(sequences.c.name == name).values(value=value))
+
+
+def read_counter(conn: Connection, name: str) -> int | None:
+    """The counter's current value, without locking it; None when it was never set."""
+    return conn.execute(select(sequences.c.value).where(sequences.c.name == name)).scalar()

@@ -277,6 +277,24 @@ event_trigger_evaluations = Table(
 )
 
 
+# Each Redis stream entry a consumer group handled (`reachout ingest`), written in the transaction that
+# ingested it: a redelivered entry is found here and acked, not ingested again. `rejected` says why an
+# entry was set aside (unreadable, unknown object type, refused by the mapping).
+stream_entries = Table(
+    "stream_entries", metadata,
+    Column("stream", String(255), primary_key=True),
+    Column("consumer_group", String(255), primary_key=True),
+    Column("entry_id", String(64), primary_key=True),
+    Column("domain_id", Integer, nullable=False),
+    Column("object_type", String(255)),
+    Column("profile_id", String(32)),
+    Column("object_key", String(255)),
+    Column("rejected", Text),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_stream_entries_rejected", "stream", "consumer_group", "at",
+          postgresql_where=text("rejected IS NOT NULL"), sqlite_where=text("rejected IS NOT NULL")),
+)
+
 # --- Events ----------------------------------------------------------------------------------------
 # The outbox: every event, numbered in commit order, written with the change it reports.
 event_outbox = Table(
