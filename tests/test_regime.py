@@ -136,6 +136,22 @@ def test_uk_counts_the_false_positive_estimate_and_us_thirty_days():
     assert US.abandon_rate([], now) == 0.0
 
 
+@settings(max_examples=150, deadline=None)
+@given(name=st.sampled_from(sorted(REGIMES)),
+       records=st.lists(st.tuples(st.integers(0, 4 * 96), st.sampled_from((LIVE, ABANDONED, MACHINE)), st.booleans()),
+                        max_size=40),
+       start=st.integers(0, 5 * 96), span=st.integers(0, 3 * 96))
+def test_worst_rate_over_any_period_is_the_highest_of_a_plain_scan(name, records, start, span):
+    """Records on a quarter-hour grid: the rate can only change on it, so scanning every quarter
+    hour from start to end finds the worst period."""
+    regime = REGIMES[name]
+    quarter = timedelta(minutes=15)
+    calls = [CallRecord(START + q * quarter, outcome, amd) for q, outcome, amd in records]
+    begin, end = START + start * quarter, START + (start + span) * quarter
+    scan = max(regime.abandon_rate(calls, begin + k * quarter) for k in range(span + 1))
+    assert regime.worst_abandon_rate(calls, begin, end) == pytest.approx(scan, abs=1e-12)
+
+
 # -- windows --------------------------------------------------------------------------------------
 @settings(max_examples=150, deadline=None)
 @given(config=st.none() | windows(), name=st.sampled_from(sorted(REGIMES)), zone=st.sampled_from(ZONES),

@@ -24,6 +24,7 @@ agent-assisted campaigns; an agentless call is never waiting for an agent.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -93,6 +94,28 @@ class Regime:
 
     def within_limit(self, records: Iterable[CallRecord], now: datetime) -> bool:
         return self.abandon_rate(records, now) <= self.abandon_limit
+
+    def worst_abandon_rate(self, records: Iterable[CallRecord], start: datetime, end: datetime) -> float:
+        """The highest `abandon_rate` over periods ending in [start, end] ("3% over any 24 h").
+
+        The rate only changes where a record enters the period (its time) or leaves it (its time
+        plus the period), so those instants and `start` are the only ones to measure; prefix
+        counts over the records in time order make each measure two binary searches."""
+        answered = sorted((r.at, r.outcome == ABANDONED, r.amd) for r in records if r.outcome != MACHINE)
+        times = [at for at, _, _ in answered]
+        lost, amd = [0], [0]
+        for _, abandoned, with_amd in answered:
+            lost.append(lost[-1] + abandoned)
+            amd.append(amd[-1] + with_amd)
+        worst = 0.0
+        for moment in {start, *times, *(t + self.abandon_period for t in times)}:
+            if not start <= moment <= end:
+                continue
+            lo, hi = bisect_right(times, moment - self.abandon_period), bisect_right(times, moment)
+            if hi > lo:
+                rate = (lost[hi] - lost[lo] + self.amd_false_positive * (amd[hi] - amd[lo])) / (hi - lo)
+                worst = max(worst, rate)
+        return worst
 
     # -- caps and blocks -----------------------------------------------------------------------
     def hold(self, calls: Sequence[datetime], abandons: Sequence[datetime], now: datetime, *,

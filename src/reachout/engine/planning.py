@@ -86,8 +86,16 @@ class Planner:
         if due is None:
             return None, f"the channel's communication time never opens in {zone_names[0]} within {HORIZON_DAYS} days"
         if due > self.now:
-            return due, f"deferred: communication time closed until {due.isoformat()}"
+            return due, f"deferred: communication time closed until {due.isoformat()}{self._regime_note(channel)}"
         return due, None
+
+    def _regime_note(self, channel: str) -> str:
+        """What the regime adds to a channel's window, for the reasons that window gives."""
+        if self.regime is None or self.regime.hours is None or channel != "telephony":
+            return ""
+        start, end = self.regime.hours
+        return (f" (cut to the {self.regime.title} regime's calling hours, {start // 60:02d}:{start % 60:02d} to "
+                f"{end // 60:02d}:{end % 60:02d} recipient time)")
 
     def hold(self, planned: PlannedContact, calls: list[datetime], abandons: list[datetime], *,
              amd: bool = True) -> PlannedContact:
