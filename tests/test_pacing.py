@@ -110,3 +110,18 @@ def test_one_bench_day_within_the_abandon_limit():
     progressive = dialer_bench.run_one(("mid_50_25", "progressive", 0))
     assert day["abandon_rate"] <= 0.03
     assert day["occupancy"] > progressive["occupancy"] + 0.1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 100_000), st.integers(0, 5_000), st.integers(1, 50))
+def test_margin_rises_with_drops_and_falls_with_lives(live, dropped, more):
+    """Each drop takes room back, each live earns some: the pacer never pushes harder after a drop."""
+    pacer = Predictive()
+    o = Observation(t=0.0, agents_logged_in=1, agents_idle=1, calls_classifying=0, calls_waiting=0,
+                    max_lines=6, live=live, dropped=dropped)
+    z = pacer.margin(o)
+    assert pacer.margin(Observation(**{**o.__dict__, "dropped": dropped + more})) >= z
+    assert pacer.margin(Observation(**{**o.__dict__, "live": live + more})) <= z
+    assert -1.0 <= z <= 6.0
+    if live == dropped == 0:
+        assert z == pacer.z_start           # a day starts cautious

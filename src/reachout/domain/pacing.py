@@ -16,8 +16,14 @@ The model behind `Predictive`, per tick:
   times P(it goes live | still ringing at its age), from the learnt ringing hazard and the live rate;
 - launch n so that supply - demand - n*p stays z standard deviations above zero (p: live rate per
   dial; variances are Bernoulli sums), never fewer than progressive would;
-- z, the safety margin, follows the day's own abandon ratio against the target: below it, z falls
-  and the pacer pushes; above it, z rises; with no budget left the pacer is progressive.
+- z, the safety margin, follows the day's drop surplus: the drops the target allows for the lives
+  so far less the drops seen, measured in standard deviations of a drop count at the target. The
+  day starts cautious (z = z_start); each live earns room and each drop takes it back, so z
+  settles where the drop rate meets the target, whatever z that takes in this contact centre
+  (the drop rate falls steeply with z and where it crosses the target varies a lot between small
+  and large teams). Counting the surplus in standard deviations lets large days, whose ratio is
+  steady, spend almost all of it while small, noisy days keep more in hand. With no budget left
+  the pacer is progressive.
 
 Pure: no clock, no I/O. The observation carries the time; one `Predictive` object paces one
 campaign for one calling day (its counters and learnt hazards are per day).
@@ -138,7 +144,7 @@ class Predictive:
     name = "reachout:predictive"
 
     def __init__(self, abandon_limit: float = 0.03, amd_false_positive: float = 0.01, *,
-                 safety: float = 0.002, z_start: float = 1.0, gain: float = 20.0,
+                 safety: float = 0.002, z_start: float = 3.0, gain: float = 1.0,
                  prior_lives: float = 100.0, answer_cv: float = 0.6, refresh: float = 60.0):
         self.abandon_limit = abandon_limit
         self.amd_false_positive = amd_false_positive
@@ -213,11 +219,14 @@ class Predictive:
         return (self.abandon_limit - self.amd_false_positive) * o.live - o.dropped
 
     def margin(self, o) -> float:
-        """Safety in standard deviations: follows the day's drop ratio against the target."""
+        """Safety in standard deviations: falls as the day's drop surplus at the target grows.
+
+        `prior_lives` keeps the scale finite at the start of the day (z = z_start there)."""
         if self.target <= 0:
             return math.inf
-        ratio = (o.dropped + self.target * self.prior_lives) / (o.live + self.prior_lives)
-        return min(max(self.z_start - self.gain * (1.0 - ratio / self.target), -1.0), 6.0)
+        surplus = self.target * o.live - o.dropped
+        scale = math.sqrt(self.target * (o.live + self.prior_lives))
+        return min(max(self.z_start - self.gain * surplus / scale, -1.0), 6.0)
 
     def decide(self, o) -> int:
         busy = o.busy_agents()

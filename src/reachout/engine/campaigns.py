@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from reachout.domain.campaign import PAUSED, RUNNING, STOPPED, Campaign
 from reachout.domain.endpoint import ENDPOINT_FIELDS
 from reachout.domain.schedule import parse_duration
-from reachout.engine import notify
+from reachout.engine import compliance, notify
 from reachout.engine.planning import PlannedContact, Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import outbound_requests, plans, profile_domains, work
@@ -102,7 +102,7 @@ def snapshot(conn: Connection, campaign: Campaign, now: datetime) -> int | None:
                           now)
         return None
     domain_id, definition = located
-    planner = Planner(campaign, now)
+    planner = Planner(campaign, now, compliance.regime_of(conn, campaign))
     with plans.entering(conn, campaign.id, domain_id, definition) as members:
         classes = members.classes()
         planned = {reach_class: planner.plan(reach) for reach_class, reach in classes.items()}

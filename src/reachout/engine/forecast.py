@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from reachout.channels.simulated import OUTCOMES, outcome_for
 from reachout.domain.campaign import Campaign
 from reachout.domain.limits import blocking_limit, effective_limits
+from reachout.engine import compliance
 from reachout.engine.campaigns import segment_of
 from reachout.engine.planning import Planner
 from reachout.store import instances, work
@@ -53,7 +54,7 @@ def forecast(db: Database, campaign: Campaign, start: datetime, *, seed: int = 0
             return result
         instance = instances.get_instance(conn, campaign.region, campaign.connect_instance_id) or {}
         limits = effective_limits(campaign.communication_limits_override, instance.get("communication_limits"))
-        planner = Planner(campaign, start)
+        planner = Planner(campaign, start, compliance.regime_of(conn, campaign))
         for profile_id, reach in member_reach(conn, *located):
             result.recipients += 1
             for contact in planner.plan(reach):

@@ -21,7 +21,7 @@ from reachout.domain.campaign import Campaign
 from reachout.domain.contact_flow import CAMPAIGN
 from reachout.domain.disposition import disposition_of
 from reachout.domain.reach import reach_of
-from reachout.engine import notify
+from reachout.engine import compliance, notify
 from reachout.engine.planning import Planner, PlannedContact
 from reachout.store import campaigns as campaign_store
 from reachout.store import contact_flows, profile_domains, work
@@ -63,6 +63,8 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
     domain_id = _profile_domain(conn, campaign)
     profiles = get_profiles(conn, domain_id, {c.recipient for c, _, _ in wanted}) if domain_id is not None else {}
     planners: dict[tuple[str, timedelta], Planner] = {}
+    regime = compliance.regime_of(conn, campaign)
+    calls = compliance.calls_to(conn, regime, {c.recipient for c, _, _ in wanted}, now) if regime else {}
     new_contacts, notes = [], []
     for contact, outcome, rule in wanted:
         attempt = contact.attempt + 1
@@ -76,8 +78,9 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
         if key not in planners:
             # The campaign as seen by this one channel: its window and zone rules, its config if it has one.
             one_channel = {rule.channel: campaign.channel_subtype_config.get(rule.channel) or {}}
-            planners[key] = Planner(replace(campaign, channel_subtype_config=one_channel), now + rule.wait)
+            planners[key] = Planner(replace(campaign, channel_subtype_config=one_channel), now + rule.wait, regime)
         planned: PlannedContact = planners[key].plan(reach_of(profile))[0]
+        planned = planners[key].hold(planned, calls.get(contact.recipient, []), [])  # the regime's caps
         if planned.due_at is None:
             notes.append(_note(contact, rule.channel, f"{what} not made: {planned.reason}", now))
             continue
@@ -88,7 +91,8 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
             "zones": list(planned.zones), "attempt": attempt, "state": work.PLANNED, "due_at": planned.due_at,
             "lease_owner": None, "lease_until": None, "outcome": None, "disposition": None, "reason": None,
             "created_at": now, "dispatched_at": None, "completed_at": None})
-        notes.append({**_note(contact, rule.channel, f"deferred: {what}, due {planned.due_at.isoformat()}", now),
+        held = f" ({planned.reason})" if planned.reason and planned.reason.startswith("deferred: the ") else ""
+        notes.append({**_note(contact, rule.channel, f"deferred: {what}, due {planned.due_at.isoformat()}{held}", now),
                       "contact_id": contact_id})
     work.insert_rows(conn, contacts_table, new_contacts)
     notify.suppressed(conn, campaign, notes, now)

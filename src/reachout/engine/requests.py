@@ -30,7 +30,7 @@ from reachout.domain.campaign import RUNNING, Campaign
 from reachout.domain.endpoint import ENDPOINT_FIELDS, valid_number
 from reachout.domain.reach import reach_of
 from reachout.engine import campaigns as engine_campaigns
-from reachout.engine import notify
+from reachout.engine import compliance, notify
 from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import outbound_requests, profile_domains, profiles, work
@@ -64,7 +64,7 @@ def next_due(conn: Connection) -> datetime | None:
 
 
 def _take(conn: Connection, campaign: Campaign, group: list[requests.OutboundRequest], now: datetime) -> None:
-    planner = Planner(campaign, now)
+    planner = Planner(campaign, now, compliance.regime_of(conn, campaign))
     domain_id = _domain_id(conn, campaign)
     settled: dict[str, list[str]] = defaultdict(list)  # status -> request ids
     suppressed: list[dict] = []

@@ -14,6 +14,7 @@ from reachout.aws.gateway import Call
 from reachout.clock import Clock
 from reachout.domain import outbound_request as requests
 from reachout.domain.campaign import ACTIVE, Campaign, check_dialer_change, telephony_from_v1
+from reachout.domain.regime import regime_from_tags
 from reachout.domain.errors import DomainError, InvalidState, NotFound, QuotaExceeded
 from reachout.domain.limits import check_communication_limits
 from reachout.domain.schedule import Schedule, parse_positive_duration
@@ -494,6 +495,7 @@ def _limits_override(config: dict | None) -> dict | None:
 def _check_tags(all_tags: dict) -> None:
     if len(all_tags) > MAX_TAGS:
         raise DomainError(f"A campaign may carry at most {MAX_TAGS} tags, not {len(all_tags)}")
+    regime_from_tags(all_tags)  # a compliance regime tag must name one
 
 
 def _channel_key(enum_value: str) -> str:
