@@ -1,0 +1,68 @@
+"""What the dialer reads and records besides agents (store/agents.py): the agent-assisted campaigns
+that are running, their calls in flight, and abandoned calls with the 72-hour block on their numbers."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from reachout.store.campaigns import _campaign
+from reachout.store.tables import abandoned_calls, campaigns, contacts
+from reachout.store.work import DISPATCHING, PLANNED, SENT
+
+TELEPHONY = "telephony"
+
+
+def running_campaigns(conn: Connection) -> list:
+    """Every Running campaign (the dialer keeps those with an agent-assisted telephony mode)."""
+    return [_campaign(row) for row in conn.execute(select(campaigns).where(campaigns.c.state == "Running"))]
+
+
+def calls_in_flight(conn: Connection, campaign_ids: Iterable[str]) -> list:
+    """The campaigns' calls handed to the carrier (or being handed) and not yet completed."""
+    ids = list(campaign_ids)
+    if not ids:
+        return []
+    return list(conn.execute(select(contacts).where(
+        contacts.c.campaign_id.in_(ids), contacts.c.channel == TELEPHONY,
+        contacts.c.state.in_([SENT, DISPATCHING]))))
+
+
+def contacts_by_id(conn: Connection, ids: Iterable[str]) -> dict:
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {row.id: row for row in conn.execute(select(contacts).where(contacts.c.id.in_(ids)))}
+
+
+def has_due(conn: Connection, campaign_id: str, now: datetime) -> bool:
+    """Whether the campaign has calls due to dial (the dialer only ticks while there is work)."""
+    free = (contacts.c.lease_until.is_(None)) | (contacts.c.lease_until <= now)
+    return conn.execute(select(func.count()).select_from(contacts).where(
+        contacts.c.campaign_id == campaign_id, contacts.c.state == PLANNED, contacts.c.channel == TELEPHONY,
+        contacts.c.due_at <= now, free)).scalar() > 0
+
+
+def record_abandon(conn: Connection, row: dict) -> bool:
+    """Records one abandoned call (contact_id, campaign_id, endpoint, answered_at, at, blocked_until,
+    reason); False if it was recorded before (a pass repeated after a crash)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return conn.execute(dialect.insert(abandoned_calls).values(**row).on_conflict_do_nothing()).rowcount > 0
+
+
+def blocked_until(conn: Connection, endpoints: Iterable[str], now: datetime) -> dict[str, datetime]:
+    """endpoint -> the end of its 72-hour block, for those of `endpoints` blocked at `now`."""
+    endpoints = list(set(endpoints))
+    if not endpoints:
+        return {}
+    query = (select(abandoned_calls.c.endpoint, func.max(abandoned_calls.c.blocked_until))
+             .where(abandoned_calls.c.endpoint.in_(endpoints), abandoned_calls.c.blocked_until > now)
+             .group_by(abandoned_calls.c.endpoint))
+    return {endpoint: until for endpoint, until in conn.execute(query)}
+
+
+def abandons(conn: Connection, campaign_id: str) -> list:
+    return list(conn.execute(select(abandoned_calls).where(abandoned_calls.c.campaign_id == campaign_id)
+                             .order_by(abandoned_calls.c.at, abandoned_calls.c.contact_id)))
