@@ -626,4 +626,127 @@ abandoned_calls = Table(
     Column("reason", Text, nullable=False),
     Index("ix_abandoned_calls_endpoint", "endpoint", "blocked_until"),
     Index("ix_abandoned_calls_campaign", "campaign_id", "at"),
+
+
+# --- Amazon Connect: agents (queues, routing profiles, users, agent statuses) --------------------
+connect_queues = Table(
+    "connect_queues", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),  # creation order, for listings
+    Column("region", String(32), nullable=False),
+    Column("instance_id", String(36), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("name", String(127), nullable=False),
+    Column("description", Text),
+    Column("hours_of_operation_id", String(500), nullable=False),
+    Column("max_contacts", Integer),
+    Column("status", String(16), nullable=False),  # ENABLED | DISABLED
+    Column("outbound_caller_config", JSON),
+    Column("outbound_email_config", JSON),
+    Column("quick_connect_ids", JSON),
+    Column("email_addresses_config", JSON),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("instance_id", "name", name="uq_connect_queues_name"),
+    Index("ix_connect_queues_instance", "instance_id", "seq"),
+)
+
+routing_profiles = Table(
+    "routing_profiles", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("region", String(32), nullable=False),
+    Column("instance_id", String(36), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("name", String(127), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("default_outbound_queue_id", String(36), nullable=False),
+    Column("media_concurrencies", JSON, nullable=False),  # [{Channel, Concurrency[, CrossChannelBehavior]}]
+    Column("agent_availability_timer", String(32)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("instance_id", "name", name="uq_routing_profiles_name"),
+    Index("ix_routing_profiles_instance", "instance_id", "seq"),
+)
+
+# The queues a routing profile takes contacts from, per channel (manual: a manual-assignment queue).
+routing_profile_queues = Table(
+    "routing_profile_queues", metadata,
+    Column("routing_profile_id", String(36), primary_key=True),
+    Column("queue_id", String(36), primary_key=True),
+    Column("channel", String(8), primary_key=True),
+    Column("manual", Boolean, primary_key=True),
+    Column("priority", Integer),
+    Column("delay", Integer),
+    Column("seq", Integer, nullable=False),  # position in the request, for listings
+    Index("ix_routing_profile_queues_queue", "queue_id", "channel"),
+)
+
+connect_users = Table(
+    "connect_users", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("region", String(32), nullable=False),
+    Column("instance_id", String(36), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("username", String(100), nullable=False),
+    Column("routing_profile_id", String(36), nullable=False),
+    Column("security_profile_ids", JSON, nullable=False),
+    Column("hierarchy_group_id", String(500)),
+    Column("directory_user_id", String(500)),
+    Column("identity_info", JSON),
+    Column("phone_config", JSON),
+    Column("channel_configs", JSON, nullable=False),  # AutoAcceptConfigs, AfterContactWorkConfigs, ... as given
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("instance_id", "username", name="uq_connect_users_username"),
+    Index("ix_connect_users_instance", "instance_id", "seq"),
+    Index("ix_connect_users_routing_profile", "routing_profile_id"),
+)
+
+# Agent statuses of an instance: Available (ROUTABLE) and Offline (OFFLINE), made on first use with
+# ids derived from the instance, and CUSTOM ones made by CreateAgentStatus.
+agent_statuses = Table(
+    "agent_statuses", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("region", String(32), nullable=False),
+    Column("instance_id", String(36), nullable=False),
+    Column("arn", String(500), nullable=False, unique=True),
+    Column("name", String(127), nullable=False),
+    Column("description", Text),
+    Column("type", String(16), nullable=False),  # ROUTABLE | CUSTOM | OFFLINE
+    Column("state", String(16), nullable=False),  # ENABLED | DISABLED
+    Column("display_order", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("instance_id", "name", name="uq_agent_statuses_name"),
+    Index("ix_agent_statuses_instance", "instance_id", "seq"),
+)
+
+# Each user's status (PutUserStatus) and activity (the dialer's view: IDLE, OFFERED, CONNECTED, ACW).
+agent_states = Table(
+    "agent_states", metadata,
+    Column("instance_id", String(36), primary_key=True),
+    Column("user_id", String(36), primary_key=True),
+    Column("status_id", String(36), nullable=False),
+    Column("status_name", String(127), nullable=False),
+    Column("status_type", String(16), nullable=False),
+    Column("status_since", UtcDateTime, nullable=False),
+    Column("activity", String(16), nullable=False, server_default="IDLE"),
+    Column("contact_id", String(256)),
+    Column("contact_queue_id", String(36)),
+    Column("connected_at", UtcDateTime),  # when the current contact reached the agent
+    Column("activity_since", UtcDateTime, nullable=False),
+)
+
+# Contacts waiting in a queue for an agent (the dialer's live-answered calls), for CONTACTS_IN_QUEUE.
+queued_contacts = Table(
+    "queued_contacts", metadata,
+    Column("instance_id", String(36), primary_key=True),
+    Column("contact_id", String(256), primary_key=True),
+    Column("queue_id", String(36), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("enqueued_at", UtcDateTime, nullable=False),
+    Index("ix_queued_contacts_queue", "queue_id"),
 )

@@ -9,7 +9,7 @@ from alembic import op
 from reachout.store.tables import UtcDateTime
 
 revision = '0016'
-down_revision = '0013'  # TODO 0014 after merging agents
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
