@@ -41,7 +41,6 @@ class SimulatedAgents:
     acw: Lognormal = Lognormal(20.0, 0.5)
     dispositions: tuple[tuple[str, float], ...] = (("RESOLVED", 1.0),)
     discard_share: float = 0.0  # of preview offers, where the campaign allows DISCARD
-    active: bool = True  # the engine ticks while a pool is registered
     log: list = field(default_factory=list)  # (at, user id, action, contact id): what the pool did
 
     def act(self, desk, now: datetime) -> int:

@@ -17,7 +17,8 @@ from reachout.domain.contact_event import contact_event
 from reachout.domain.errors import Conflict, NotFound
 from reachout.engine import notify
 from reachout.engine.calls import progress_since
-from reachout.engine.dialer import ACCEPTED_LEASE, ACW, CONNECTED, IDLE, OFFERED, PREVIEW_LEASE, agent_arn
+from reachout.domain.agent import ACW, AVAILABLE, CONNECTED, IDLE, OFFERED, OFFLINE_NAME
+from reachout.engine.dialer import ACCEPTED_LEASE, PREVIEW_LEASE, agent_arn
 from reachout.engine.reattempts import _profile_domain
 from reachout.store import agents as agent_store
 from reachout.store import campaigns as campaign_store
@@ -36,7 +37,7 @@ class AgentDesk:
     def go_available(self, instance_id: str, user_id: str, now: datetime) -> dict:
         with self.db.transaction() as conn:
             self._agent(conn, instance_id, user_id)
-            agent_store.put_status(conn, instance_id, user_id, agent_store.AVAILABLE, now)
+            self._put_status(conn, instance_id, user_id, AVAILABLE, now)
         return self.view(instance_id, user_id, now)
 
     def go_offline(self, instance_id: str, user_id: str, now: datetime) -> dict:
@@ -47,7 +48,7 @@ class AgentDesk:
             if agent.activity == OFFERED:
                 self._withdraw(conn, agent)
                 agent_store.set_activity(conn, instance_id, user_id, IDLE, None, now)
-            agent_store.put_status(conn, instance_id, user_id, agent_store.OFFLINE, now)
+            self._put_status(conn, instance_id, user_id, OFFLINE_NAME, now)
         return self.view(instance_id, user_id, now)
 
     def view(self, instance_id: str, user_id: str, now: datetime) -> dict:
@@ -161,10 +162,17 @@ class AgentDesk:
             return True
 
     def _agent(self, conn, instance_id: str, user_id: str):
-        agent = dialer_store.agent_state(conn, instance_id, user_id)
+        agent = agent_store.agent_state(conn, instance_id, user_id)
         if agent is None:
             raise NotFound(f"no user '{user_id}' in instance '{instance_id}'")
         return agent
+
+    @staticmethod
+    def _put_status(conn, instance_id: str, user_id: str, name: str, now: datetime) -> None:
+        status = agent_store.status_named(conn, instance_id, name)
+        if status is None:
+            raise NotFound(f"instance '{instance_id}' has no agent status '{name}'")
+        agent_store.set_status(conn, instance_id, user_id, status, now)
 
     def _offer(self, conn, instance_id: str, user_id: str, contact_id: str, now: datetime):
         agent = self._agent(conn, instance_id, user_id)

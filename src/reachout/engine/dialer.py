@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 
 from reachout.channels.telephony import ANSWERED, CONNECTED_TO_AGENT, DISCONNECTED, CallState, Telephony
 from reachout.domain import agent_call
+from reachout.domain.agent import ACW, CONNECTED, IDLE, OFFERED
 from reachout.domain.agent_call import ABANDONED, DialerSettings
 from reachout.domain.contact_event import contact_event
 from reachout.domain.disposition import DIAL_FAILURES
@@ -38,14 +39,12 @@ from reachout.domain.pacing import TALK, WRAP, Observation, Predictive, Progress
 from reachout.engine import notify
 from reachout.engine.calls import progress_since
 from reachout.store import agents as agent_store
-from reachout.store import campaigns as campaign_store
 from reachout.store import dialer as dialer_store
 from reachout.store import outbox, work
 
 log = logging.getLogger(__name__)
 
 TICK = timedelta(seconds=1)
-IDLE, OFFERED, CONNECTED, ACW = "IDLE", "OFFERED", "CONNECTED", "ACW"
 PREVIEW_LEASE = "preview:"  # lease owner of a contact offered to an agent: preview:<user id>
 ACCEPTED_LEASE = "accepted:"  # ... once the agent chose to dial it
 MACHINES = frozenset({"VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP", "FAX_MACHINE_DETECTED", "AMD_UNRESOLVED", "AMD_ERROR",
@@ -134,7 +133,7 @@ class Dialer:
 
     def next_due(self) -> datetime | None:
         """The next tick, while calls, agents or pools have something going on."""
-        if self.last_tick is None or not (self.busy or any(pool.active for pool in self.pools)):
+        if self.last_tick is None or not self.busy:
             return None
         return self.last_tick + TICK
 
@@ -142,9 +141,7 @@ class Dialer:
         if self.channel is None or (self.last_tick is not None and now - self.last_tick < TICK):
             return 0
         self.last_tick = now
-        handled = 0
-        for pool in self.pools:
-            handled += pool.act(self.desk, now)
+        handled = sum(pool.act(self.desk, now) for pool in self.pools)
         with self.db.transaction() as conn:
             running = [(c, s) for c in dialer_store.running_campaigns(conn)
                        if (s := agent_call.dialer_settings(c.id, c.channel_subtype_config)) is not None]
@@ -156,7 +153,7 @@ class Dialer:
             done, going = self._tick_queue(instance_id, queue_id, group, now)
             handled += done
             busy = busy or going
-        self.busy = busy or self._agents_engaged()
+        self.busy = busy or handled > 0 or self._agents_engaged()
         return handled
 
     def _agents_engaged(self) -> bool:
@@ -177,7 +174,7 @@ class Dialer:
         handled += self._connect_or_abandon(instance_id, queue_id, calls, campaigns, now)
         with self.db.transaction() as conn:
             agents = agent_store.routable_agents(conn, instance_id, queue_id)
-        idle = sorted((a for a in agents if a.activity == IDLE), key=lambda a: (a.activity_since or now, a.user_id))
+        idle = [a for a in agents if a.activity == IDLE]  # longest idle first
         shares = agent_call.queue_shares(list(settings.values()))
         for campaign_id, campaign in campaigns.items():
             setting = settings[campaign_id]
@@ -223,7 +220,7 @@ class Dialer:
             agents = agent_store.routable_agents(conn, instance_id, queue_id)
             engaged = dialer_store.engaged_agents(conn, instance_id)
         reserved = {a.contact_id: a for a in engaged if a.activity == OFFERED and a.contact_id}
-        idle = sorted((a for a in agents if a.activity == IDLE), key=lambda a: (a.activity_since or now, a.user_id))
+        idle = [a for a in agents if a.activity == IDLE]  # longest idle first
         handled = 0
         for call in waiting:
             contact = call.contact
@@ -232,7 +229,9 @@ class Dialer:
             if agent is not None:
                 if self.channel.connect_to_agent(contact.id, agent_arn(campaign, agent.user_id), now):
                     with self.db.transaction() as conn:
-                        agent_store.set_activity(conn, instance_id, agent.user_id, CONNECTED, contact.id, now)
+                        agent_store.set_activity(conn, instance_id, agent.user_id, CONNECTED, contact.id, now,
+                                                 queue_id=queue_id)
+                        agent_store.dequeue_contact(conn, instance_id, contact.id)
                     handled += 1
                 elif agent.activity == IDLE:
                     idle.insert(0, agent)
@@ -252,6 +251,8 @@ class Dialer:
                                   **notify._where(campaign, call.answered.at))
             event["detail"]["queueInfo"] = _queue_info(campaign, queue_id, call.answered.at)
             outbox.emit(conn, [(call.contact.id, event)], now)
+            agent_store.enqueue_contact(conn, campaign.connect_instance_id, queue_id, call.contact.id,
+                                        call.answered.at)
 
     def _abandon(self, campaign, queue_id: str, call: Call, now: datetime) -> None:
         """The 2-second rule: the carrier plays the recorded message and hangs up; the contact ends
@@ -280,6 +281,7 @@ class Dialer:
             event["detail"]["queueInfo"] = _queue_info(campaign, queue_id, answered)
             outbox.emit(conn, [(contact.id, event)], now)
             work.update_contact(conn, contact.id, reason=reason)
+            agent_store.dequeue_contact(conn, campaign.connect_instance_id, contact.id)
             self.dispatcher._complete(conn, [(row, ABANDONED)], now)
         self._day(campaign.id, now).count(contact.id, "dropped")
 
@@ -412,7 +414,7 @@ class Dialer:
                 if not offer:
                     break
                 agent_store.set_activity(conn, campaign.connect_instance_id, agent.user_id, OFFERED, offer[0].id,
-                                         now)
+                                         now, queue_id=setting.queue_id)
             idle.pop(0)
             room -= 1
             handled += 1

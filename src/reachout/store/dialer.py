@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.campaigns import _campaign
-from reachout.store.tables import abandoned_calls, campaigns, contacts
+from reachout.domain.agent import IDLE
+from reachout.store.tables import abandoned_calls, agent_states, campaigns, contacts
 from reachout.store.work import DISPATCHING, PLANNED, SENT
 
 TELEPHONY = "telephony"
@@ -63,6 +64,29 @@ def blocked_until(conn: Connection, endpoints: Iterable[str], now: datetime) -> 
     return {endpoint: until for endpoint, until in conn.execute(query)}
 
 
-def abandons(conn: Connection, campaign_id: str) -> list:
-    return list(conn.execute(select(abandoned_calls).where(abandoned_calls.c.campaign_id == campaign_id)
-                             .order_by(abandoned_calls.c.at, abandoned_calls.c.contact_id)))
+def abandons(conn: Connection, campaign_id: str) -> list[dict]:
+    """The campaign's abandoned calls, in the order they were abandoned."""
+    return [dict(row._mapping) for row in conn.execute(
+        select(abandoned_calls).where(abandoned_calls.c.campaign_id == campaign_id)
+        .order_by(abandoned_calls.c.at, abandoned_calls.c.contact_id))]
+
+
+def engaged_agents(conn: Connection, instance_id: str) -> list:
+    """The instance's agents with a contact (offered, connected or in ACW), whatever their status."""
+    return list(conn.execute(select(agent_states).where(agent_states.c.instance_id == instance_id,
+                                                        agent_states.c.activity != IDLE)))
+
+
+def any_engaged_agent(conn: Connection) -> bool:
+    return conn.execute(select(agent_states.c.user_id).where(agent_states.c.activity != IDLE).limit(1)).first() \
+        is not None
+
+
+def lease_contacts(conn: Connection, contact_ids: list[str], owner: str, until: datetime) -> list:
+    """These planned contacts (a preview offer being dialed), leased to `owner` under row locks."""
+    rows = list(conn.execute(select(contacts).where(contacts.c.id.in_(contact_ids), contacts.c.state == PLANNED)
+                             .with_for_update()))
+    if rows:
+        conn.execute(update(contacts).where(contacts.c.id.in_([r.id for r in rows]))
+                     .values(lease_owner=owner, lease_until=until))
+    return list(conn.execute(select(contacts).where(contacts.c.id.in_([r.id for r in rows])))) if rows else []

@@ -626,7 +626,7 @@ abandoned_calls = Table(
     Column("reason", Text, nullable=False),
     Index("ix_abandoned_calls_endpoint", "endpoint", "blocked_until"),
     Index("ix_abandoned_calls_campaign", "campaign_id", "at"),
-
+)
 
 # --- Amazon Connect: agents (queues, routing profiles, users, agent statuses) --------------------
 connect_queues = Table(
