@@ -153,7 +153,7 @@ def test_a_predictive_campaign_with_simulated_agents_runs_to_completion_within_t
             assert len(updated) == 1 and updated[0]["disposition"] == contact["outcome"], (contact, flow_events)
             assert contact["outcome"] in ("CALLBACK", "RESOLVED")
         else:  # counted abandoned, announced, 2 s after the answer
-            assert contact["outcome"] == contact["disposition"] == "ABANDONED", contact
+            assert contact["outcome"] == contact["disposition"] == "ABANDONED", json.dumps([contact, [(e["eventType"], e.get("connectedToSystemTimestamp"), e.get("disconnectTimestamp"), e.get("disposition"), e.get("reason")) for e in flow_events]])
             abandon = abandons[contact["id"]]
             assert stamp(abandon["at"]) - answered_at == CONNECT_WINDOW
             ended = [e for e in flow_events if e["eventType"] == "DISCONNECTED"]
@@ -185,4 +185,193 @@ def test_a_predictive_campaign_with_simulated_agents_runs_to_completion_within_t
     for contact in first_attempts:
         later = [c for c in by_recipient[contact["recipient"]] if c["attempt"] == 2]
         assert len(later) == (1 if contact["outcome"] == "CALLBACK" else 0), contact
+    floor.close()
+
+
+def numbers_answering(wanted: str, count: int, start: int = 100) -> list[str]:
+    """Numbers whose first call the simulated carrier (seed 0) answers with `wanted`."""
+    found = (n for n in (f"+1303555{i:04d}" for i in range(start, 10000)) if outcome_for(0, "telephony", n, 1) == wanted)
+    return [next(found) for _ in range(count)]
+
+
+def agent_call(server, instance_id: str, user_id: str, action: str = "", body: dict | None = None,
+               expect: int = 200) -> dict:
+    path = f"/_reachout/agents/{instance_id}/{user_id}" + (f"/{action}" if action else "")
+    try:
+        answer = internal(server, "POST" if action else "GET", path, body if body is not None else ({} if action else None))
+        status = 200
+    except urllib.error.HTTPError as error:
+        answer, status = json.loads(error.read()), error.code
+    assert status == expect, (action, status, answer)
+    return answer
+
+
+def test_progressive_keeps_one_call_per_idle_agent_times_the_bandwidth_allocation(engine_server, receiver):
+    world = World(engine_server)
+    instance = connect_instance(world)
+    floor = Floor(engine_server, instance)
+    users = floor.users(2)
+    route_all(engine_server, receiver)
+    for number in numbers(24, 300):
+        world.person("progressive", PhoneNumber=number)
+    simulate(engine_server, instance, users)
+    campaign_id = world.campaign(world.segment("progressive"),
+                                 telephony(floor.queue_id, {"progressive": {"bandwidthAllocation": 0.5}}))
+
+    advance(engine_server, seconds=3 * 3600)
+
+    assert world.state(campaign_id) == "Completed"
+    contacts = records(engine_server, campaign_id, "contacts")
+    assert len(contacts) == 24 and all(c["state"] == "completed" for c in contacts)
+    assert records(engine_server, campaign_id, "abandons") == []  # never more calls than agents for them
+    events = by_contact(receiver)
+    spans = []
+    for contact in contacts:
+        flow_events = events[contact["id"]]
+        reached = [e for e in flow_events if e["eventType"] == "CONNECTED_TO_AGENT"]
+        if reached:
+            end = next(e for e in flow_events if e["eventType"] == "CONTACT_DATA_UPDATED")
+            spans.append((stamp(reached[0]["agentInfo"]["connectedToAgentTimestamp"]),
+                          stamp(end["agentInfo"]["afterContactWorkEndTimestamp"]), reached[0]["agentInfo"]["agentArn"]))
+    assert len(spans) >= 6
+    # bandwidthAllocation 0.5 of 2 agents: one agent's worth of calls, so no two agents ever busy at once
+    spans.sort()
+    for (_, end, _), (start, _, _) in zip(spans, spans[1:]):
+        assert end <= start, spans
+    floor.close()
+
+
+def test_a_live_call_without_an_agent_is_abandoned_after_2_seconds_and_its_number_blocked_for_72_hours(
+        engine_server, receiver):
+    world = World(engine_server)
+    instance = connect_instance(world)
+    floor = Floor(engine_server, instance)
+    [user] = floor.users(1)
+    route_all(engine_server, receiver)
+    [number] = numbers_answering("HUMAN_ANSWERED", 1)
+    world.person("abandon", PhoneNumber=number)
+    agent_call(engine_server, instance, user, "status", {"status": "Available"})
+    progressive = telephony(floor.queue_id, {"progressive": {"bandwidthAllocation": 1.0}})
+    segment = world.segment("abandon")
+    first = world.campaign(segment, progressive)
+    advance(engine_server, seconds=1)
+    [contact] = records(engine_server, first, "contacts")
+    assert contact["state"] == "sent"  # dialed for the idle agent ...
+    agent_call(engine_server, instance, user, "status", {"status": "Offline"})  # ... who leaves before the answer
+
+    advance(engine_server, seconds=60)
+
+    [contact] = records(engine_server, first, "contacts")
+    assert contact["outcome"] == contact["disposition"] == "ABANDONED"
+    [abandon] = records(engine_server, first, "abandons")
+    flow_events = by_contact(receiver)[contact["id"]]
+    answered = next(e for e in flow_events if e["eventType"] == "CONNECTED_TO_SYSTEM")
+    assert stamp(abandon["at"]) - stamp(answered["connectedToSystemTimestamp"]) == CONNECT_WINDOW
+    assert stamp(abandon["blocked_until"]) - stamp(abandon["at"]) == timedelta(hours=72)
+    types = [e["eventType"] for e in flow_events]
+    assert types == ["INITIATED", "CONNECTED_TO_SYSTEM", "QUEUED", "DISCONNECTED"], types
+    queued, ended = flow_events[2], flow_events[3]
+    assert queued["queueInfo"]["queueArn"].endswith(f"/queue/{floor.queue_id}")
+    assert ended["disposition"] == "ABANDONED" and ended["answeringMachineDetectionStatus"] == "HUMAN_ANSWERED"
+    assert "no agent was free within 2 s" in ended["reason"]
+
+    # Another campaign with detection calls the number only once the 72 hours are over, and says why.
+    agent_call(engine_server, instance, user, "status", {"status": "Available"})
+    second = world.campaign(segment, progressive)
+    advance(engine_server, seconds=30)
+    [waiting] = records(engine_server, second, "contacts")
+    assert waiting["state"] == "planned"
+    # (the log's entry, and the contact still deferred, both with the reason)
+    suppressions = records(engine_server, second, "suppressions")
+    assert suppressions and {s["recipient"] for s in suppressions} == {waiting["recipient"]}
+    suppression = suppressions[-1]
+    assert all("abandoned within the last 72 hours" in s["reason"] for s in suppressions)
+    assert abandon["blocked_until"].replace("Z", "+00:00")[:19] in suppression["reason"]
+    advance(engine_server, to=stamp(abandon["blocked_until"]).isoformat())
+    advance(engine_server, seconds=5)
+    [dialed] = records(engine_server, second, "contacts")
+    assert dialed["state"] != "planned"
+    assert stamp(dialed["dispatched_at"]) >= stamp(abandon["blocked_until"])
+    floor.close()
+
+
+def test_preview_offers_accepts_discards_times_out_and_the_agent_api_drives_the_call(engine_server, receiver):
+    world = World(engine_server)
+    instance = connect_instance(world)
+    floor = Floor(engine_server, instance)
+    [user] = floor.users(1)
+    route_all(engine_server, receiver)
+    people = numbers_answering("HUMAN_ANSWERED", 3, 2000)
+    for number in people:
+        world.person("preview", PhoneNumber=number, FirstName="Ada")
+    flow = rules_flow(engine_server, instance,
+                      {"Dispositions": ["CALLBACK"], "Channel": "telephony", "Wait": "PT1H", "MaxAttempts": 2})
+    campaign_id = world.campaign(world.segment("preview"), telephony(floor.queue_id, {"preview": {
+        "bandwidthAllocation": 1.0, "timeoutConfig": {"durationInSeconds": 30}, "agentActions": ["DISCARD"]}}),
+        connectCampaignFlowArn=flow)
+
+    # the API's refusals
+    assert "no user" in agent_call(engine_server, instance, str(uuid.uuid4()), expect=404)["message"]
+    agent_call(engine_server, instance, user, "status", {"status": "Busy"}, expect=400)
+    agent_call(engine_server, instance, user, "end-call", expect=409)
+    agent_call(engine_server, instance, user, "accept", {}, expect=400)
+
+    seen = agent_call(engine_server, instance, user)
+    assert (seen["status"], seen["activity"]) == ("Offline", "IDLE") and "contact" not in seen
+    advance(engine_server, seconds=2)
+    assert "contact" not in agent_call(engine_server, instance, user)  # offline agents are offered nothing
+    agent_call(engine_server, instance, user, "status", {"status": "Available"})
+    advance(engine_server, seconds=1)
+
+    # 1. offered: the profile, the actions the campaign allows; DISCARD drops it with the reason
+    seen = agent_call(engine_server, instance, user)
+    assert seen["activity"] == "OFFERED", seen
+    offer = seen["contact"]
+    assert offer["agentActions"] == ["DISCARD"] and offer["profile"]["FirstName"] == "Ada"
+    assert offer["phoneNumber"] in people and offer["accepted"] is False
+    agent_call(engine_server, instance, user, "discard", {"contactId": "not-this-one"}, expect=409)
+    agent_call(engine_server, instance, user, "disposition", {"disposition": "CALLBACK"}, expect=409)
+    assert agent_call(engine_server, instance, user, "discard", {"contactId": offer["contactId"]})["activity"] == "IDLE"
+    discarded = next(c for c in records(engine_server, campaign_id, "contacts") if c["id"] == offer["contactId"])
+    assert discarded["state"] == "dropped" and discarded["reason"] == "discarded by the agent in preview"
+
+    # 2. accepted: dialed, answered live, connected to this agent; ended; disposition; ACW left
+    advance(engine_server, seconds=1)
+    offer = agent_call(engine_server, instance, user)["contact"]
+    assert agent_call(engine_server, instance, user, "accept", {"contactId": offer["contactId"]})["contact"]["accepted"]
+    for _ in range(40):
+        advance(engine_server, seconds=1)
+        if agent_call(engine_server, instance, user)["activity"] == "CONNECTED":
+            break
+    seen = agent_call(engine_server, instance, user)
+    assert seen["activity"] == "CONNECTED" and seen["contact"]["contactId"] == offer["contactId"]
+    agent_call(engine_server, instance, user, "leave-acw", expect=409)
+    advance(engine_server, seconds=10)
+    assert agent_call(engine_server, instance, user, "end-call")["activity"] == "ACW"
+    advance(engine_server, seconds=1)
+    agent_call(engine_server, instance, user, "disposition", {"disposition": "MAYBE"}, expect=400)
+    agent_call(engine_server, instance, user, "disposition", {"disposition": "CALLBACK"})
+    agent_call(engine_server, instance, user, "disposition", {"disposition": "SALE"}, expect=409)
+    assert agent_call(engine_server, instance, user, "leave-acw")["activity"] == "IDLE"
+    called = next(c for c in records(engine_server, campaign_id, "contacts") if c["id"] == offer["contactId"])
+    assert called["state"] == "completed" and called["outcome"] == called["disposition"] == "CALLBACK"
+    flow_events = by_contact(receiver)[called["id"]]
+    reached = next(e for e in flow_events if e["eventType"] == "CONNECTED_TO_AGENT")
+    assert reached["agentInfo"]["agentArn"].endswith(f"/agent/{user}")
+    # the CALLBACK disposition made a reattempt, an hour on
+    again = [c for c in records(engine_server, campaign_id, "contacts")
+             if c["recipient"] == called["recipient"] and c["attempt"] == 2]
+    assert len(again) == 1 and stamp(again[0]["due_at"]) - stamp(called["completed_at"]) == timedelta(hours=1)
+
+    # 3. not acted on within timeoutConfig: dialed all the same, 30 s after the offer
+    advance(engine_server, seconds=1)
+    seen = agent_call(engine_server, instance, user)
+    offer, offered_at = seen["contact"], stamp(seen["activitySince"])
+    assert stamp(offer["dialsAt"]) - offered_at == timedelta(seconds=30)
+    advance(engine_server, seconds=29)
+    assert next(c for c in records(engine_server, campaign_id, "contacts") if c["id"] == offer["contactId"])[
+        "state"] == "planned"
+    advance(engine_server, seconds=2)
+    timed_out = next(c for c in records(engine_server, campaign_id, "contacts") if c["id"] == offer["contactId"])
+    assert timed_out["state"] == "sent" and stamp(timed_out["dispatched_at"]) - offered_at == timedelta(seconds=30)
     floor.close()

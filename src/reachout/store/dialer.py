@@ -50,7 +50,8 @@ def record_abandon(conn: Connection, row: dict) -> bool:
     """Records one abandoned call (contact_id, campaign_id, endpoint, answered_at, at, blocked_until,
     reason); False if it was recorded before (a pass repeated after a crash)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return conn.execute(dialect.insert(abandoned_calls).values(**row).on_conflict_do_nothing()).rowcount > 0
+    inserted = dialect.insert(abandoned_calls).values(**row).on_conflict_do_nothing()
+    return conn.execute(inserted.returning(abandoned_calls.c.contact_id)).first() is not None
 
 
 def blocked_until(conn: Connection, endpoints: Iterable[str], now: datetime) -> dict[str, datetime]:
