@@ -145,6 +145,10 @@ class AgentDesk:
             row = work.lock_contact(conn, agent.contact_id) if agent.contact_id else None
             if row is None or row.state != work.SENT:
                 return False
+            if row.lease_owner is not None and row.lease_until is not None and row.lease_until > now:
+                # The engine is recording the call's progress right now: completing it here would
+                # race that (and plan its reattempts twice).
+                raise Conflict("the call's end is being recorded; try again in a moment")
             campaign = campaign_store.get_campaign_by_id(conn, row.campaign_id)
             if state is not None and row.outcome != "DISCONNECTED":  # stages not yet announced
                 news = progress_since(row.outcome, state)
