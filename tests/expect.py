@@ -12,7 +12,7 @@ STATUS = {"ValidationException": 400, "BadRequestException": 400, "ResourceNotFo
           "ServiceQuotaExceededException": 402, "InvalidRequestException": 400, "InvalidParameterException": 400,
           "InvalidContactFlowException": 400, "IdempotencyException": 409, "DuplicateResourceException": 409,
           "ContactNotFoundException": 410, "OutboundContactNotPermittedException": 403,
-          "ContactFlowNotPublishedException": 404}
+          "ContactFlowNotPublishedException": 404, "LimitExceededException": 429}
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from reachout.providers import handlers_of
 from reachout.providers.campaigns import V1, V2, CampaignsProvider
 from reachout.providers.connect import SERVICE as CONNECT
 from reachout.providers.connect import ConnectProvider
+from reachout.providers.connect_agents import ConnectAgentsProvider
 from reachout.providers.event_triggers import EventTriggersProvider
 from reachout.providers.events import EventsProvider
 from reachout.providers.profile_objects import ProfileObjectsProvider
@@ -53,6 +54,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
     database = database or open_database(database_url(settings.db, settings.data_dir))
     engine = build_engine(settings, database, clock)
     catalog = ServiceCatalog()
+    connect = ConnectProvider(database, clock, catalog.services[CONNECT])
     handlers = {
         **handlers_of(CampaignsProvider(database, clock, settings.quotas), catalog, [V1, V2]),
         **handlers_of(ProfilesProvider(database, clock), catalog, [PROFILES]),
@@ -61,7 +63,8 @@ def build_app(settings: Settings, database: Database | None = None) -> Starlette
         **handlers_of(EventTriggersProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(EventsProvider(database, clock, settings.data_dir), catalog, ["events"]),
         **handlers_of(TemplatesProvider(database, clock), catalog, ["qconnect"]),
-        **handlers_of(ConnectProvider(database, clock, catalog.services[CONNECT]), catalog, [CONNECT]),
+        **handlers_of(connect, catalog, [CONNECT]),
+        **handlers_of(ConnectAgentsProvider(connect), catalog, [CONNECT]),
     }
     secrets = {settings.access_key_id: settings.secret_access_key}
     gateway = Gateway(catalog, handlers, secrets, settings.account_id, SystemClock().now, settings.max_body_bytes,

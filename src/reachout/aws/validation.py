@@ -108,6 +108,8 @@ def _pattern(pattern: str) -> regex.Pattern:
     (campaigns' `[a-zA-Z0-9_\-.]*`) are whole-value patterns: their API reference prints the same
     pattern anchored (`^[a-zA-Z0-9_\-.]*$`)."""
     pattern = _OVER_ESCAPED.sub(lambda _: "\\", pattern)
+    if len(pattern) > 2 and pattern.startswith("/^") and pattern.endswith("$/"):
+        pattern = pattern[1:-1]  # written as a JavaScript literal (connect's Password `/^...$/`)
     if not pattern.startswith("^") and not pattern.endswith("$"):
         pattern = f"^(?:{pattern})\\Z"
     return regex.compile(pattern)

@@ -3,7 +3,8 @@
 metrics counted from them.
 
 Status: ROUTABLE (Available) statuses take contacts; OFFLINE means logged out; CUSTOM statuses
-(Break, Lunch, ...) are online but take no new contacts.
+(Break, Lunch, ...) are online but take no new contacts. A status set while the agent is on a
+contact is its next status, taken up when it is IDLE again.
 
 Activity, one contact at a time (voice):
     IDLE -> OFFERED    a contact is offered (preview) or ringing through to the agent
@@ -26,11 +27,10 @@ from datetime import datetime
 from reachout.domain.errors import DomainError, InvalidState
 
 ROUTABLE, CUSTOM, OFFLINE = "ROUTABLE", "CUSTOM", "OFFLINE"
-STATUS_TYPES = (ROUTABLE, CUSTOM, OFFLINE)
 # The statuses Connect gives every instance: (name, type, description, display order).
 DEFAULT_STATUSES = (("Available", ROUTABLE, "Agent is available to take contacts", 1),
                     ("Offline", OFFLINE, "Agent is offline", 2))
-AVAILABLE, OFFLINE_NAME = DEFAULT_STATUSES[0][0], DEFAULT_STATUSES[1][0]
+OFFLINE_NAME = DEFAULT_STATUSES[1][0]  # every new user's status
 
 IDLE, OFFERED, CONNECTED, ACW = "IDLE", "OFFERED", "CONNECTED", "ACW"
 ACTIVITIES = (IDLE, OFFERED, CONNECTED, ACW)
@@ -89,6 +89,7 @@ class Seat:
     queue_id: str
     channel: str
     concurrency: int  # the routing profile's concurrency on this channel
+    status_id: str
     status_type: str
     activity: str
 
@@ -130,7 +131,62 @@ def agent_counts(seats: Iterable[Seat]) -> dict[str, int]:
 
 
 def queue_counts(waiting: Iterable[Waiting], now: datetime) -> dict[str, float]:
+    """Contacts waiting, and the age in seconds of the one waiting longest. (No callbacks are ever
+    scheduled.)"""
     waiting = list(waiting)
     oldest = min((w.enqueued_at for w in waiting), default=None)
     return {"CONTACTS_IN_QUEUE": len(waiting), "CONTACTS_SCHEDULED": 0,
             "OLDEST_CONTACT_AGE": 0 if oldest is None else int((now - oldest).total_seconds())}
+
+
+DIMENSION_OF = {"QUEUE": "queue_id", "ROUTING_PROFILE": "routing_profile_id", "CHANNEL": "channel",
+                "AGENT_STATUS": "status_id"}
+METRIC_CHANNELS = ("VOICE", "CHAT", "TASK")  # the channels real-time metrics cover
+
+
+@dataclass(frozen=True)
+class MetricFilter:
+    """GetCurrentMetricData's filters, resolved to ids; None: no filter on that dimension."""
+    queues: frozenset[str] | None = None
+    routing_profiles: frozenset[str] | None = None
+    channels: frozenset[str] | None = None
+    statuses: frozenset[str] | None = None
+
+
+def current_metrics(seats: list[Seat], waiting: list[Waiting], profile_queues: dict[str, set[str]],
+                    groupings: list[str], where: MetricFilter, now: datetime) -> list[tuple[dict, dict]]:
+    """(group, metrics) per group: `group` maps each grouping to its value. A group appears when
+    something is in it, or when each of its values was named in a filter (a queue asked for is
+    reported even when nobody is in it)."""
+    def admits(value: str, allowed: frozenset[str] | None) -> bool:
+        return allowed is None or value in allowed
+
+    seats = [s for s in seats
+             if admits(s.queue_id, where.queues) and admits(s.routing_profile_id, where.routing_profiles)
+             and s.channel in (where.channels or METRIC_CHANNELS) and admits(s.status_id, where.statuses)]
+    profile_scope = (None if where.routing_profiles is None
+                     else set().union(*(profile_queues.get(p, set()) for p in where.routing_profiles)))
+    waiting = [w for w in waiting if admits(w.queue_id, where.queues)
+               and (profile_scope is None or w.queue_id in profile_scope)
+               and w.channel in (where.channels or METRIC_CHANNELS)]
+    named = {"QUEUE": where.queues, "ROUTING_PROFILE": where.routing_profiles,
+             "CHANNEL": where.channels or frozenset(METRIC_CHANNELS), "AGENT_STATUS": where.statuses}
+    groups: list[dict] = [{}]
+    for grouping in groupings:
+        field = DIMENSION_OF[grouping]
+        values = set(named[grouping] or ()) | {getattr(s, field) for s in seats}
+        if grouping in ("QUEUE", "CHANNEL"):
+            values |= {getattr(w, field) for w in waiting}
+        groups = [{**group, grouping: value} for group in groups for value in sorted(values)]
+    results = []
+    for group in groups:
+        in_seats = [s for s in seats if all(getattr(s, DIMENSION_OF[g]) == v for g, v in group.items())]
+        in_queue = [w for w in waiting
+                    if all(w.queue_id == v for g, v in group.items() if g == "QUEUE")
+                    and all(w.channel == v for g, v in group.items() if g == "CHANNEL")
+                    and all(w.queue_id in profile_queues.get(v, ())
+                            for g, v in group.items() if g == "ROUTING_PROFILE")]
+        asked_for = all(v in ((where.channels if g == "CHANNEL" else named[g]) or ()) for g, v in group.items())
+        if in_seats or in_queue or asked_for:
+            results.append((group, {**agent_counts(in_seats), **queue_counts(in_queue, now)}))
+    return results

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.domain.agent import (DEFAULT_STATUSES, IDLE, ROUTABLE, Agent, Seat, Waiting, check_activity_change)
 from reachout.domain.errors import NotFound
-from reachout.store.sequences import next_value
+from reachout.store.sequences import lock_counter, next_value
 from reachout.store.tables import (agent_states, agent_statuses, connect_queues, connect_users, queued_contacts,
                                    routing_profile_queues, routing_profiles)
 
@@ -46,7 +46,14 @@ def _by_id(conn: Connection, table, instance_id: str, row_id: str) -> Row | None
 
 def _name_taken(conn: Connection, column, instance_id: str, name: str) -> bool:
     table = column.table
-    return conn.execute(select(table.c.id).where(table.c.instance_id == instance_id, column == name)).first() is not None
+    query = select(table.c.id).where(table.c.instance_id == instance_id, column == name)
+    return conn.execute(query).first() is not None
+
+
+def lock_instance(conn: Connection, instance_id: str) -> None:
+    """Orders the transactions that make agent resources in one instance, so that names stay unique
+    and quotas exact under concurrent calls (a unique-constraint violation would surface as a 500)."""
+    lock_counter(conn, f"connect_agents:{instance_id}")
 
 
 # --- queues -------------------------------------------------------------------------------------
@@ -81,7 +88,8 @@ def insert_routing_profile(conn: Connection, queue_configs: list[dict], **values
     conn.execute(insert(routing_profiles).values(**values, seq=next_value(conn, "routing_profiles")))
     if queue_configs:
         conn.execute(insert(routing_profile_queues),
-                     [{**config, "routing_profile_id": values["id"], "seq": n} for n, config in enumerate(queue_configs)])
+                     [{**config, "routing_profile_id": values["id"], "seq": n}
+                      for n, config in enumerate(queue_configs)])
 
 
 def routing_profile(conn: Connection, instance_id: str, profile_id: str) -> Row | None:
@@ -199,12 +207,17 @@ def agent_state(conn: Connection, instance_id: str, user_id: str, *, for_update:
 
 
 def set_status(conn: Connection, instance_id: str, user_id: str, new_status: Row, at: datetime) -> None:
-    """PutUserStatus: the status and its start change; setting the status the agent has keeps its start."""
-    conn.execute(update(agent_states)
-                 .where(agent_states.c.instance_id == instance_id, agent_states.c.user_id == user_id,
-                        agent_states.c.status_id != new_status.id)
-                 .values(status_id=new_status.id, status_name=new_status.name, status_type=new_status.type,
-                         status_since=at))
+    """PutUserStatus. An agent on a contact keeps its status until it is IDLE again and takes the new
+    one then (Connect's next status); setting the status the agent has keeps its start."""
+    state = agent_state(conn, instance_id, user_id, for_update=True)
+    where = (agent_states.c.instance_id == instance_id, agent_states.c.user_id == user_id)
+    if state.activity != IDLE:
+        next_id = None if new_status.id == state.status_id else new_status.id
+        conn.execute(update(agent_states).where(*where).values(next_status_id=next_id))
+    elif new_status.id != state.status_id:
+        conn.execute(update(agent_states).where(*where).values(
+            status_id=new_status.id, status_name=new_status.name, status_type=new_status.type, status_since=at,
+            next_status_id=None))
 
 
 def set_activity(conn: Connection, instance_id: str, user_id: str, activity: str, contact_id: str | None,
@@ -212,7 +225,7 @@ def set_activity(conn: Connection, instance_id: str, user_id: str, activity: str
     """Records what the dialer has the agent doing (domain/agent.py says which moves are legal:
     InvalidState otherwise; NotFound for an unknown user). `queue_id`: the queue the contact came
     through, when it is offered or connected. Recording the activity the agent already has with the
-    same contact changes nothing."""
+    same contact changes nothing. Back to IDLE, the agent takes up the status set while it was busy."""
     state = agent_state(conn, instance_id, user_id, for_update=True)
     if state is None:
         raise NotFound(f"User {user_id} not found in instance {instance_id}")
@@ -221,6 +234,10 @@ def set_activity(conn: Connection, instance_id: str, user_id: str, activity: str
     values = {"activity": activity, "contact_id": contact_id, "activity_since": at}
     if activity == IDLE:
         values.update(contact_queue_id=None, connected_at=None)
+        next_status = state.next_status_id and status(conn, instance_id, state.next_status_id)
+        if next_status:
+            values.update(status_id=next_status.id, status_name=next_status.name, status_type=next_status.type,
+                          status_since=at, next_status_id=None)
     elif queue_id is not None:
         values["contact_queue_id"] = queue_id
     if activity == "CONNECTED":
@@ -251,6 +268,7 @@ def user_states(conn: Connection, instance_id: str) -> list[Row]:
     """Every user of the instance with its state, in creation order."""
     query = (select(connect_users.c.id, connect_users.c.arn, connect_users.c.routing_profile_id,
                     connect_users.c.seq, agent_states.c.status_id, agent_states.c.status_name,
+                    agent_states.c.next_status_id,
                     agent_states.c.status_type, agent_states.c.status_since, agent_states.c.activity,
                     agent_states.c.contact_id, agent_states.c.contact_queue_id, agent_states.c.connected_at,
                     agent_states.c.activity_since)
@@ -264,7 +282,7 @@ def seats(conn: Connection, instance_id: str) -> list[Seat]:
     """Every user's seat in every queue its routing profile takes contacts from, per channel."""
     query = (select(connect_users.c.id, connect_users.c.routing_profile_id, routing_profile_queues.c.queue_id,
                     routing_profile_queues.c.channel, routing_profiles.c.media_concurrencies,
-                    agent_states.c.status_type, agent_states.c.activity)
+                    agent_states.c.status_id, agent_states.c.status_type, agent_states.c.activity)
              .join(agent_states, and_(agent_states.c.instance_id == connect_users.c.instance_id,
                                       agent_states.c.user_id == connect_users.c.id))
              .join(routing_profiles, routing_profiles.c.id == connect_users.c.routing_profile_id)
@@ -274,7 +292,8 @@ def seats(conn: Connection, instance_id: str) -> list[Seat]:
     for row in conn.execute(query):
         concurrency = next((m["Concurrency"] for m in row.media_concurrencies if m["Channel"] == row.channel), 0)
         found.append(Seat(user_id=row.id, routing_profile_id=row.routing_profile_id, queue_id=row.queue_id,
-                          channel=row.channel, concurrency=concurrency, status_type=row.status_type,
+                          channel=row.channel, concurrency=concurrency, status_id=row.status_id,
+                          status_type=row.status_type,
                           activity=row.activity))
     return found
 
@@ -292,6 +311,17 @@ def dequeue_contact(conn: Connection, instance_id: str, contact_id: str) -> None
     """The contact stops waiting: it reached an agent, or was abandoned."""
     conn.execute(delete(queued_contacts).where(queued_contacts.c.instance_id == instance_id,
                                                queued_contacts.c.contact_id == contact_id))
+
+
+def queue_ids_by_profile(conn: Connection, instance_id: str) -> dict[str, set[str]]:
+    """routing profile id -> the queues it takes contacts from (not manual assignment)."""
+    query = (select(routing_profile_queues.c.routing_profile_id, routing_profile_queues.c.queue_id)
+             .join(routing_profiles, routing_profiles.c.id == routing_profile_queues.c.routing_profile_id)
+             .where(routing_profiles.c.instance_id == instance_id, routing_profile_queues.c.manual.is_(False)))
+    found: dict[str, set[str]] = {}
+    for row in conn.execute(query):
+        found.setdefault(row.routing_profile_id, set()).add(row.queue_id)
+    return found
 
 
 def waiting(conn: Connection, instance_id: str) -> list[Waiting]:

@@ -35,3 +35,7 @@ def list_numbers(conn: Connection, region: str, instance_id: str | None, after: 
     if after is not None:
         query = query.where(numbers.c.seq > after)
     return list(conn.execute(query.order_by(numbers.c.seq).limit(limit)))
+
+
+def get_number(conn: Connection, number_id: str) -> Row | None:
+    return conn.execute(select(numbers).where(numbers.c.id == number_id)).first()

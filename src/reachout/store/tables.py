@@ -733,6 +733,7 @@ agent_states = Table(
     Column("status_name", String(127), nullable=False),
     Column("status_type", String(16), nullable=False),
     Column("status_since", UtcDateTime, nullable=False),
+    Column("next_status_id", String(36)),  # set while on a contact: taken up when the agent is IDLE again
     Column("activity", String(16), nullable=False, server_default="IDLE"),
     Column("contact_id", String(256)),
     Column("contact_queue_id", String(36)),

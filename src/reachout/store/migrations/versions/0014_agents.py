@@ -124,6 +124,7 @@ def upgrade() -> None:
         sa.Column('status_name', sa.String(length=127), nullable=False),
         sa.Column('status_type', sa.String(length=16), nullable=False),
         sa.Column('status_since', UtcDateTime(), nullable=False),
+        sa.Column('next_status_id', sa.String(length=36), nullable=True),
         sa.Column('activity', sa.String(length=16), server_default='IDLE', nullable=False),
         sa.Column('contact_id', sa.String(length=256), nullable=True),
         sa.Column('contact_queue_id', sa.String(length=36), nullable=True),
