@@ -1,5 +1,5 @@
 """Agent-assisted voice end to end on the virtual clock: boto3 sets up profiles, a segment, a Connect
-instance with reattempt rules and agent-assisted campaigns (predictive, progressive, preview); a
+instance with a queue, a routing profile and users, reattempt rules, and agent-assisted campaigns (predictive, progressive, preview); a
 simulated agent pool (POST /_reachout/agents/simulation) takes the calls the dialer connects, through
 the same agent desk the HTTP API serves; the simulated carrier places the calls. What happened is
 read back from the contact events (an EventBridge rule with an HTTP target), the contacts and the
@@ -13,56 +13,33 @@ import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-import pytest
 
 from reachout.channels.simulated import outcome_for
 from reachout.domain.agent_call import CONNECT_WINDOW
-from reachout.store import agents, connect_instances
-from reachout.store.db import open_database
 from tests.conftest import make_client
-from tests.test_engine import START, World, advance, engine_server, internal, records  # noqa: F401 (fixture)
+from tests.test_engine import World, advance, engine_server, internal, records  # noqa: F401 (fixture)
 from tests.test_events import receiver  # noqa: F401 (fixture)
-from tests.test_reattempts import connect_instance, rules_flow
+from tests.test_connect_agents import Center
+from tests.test_reattempts import rules_flow
 
 REGION = "us-east-1"
 
 
 class Floor:
-    """A queue of the world's Connect instance, a voice routing profile on it, and users (Offline)."""
+    """The world's Connect instance (boto3), with a queue, a voice routing profile on it, and users
+    (Offline, as Connect makes them)."""
 
-    def __init__(self, server, instance_id: str):
-        self.database = open_database(server.db)
-        self.instance_id = instance_id
-        with self.database.transaction() as conn:
-            self.instance = connect_instances.get_instance(conn, REGION, instance_id)
-            agents.ensure_default_statuses(conn, self.instance, START)
-            self.queue_id = str(uuid.uuid4())
-            agents.insert_queue(conn, id=self.queue_id, region=REGION, instance_id=instance_id,
-                                arn=f"{self.instance.arn}/queue/{self.queue_id}", name=f"q{self.queue_id[:6]}",
-                                hours_of_operation_id="hours", status="ENABLED", created_at=START, updated_at=START)
-            self.profile_id = str(uuid.uuid4())
-            agents.insert_routing_profile(
-                conn, [{"queue_id": self.queue_id, "channel": "VOICE", "manual": False, "priority": 1, "delay": 0}],
-                id=self.profile_id, region=REGION, instance_id=instance_id,
-                arn=f"{self.instance.arn}/routing-profile/{self.profile_id}", name=self.profile_id, description="d",
-                default_outbound_queue_id=self.queue_id, media_concurrencies=[{"Channel": "VOICE", "Concurrency": 1}],
-                created_at=START, updated_at=START)
+    def __init__(self, world: World):
+        self.center = Center(make_client(world.server.url, "connect"))
+        self.instance_id = world.instance = self.center.id
+        self.queue_id = self.center.queue()
+        self.profile_id = self.center.profile({"VOICE": [self.queue_id]})
 
     def users(self, count: int) -> list[str]:
-        made = []
-        with self.database.transaction() as conn:
-            offline = agents.status_named(conn, self.instance_id, "Offline")
-            for _ in range(count):
-                user_id = str(uuid.uuid4())
-                agents.insert_user(conn, offline, id=user_id, region=REGION, instance_id=self.instance_id,
-                                   arn=f"{self.instance.arn}/agent/{user_id}", username=user_id,
-                                   routing_profile_id=self.profile_id, security_profile_ids=["sp"], channel_configs={},
-                                   created_at=START, updated_at=START)
-                made.append(user_id)
-        return made
+        return [self.center.user(self.profile_id) for _ in range(count)]
 
     def close(self):
-        self.database.dispose()
+        pass
 
 
 def telephony(queue_id: str, mode: dict, *, detect: bool = True, capacity: float = 1.0) -> dict:
@@ -109,8 +86,8 @@ def numbers(count: int, start: int = 100) -> list[str]:
 def test_a_predictive_campaign_with_simulated_agents_runs_to_completion_within_the_2_second_rule(engine_server,
                                                                                                  receiver):
     world = World(engine_server)
-    instance = connect_instance(world)
-    floor = Floor(engine_server, instance)
+    floor = Floor(world)
+    instance = floor.instance_id
     users = floor.users(4)
     route_all(engine_server, receiver)
     people = numbers(60)
@@ -208,8 +185,8 @@ def agent_call(server, instance_id: str, user_id: str, action: str = "", body: d
 
 def test_progressive_keeps_one_call_per_idle_agent_times_the_bandwidth_allocation(engine_server, receiver):
     world = World(engine_server)
-    instance = connect_instance(world)
-    floor = Floor(engine_server, instance)
+    floor = Floor(world)
+    instance = floor.instance_id
     users = floor.users(2)
     route_all(engine_server, receiver)
     for number in numbers(24, 300):
@@ -244,8 +221,8 @@ def test_progressive_keeps_one_call_per_idle_agent_times_the_bandwidth_allocatio
 def test_a_live_call_without_an_agent_is_abandoned_after_2_seconds_and_its_number_blocked_for_72_hours(
         engine_server, receiver):
     world = World(engine_server)
-    instance = connect_instance(world)
-    floor = Floor(engine_server, instance)
+    floor = Floor(world)
+    instance = floor.instance_id
     [user] = floor.users(1)
     route_all(engine_server, receiver)
     [number] = numbers_answering("HUMAN_ANSWERED", 1)
@@ -297,8 +274,8 @@ def test_a_live_call_without_an_agent_is_abandoned_after_2_seconds_and_its_numbe
 
 def test_preview_offers_accepts_discards_times_out_and_the_agent_api_drives_the_call(engine_server, receiver):
     world = World(engine_server)
-    instance = connect_instance(world)
-    floor = Floor(engine_server, instance)
+    floor = Floor(world)
+    instance = floor.instance_id
     [user] = floor.users(1)
     route_all(engine_server, receiver)
     people = numbers_answering("HUMAN_ANSWERED", 3, 2000)

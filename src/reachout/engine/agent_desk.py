@@ -17,7 +17,7 @@ from reachout.domain.contact_event import contact_event
 from reachout.domain.errors import Conflict, NotFound
 from reachout.engine import notify
 from reachout.engine.calls import progress_since
-from reachout.domain.agent import ACW, AVAILABLE, CONNECTED, IDLE, OFFERED, OFFLINE_NAME
+from reachout.domain.agent import ACW, CONNECTED, DEFAULT_STATUSES, IDLE, OFFERED, OFFLINE_NAME
 from reachout.engine.dialer import ACCEPTED_LEASE, PREVIEW_LEASE, agent_arn
 from reachout.engine.reattempts import _profile_domain
 from reachout.store import agents as agent_store
@@ -25,6 +25,9 @@ from reachout.store import campaigns as campaign_store
 from reachout.store import dialer as dialer_store
 from reachout.store import outbox, work
 from reachout.store.profiles import get_profiles
+
+
+AVAILABLE = DEFAULT_STATUSES[0][0]  # the ROUTABLE status every instance has
 
 
 class AgentDesk:
