@@ -323,6 +323,12 @@ def test_preview_offers_accepts_discards_times_out_and_the_agent_api_drives_the_
     seen = agent_call(engine_server, instance, user)
     assert seen["activity"] == "CONNECTED" and seen["contact"]["contactId"] == offer["contactId"]
     agent_call(engine_server, instance, user, "leave-acw", expect=409)
+    metrics = floor.center.connect.get_current_metric_data(
+        InstanceId=instance, Filters={"Queues": [floor.queue_id], "Channels": ["VOICE"]},
+        Groupings=["QUEUE"], CurrentMetrics=[{"Name": n, "Unit": "COUNT"} for n in (
+            "AGENTS_ON_CONTACT", "AGENTS_AVAILABLE", "CONTACTS_IN_QUEUE")])["MetricResults"]
+    assert {c["Metric"]["Name"]: c["Value"] for c in metrics[0]["Collections"]} == {
+        "AGENTS_ON_CONTACT": 1, "AGENTS_AVAILABLE": 0, "CONTACTS_IN_QUEUE": 0}
     advance(engine_server, seconds=10)
     assert agent_call(engine_server, instance, user, "end-call")["activity"] == "ACW"
     advance(engine_server, seconds=1)
@@ -352,3 +358,37 @@ def test_preview_offers_accepts_discards_times_out_and_the_agent_api_drives_the_
     timed_out = next(c for c in records(engine_server, campaign_id, "contacts") if c["id"] == offer["contactId"])
     assert timed_out["state"] == "sent" and stamp(timed_out["dispatched_at"]) - offered_at == timedelta(seconds=30)
     floor.close()
+
+
+def test_campaigns_on_one_queue_share_its_agents_by_their_bandwidth_allocation(engine_server, receiver):
+    world = World(engine_server)
+    floor = Floor(world)
+    instance = floor.instance_id
+    users = floor.users(2)
+    route_all(engine_server, receiver)
+    for number in numbers_answering("HUMAN_ANSWERED", 10, 5000):
+        world.person("shared", PhoneNumber=number)
+    simulate(engine_server, instance, users)
+    segment = world.segment("shared")
+    half = telephony(floor.queue_id, {"progressive": {"bandwidthAllocation": 0.5}}, capacity=0.5)
+    campaign_ids = [world.campaign(segment, half), world.campaign(segment, half)]
+
+    advance(engine_server, seconds=3 * 3600)
+
+    events = by_contact(receiver)
+    for campaign_id in campaign_ids:
+        assert world.state(campaign_id) == "Completed"
+        assert records(engine_server, campaign_id, "abandons") == []
+        spans = []
+        for contact in records(engine_server, campaign_id, "contacts"):
+            flow_events = events[contact["id"]]
+            reached = [e for e in flow_events if e["eventType"] == "CONNECTED_TO_AGENT"]
+            if reached:
+                end = next(e for e in flow_events if e["eventType"] == "CONTACT_DATA_UPDATED")
+                spans.append((stamp(reached[0]["agentInfo"]["connectedToAgentTimestamp"]),
+                              stamp(end["agentInfo"]["afterContactWorkEndTimestamp"])))
+        assert len(spans) >= 3
+        spans.sort()
+        # each campaign keeps at most its half of the two agents busy
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            assert end <= start, spans
