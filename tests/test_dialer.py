@@ -1,9 +1,9 @@
 """Agent-assisted voice end to end on the virtual clock: boto3 sets up profiles, a segment, a Connect
 instance with a queue, a routing profile and users, reattempt rules, and agent-assisted campaigns
 (predictive, progressive, preview); a simulated agent pool (POST /_reachout/agents/simulation)
-takes the calls the dialer connects, through the same agent desk the HTTP API serves; the simulated carrier places the calls. What happened is
-read back from the contact events (an EventBridge rule with an HTTP target), the contacts and the
-abandon records (/_reachout/campaigns/{id}/contacts|abandons).
+takes the calls the dialer connects, through the same agent desk the HTTP API serves; the simulated
+carrier places the calls. What happened is read back from the contact events (an EventBridge rule
+with an HTTP target), the contacts and the abandon records (/_reachout/campaigns/{id}/contacts|abandons).
 """
 from __future__ import annotations
 
