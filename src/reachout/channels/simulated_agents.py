@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from statistics import NormalDist
 
 from reachout.channels.simulated import fraction
+from reachout.domain.errors import DomainError
 
 PREVIEW_LOOK = timedelta(seconds=3)  # how long a simulated agent reads a preview before dialing
 
@@ -52,8 +53,13 @@ class SimulatedAgents:
             if step is None:
                 continue
             action, *args = step
-            getattr(desk, action)(self.instance_id, user_id, *args, now)
-            self.log.append((now, user_id, action, (seen.get("contact") or {}).get("contactId")))
+            contact_id = (seen.get("contact") or {}).get("contactId")
+            try:
+                getattr(desk, action)(self.instance_id, user_id, *args, now)
+            except DomainError as refused:  # e.g. the call's end is being recorded: again at the next tick
+                self.log.append((now, user_id, f"{action} refused: {refused.message}", contact_id))
+                continue
+            self.log.append((now, user_id, action, contact_id))
             steps += 1
         return steps
 

@@ -29,6 +29,9 @@ CONNECT_WINDOW = timedelta(seconds=2)  # from the answer to an agent, or abandon
 ABANDON_BLOCK = timedelta(hours=72)  # no AMD call to an abandoned number for this long
 # AMD statuses whose call goes to an agent: a person, or anyone at all when detection is off.
 LIVE = frozenset({"HUMAN_ANSWERED", "AMD_DISABLED"})
+# Calls in flight at most, per routable agent of the queue (the trunk cap the pacer is clamped to, as
+# in the dialer bench): a pacer that misjudges never floods the carrier.
+LINES_PER_AGENT = 6
 ABANDONED = "ABANDONED"  # the outcome of a live call that found no agent in time
 DISCARDED = "discarded by the agent in preview"
 

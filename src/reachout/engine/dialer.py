@@ -328,7 +328,8 @@ class Dialer:
         ringing = tuple((now - (c.contact.dispatched_at or now)).total_seconds() for c in own
                         if c.answered is None and c.ended is None)
         waiting = sum(1 for c in own if c.waiting)
-        lines = max(1, agent_call.share_of(int(getattr(self.channel, "rate", 1000)), share.lines))
+        trunk = min(int(getattr(self.channel, "rate", 1000)), agent_call.LINES_PER_AGENT * len(agents))
+        lines = max(1, agent_call.share_of(trunk, share.lines))
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         return Observation(t=(now - midnight).total_seconds(), agents_logged_in=logged_in, agents_idle=idle,
                            calls_classifying=0, calls_waiting=waiting, max_lines=lines, dialed=day.dialed,
