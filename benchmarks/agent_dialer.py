@@ -14,7 +14,8 @@ campaign; POST /_reachout/agents/simulation starts the pool. It prints:
 - live calls, calls connected to agents, abandoned calls and the abandon ratio (abandoned / live),
   plus the 1% AMD false-positive estimate the regimes count;
 - dials per connected call.
-Figures depend on the pacer (domain/pacing.py) and the simulated carrier's answer rates; it asserts nothing.
+Figures depend on the pacer (domain/pacing.py) and the simulated carrier's answer rates; it asserts
+nothing.
 """
 from __future__ import annotations
 
@@ -64,8 +65,6 @@ def main() -> None:
             wait(url, server, log)
             run(url, server.pid, db, args)
         finally:
-            if os.environ.get("DEBUG_BENCH"):
-                os.system(f"cp {log} /tmp/bench_server.log")
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
 
@@ -76,8 +75,9 @@ def run(url: str, pid: int, db: str, args) -> None:
                             aws_secret_access_key=SECRET, config=Config(retries={"max_attempts": 1}))
 
     connect, profiles, campaigns = client("connect"), client("customer-profiles"), client("connectcampaignsv2")
-    instance = connect.create_instance(IdentityManagementType="CONNECT_MANAGED", InstanceAlias=f"b{uuid.uuid4().hex[:8]}",
-                                       InboundCallsEnabled=False, OutboundCallsEnabled=True)["Id"]
+    instance = connect.create_instance(IdentityManagementType="CONNECT_MANAGED",
+                                       InstanceAlias=f"b{uuid.uuid4().hex[:8]}", InboundCallsEnabled=False,
+                                       OutboundCallsEnabled=True)["Id"]
     queue = connect.create_queue(InstanceId=instance, Name="outbound", HoursOfOperationId="hours")["QueueId"]
     profile = connect.create_routing_profile(
         InstanceId=instance, Name="agents", Description="agents", DefaultOutboundQueueId=queue,
@@ -120,9 +120,6 @@ def run(url: str, pid: int, db: str, args) -> None:
     contacts = get(url, f"/_reachout/campaigns/{campaign}/contacts")
     abandons = get(url, f"/_reachout/campaigns/{campaign}/abandons")
     pool = get(url, "/_reachout/agents/simulation")["pools"][0]["log"]
-    if os.environ.get("DEBUG_BENCH"):
-        print(pool[:40])
-        print([get(url, f"/_reachout/agents/{instance}/{u}") for u in users])
     finished = {contact: datetime.fromisoformat(at) for at, _, action, contact in pool if action == "finish_acw"}
     connected = agent_connections(db)
     busy = sum((finished[c] - at).total_seconds() for c, at in connected.items() if c in finished)
