@@ -143,7 +143,7 @@ class Dialer:
         self.last_tick = now
         handled = sum(pool.act(self.desk, now) for pool in self.pools)
         with self.db.transaction() as conn:
-            running = [(c, s) for c in dialer_store.running_campaigns(conn)
+            running = [(c, s) for c in dialer_store.dialing_campaigns(conn)
                        if (s := agent_call.dialer_settings(c.id, c.channel_subtype_config)) is not None]
         queues: dict[tuple[str, str], list] = defaultdict(list)
         for campaign, settings in running:
@@ -180,12 +180,14 @@ class Dialer:
             setting = settings[campaign_id]
             own = [c for c in calls.values() if c.contact.campaign_id == campaign_id]
             self._count(campaign_id, own, now)
+            if campaign.state != "Running":  # paused or stopped: its calls in flight are still served
+                continue
             if setting.mode == "preview":
                 handled += self._preview(campaign, setting, shares[campaign_id], agents, idle, own, now)
             else:
                 handled += self._pace(campaign, setting, shares[campaign_id], agents, own, now)
         with self.db.transaction() as conn:
-            going = any(dialer_store.has_due(conn, cid, now) for cid in campaigns)
+            going = any(dialer_store.has_due(conn, cid, now) for cid, c in campaigns.items() if c.state == "Running")
         return handled, going or bool(flights)
 
     def _release_agents(self, instance_id: str, engaged: list, calls: dict, campaigns: dict, now: datetime) -> int:
@@ -196,6 +198,8 @@ class Dialer:
             contacts = dialer_store.contacts_by_id(conn, [a.contact_id for a in engaged if a.contact_id])
             for agent in engaged:
                 contact = contacts.get(agent.contact_id)
+                if contact is not None and contact.campaign_id not in campaigns:
+                    continue  # a call of another queue's campaigns
                 call = calls.get(agent.contact_id)
                 if agent.activity == CONNECTED:
                     if call is None or call.ended is not None:

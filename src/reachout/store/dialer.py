@@ -16,9 +16,13 @@ from reachout.store.work import DISPATCHING, PLANNED, SENT
 TELEPHONY = "telephony"
 
 
-def running_campaigns(conn: Connection) -> list:
-    """Every Running campaign (the dialer keeps those with an agent-assisted telephony mode)."""
-    return [_campaign(row) for row in conn.execute(select(campaigns).where(campaigns.c.state == "Running"))]
+def dialing_campaigns(conn: Connection) -> list:
+    """Every Running campaign, and every other one with calls still in flight (a paused campaign's
+    live calls still go to agents or are abandoned); the dialer keeps the agent-assisted ones."""
+    in_flight = select(contacts.c.campaign_id).where(contacts.c.state.in_([SENT, DISPATCHING]),
+                                                     contacts.c.channel == TELEPHONY)
+    return [_campaign(row) for row in conn.execute(select(campaigns).where(
+        (campaigns.c.state == "Running") | campaigns.c.id.in_(in_flight)))]
 
 
 def calls_in_flight(conn: Connection, campaign_ids: Iterable[str]) -> list:
