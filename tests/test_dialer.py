@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from reachout.channels.simulated import outcome_for
 from reachout.domain.agent_call import CONNECT_WINDOW
-from tests.conftest import make_client
+from tests.conftest import make_client, start_server
 from tests.test_engine import World, advance, engine_server, internal, records  # noqa: F401 (fixture)
 from tests.test_events import receiver  # noqa: F401 (fixture)
 from tests.test_connect_agents import Center
@@ -397,3 +397,24 @@ def test_campaigns_on_one_queue_share_its_agents_by_their_bandwidth_allocation(e
         # each campaign keeps at most its half of the two agents busy
         for (_, end), (start, _) in zip(spans, spans[1:]):
             assert end <= start, spans
+
+
+def test_the_agent_api_is_behind_the_admin_gate(tmp_path):
+    """Where /_reachout/ needs credentials, so does the agent API: a bearer token or a SigV4 signature."""
+    token = "agent-desk-token-0123456789"
+    running = start_server(f"sqlite:///{tmp_path / 'gate.db'}", tmp_path, "--virtual-clock", "2026-01-05T08:00:00Z",
+                           REACHOUT_REQUIRE_ADMIN_AUTH="1", REACHOUT_ADMIN_TOKEN=token)
+    try:
+        path = f"{running.url}/_reachout/agents/{uuid.uuid4()}/{uuid.uuid4()}"
+        for headers, expected in (({}, 403), ({"Authorization": "Bearer wrong"}, 403),
+                                  ({"Authorization": f"Bearer {token}"}, 404)):
+            request = urllib.request.Request(path + "/status", method="POST", headers=headers,
+                                             data=json.dumps({"status": "Available"}).encode())
+            try:
+                urllib.request.urlopen(request, timeout=30)
+                status = 200
+            except urllib.error.HTTPError as error:
+                status = error.code
+            assert status == expected, headers
+    finally:
+        assert running.stop() == 0
