@@ -418,3 +418,27 @@ def test_the_agent_api_is_behind_the_admin_gate(tmp_path):
             assert status == expected, headers
     finally:
         assert running.stop() == 0
+
+
+def test_a_paused_campaigns_live_call_still_reaches_its_agent_and_nothing_new_is_dialed(engine_server, receiver):
+    world = World(engine_server)
+    floor = Floor(world)
+    instance = floor.instance_id
+    [user] = floor.users(1)
+    route_all(engine_server, receiver)
+    for number in numbers_answering("HUMAN_ANSWERED", 2, 7000):
+        world.person("paused", PhoneNumber=number)
+    agent_call(engine_server, instance, user, "status", {"status": "Available"})
+    campaign_id = world.campaign(world.segment("paused"),
+                                 telephony(floor.queue_id, {"progressive": {"bandwidthAllocation": 1.0}}))
+    advance(engine_server, seconds=1)
+    world.campaigns.pause_campaign(id=campaign_id)
+
+    advance(engine_server, seconds=40)
+
+    seen = agent_call(engine_server, instance, user)
+    assert seen["activity"] == "CONNECTED", seen
+    contacts = records(engine_server, campaign_id, "contacts")
+    assert sorted(c["state"] for c in contacts) == ["planned", "sent"]  # the second waits for the resume
+    assert seen["contact"]["contactId"] == next(c["id"] for c in contacts if c["state"] == "sent")
+    assert records(engine_server, campaign_id, "abandons") == []
