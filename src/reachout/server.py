@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 import reachout
 from reachout.admin_gate import PREFIX as ADMIN_PREFIX
 from reachout.admin_gate import AdminGate
+from reachout.agent_api import agent_routes
 from reachout.aws.catalog import ServiceCatalog
 from reachout.aws.gateway import Gateway
 from reachout.channels import Channel
@@ -43,6 +44,7 @@ from reachout.providers.segments import SegmentsProvider
 from reachout.providers.templates import TemplatesProvider
 from reachout.settings import Settings
 from reachout.store import campaigns as campaign_store
+from reachout.store import dialer as dialer_store
 from reachout.store import event_triggers, profile_domains, recipients
 from reachout.store.db import Database, database_url, open_database
 
@@ -103,9 +105,10 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
     async def campaign_records(request: Request) -> JSONResponse:
         """What happened to a campaign's recipients: its contacts, or why some were not contacted."""
         campaign_id, kind = request.path_params["campaign_id"], request.path_params["kind"]
-        reader = {"contacts": recipients.campaign_contacts, "suppressions": recipients.suppressions_of}.get(kind)
+        reader = {"contacts": recipients.campaign_contacts, "suppressions": recipients.suppressions_of,
+                  "abandons": dialer_store.abandons}.get(kind)
         if reader is None:
-            return _problem(404, f"no such record kind '{kind}': contacts or suppressions")
+            return _problem(404, f"no such record kind '{kind}': contacts, suppressions or abandons")
 
         def read():
             with database.transaction() as conn:
@@ -188,6 +191,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
         Route("/_reachout/channels/email/bounces", email_bounce, methods=["POST"]),
         Route("/_reachout/domains/{domain}/event-trigger-evaluations", trigger_evaluations),
         Route("/_reachout/campaigns/{campaign_id}/{kind}", campaign_records),
+        *agent_routes(engine, clock),
         Mount("/", app=gateway),
     ], lifespan=lifespan, middleware=[
         Middleware(AdminGate, required=settings.admin_auth_required, token=settings.admin_token, secrets=secrets,

@@ -52,12 +52,18 @@ DISPOSITIONS = {
     "FAX_MACHINE_DETECTED": Disposition("FAX_MACHINE", False),
     "AMD_NOT_APPLICABLE": Disposition("NOT_CONNECTED", False),
     **{reason: Disposition("DIAL_FAILED", False) for reason in DIAL_FAILURES},
+    # agent-assisted calls: a live call no agent took within 2 s, and what the agent said of a call
+    # in after-contact work (its outcome and disposition are the code; reattempt rules name it)
+    "ABANDONED": Disposition("ABANDONED", True),
+    **{code: Disposition(code, True) for code in ("CALLBACK", "NOT_INTERESTED", "SALE", "WRONG_PARTY",
+                                                    "DO_NOT_CALL", "RESOLVED")},
     # any channel
     "FAILED": Disposition("FAILED", None),
     "REJECTED": Disposition("REJECTED", False),  # refused by the channel before it left
     "NO_RECEIPT": Disposition("NO_RECEIPT", None),  # handed over; no report came before its deadline
 }
 NO_RECEIPT = "NO_RECEIPT"
+AGENT_DISPOSITIONS = ("CALLBACK", "NOT_INTERESTED", "SALE", "WRONG_PARTY", "DO_NOT_CALL", "RESOLVED")
 
 
 def final_outcome(outcome: str | None) -> str:

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from reachout.channels import Outgoing
-from reachout.channels.telephony import (ANSWERED, DEFAULT_RING_TIMEOUT, DISCONNECTED, STAGES, CallProgress, CallState,
-                                         OutgoingCall)
+from reachout.channels.telephony import (ANSWERED, CONNECTED_TO_AGENT, DEFAULT_RING_TIMEOUT, DISCONNECTED, STAGES,
+                                         CallProgress, CallState, OutgoingCall)
 from reachout.domain.campaign import Campaign
 from reachout.domain.outbound_request import OutboundRequest, template_parameters
 from reachout.engine import notify
@@ -27,6 +27,7 @@ from reachout.store import outbound_requests, work
 
 POLL = timedelta(seconds=1)  # when to ask again about a call whose adapter named no instant
 LOST = "FAILED"  # the outcome of a call its adapter has no record of
+AFTER_CONTACT_WORK = timedelta(hours=1)  # how long an agent's disposition of a call is waited for
 
 
 def outgoing_calls(conn: Connection, contacts: list) -> list[OutgoingCall]:
@@ -92,9 +93,17 @@ def follow(conn: Connection, campaign: Campaign, contact, state: CallState | Non
     if state is None:
         notify.call_progressed(conn, campaign, contact, [], None, now, lost=True)
         return LOST
+    if contact.outcome == DISCONNECTED:  # its agent gave no disposition in time: the call's own outcome
+        return progress_since(None, state).outcome
     news = progress_since(contact.outcome, state)
     notify.call_progressed(conn, campaign, contact, news.new, news.answered, now)
     if news.ended is not None:
+        if any(p.stage == CONNECTED_TO_AGENT for p in state.progress):
+            # An agent talked to them: the agent's disposition, given in after-contact work, is its
+            # outcome (engine/agent_desk.py); the call's own outcome if none comes by the deadline.
+            work.update_contact(conn, contact.id, outcome=DISCONNECTED, due_at=now + AFTER_CONTACT_WORK,
+                                lease_owner=None, lease_until=None)
+            return None
         return news.outcome
     work.update_contact(conn, contact.id, outcome=news.stage, due_at=state.next_at or now + POLL, lease_owner=None,
                         lease_until=None)

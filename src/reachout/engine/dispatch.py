@@ -62,6 +62,7 @@ class Dispatcher:
         self.owner = owner
         self.lease = lease
         self.batch = batch
+        self.paced_elsewhere = lambda campaign, channel: False  # agent-assisted calls: engine/dialer.py
 
     # --- dispatch ----------------------------------------------------------------------------
     def dispatch_due(self, now: datetime, budget: dict[str, int]) -> int:
@@ -84,6 +85,7 @@ class Dispatcher:
         with self.db.transaction() as conn:
             due = work.due_by_campaign(conn, work.PLANNED, now)
             running = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
+        due = [d for d in due if not self.paced_elsewhere(running.get(d[0]), d[1])]
         for channel, shares in _shares(due, running, budget).items():
             for campaign_id, quota in shares.items():
                 while quota > 0:

@@ -10,9 +10,12 @@ import threading
 from datetime import datetime, timedelta
 
 from reachout.channels import Channel
+from reachout.channels.telephony import Telephony
 from reachout.clock import Clock, VirtualClock
 from reachout.engine import campaigns, requests
+from reachout.engine.agent_desk import AgentDesk
 from reachout.engine.connect_contacts import ConnectContacts
+from reachout.engine.dialer import Dialer
 from reachout.engine.dispatch import Dispatcher
 from reachout.events.bus import EventBus
 from reachout.foreground import FOREGROUND
@@ -36,6 +39,11 @@ class Engine:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.dispatcher = Dispatcher(db, channels, self.owner, lease, batch)
         self.connect_contacts = ConnectContacts(db, channels, self.owner, lease, batch)
+        telephony = channels.get("telephony")
+        self.dialer = Dialer(db, telephony if isinstance(telephony, Telephony) else None, self.dispatcher, self.owner,
+                             lease)
+        self.dispatcher.paced_elsewhere = self.dialer.paces
+        self.agent_desk = self.dialer.desk = AgentDesk(db, self.dialer.channel, self.dispatcher)
         self._lock = threading.Lock()  # one pass at a time in this process
         threshold, *older = gc.get_threshold()
         if 0 < threshold < GC_THRESHOLD:  # (0: the collector is off; a larger one was chosen on purpose)
@@ -53,6 +61,7 @@ class Engine:
                 handled += requests.take_due(self.db, now)
                 handled += self.dispatcher.dispatch_due(now, budget)
                 handled += self.dispatcher.apply_outcomes(now)
+                handled += self.dialer.run_due(now)
                 handled += self.connect_contacts.run_due(now)
                 if self.bus is not None:
                     handled += self.bus.fan_out(now) + self.bus.deliver(now)
@@ -92,6 +101,7 @@ class Engine:
         with self.db.transaction() as conn:
             candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn), plans.next_release(conn),
                           connect_contacts.next_due(conn), requests.next_due(conn)]
+        candidates.append(self.dialer.next_due())
         if self.bus is not None:
             candidates.append(self.bus.next_due())
         found = [t for t in candidates if t is not None]

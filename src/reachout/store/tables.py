@@ -631,6 +631,20 @@ client_tokens = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# Live calls of agent-assisted campaigns that found no agent within 2 s (domain/agent_call.py): the
+# record of each abandon, and until when its number gets no call with answering machine detection.
+abandoned_calls = Table(
+    "abandoned_calls", metadata,
+    Column("contact_id", String(36), primary_key=True),
+    Column("campaign_id", String(36), nullable=False),
+    Column("endpoint", String(255), nullable=False),
+    Column("answered_at", UtcDateTime, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("ix_abandoned_calls_endpoint", "endpoint", "blocked_until"),
+    Index("ix_abandoned_calls_campaign", "campaign_id", "at"),
+)
 
 # --- Amazon Connect: agents (queues, routing profiles, users, agent statuses) --------------------
 connect_queues = Table(
