@@ -1,1 +1,39 @@
-ROUTES = []
+"""A campaign's live page: its configuration and state actions, and figures that refresh themselves
+(contacts by state and disposition, suppressions by reason with examples, sends per hour, limits hit,
+latest contact events)."""
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from reachout.console.app import Context
+from reachout.store import console_reads
+
+REFRESH_SECONDS = 5
+
+
+def _figures(ctx: Context):
+    campaign_id = ctx.request.path_params["campaign_id"]
+    with ctx.console.database.read() as conn:
+        campaign = console_reads.campaign(conn, campaign_id)
+        figures = console_reads.live_figures(conn, campaign_id) if campaign else None
+    return campaign, figures
+
+
+def show(ctx: Context) -> Response:
+    campaign, figures = _figures(ctx)
+    if campaign is None:
+        return ctx.render("refused.html", status=404, reason=f"There is no campaign {ctx.request.path_params['campaign_id']}.")
+    return ctx.render("live.html", c=campaign, f=figures, every=REFRESH_SECONDS)
+
+
+def fragment(ctx: Context) -> Response:
+    campaign, figures = _figures(ctx)
+    if campaign is None:
+        return ctx.render("refused.html", status=404, reason="The campaign is gone.")
+    return ctx.render("_live.html", c=campaign, f=figures)
+
+
+ROUTES = [
+    ("/campaigns/{campaign_id}", show, ["GET"], False),
+    ("/campaigns/{campaign_id}/live", fragment, ["GET"], False),
+]

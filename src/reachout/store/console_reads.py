@@ -3,10 +3,9 @@ live figures, a profile's communications. Each is one or a few grouped queries, 
 100,000-participant campaign stays quick."""
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from collections import Counter
 
-from sqlalchemy import Connection, and_, func, literal, or_, select
+from sqlalchemy import Connection, func, literal, or_, select
 
 from reachout.domain.campaign import Campaign
 from reachout.store.campaigns import _campaign

@@ -8,30 +8,35 @@ document.addEventListener("submit", (event) => {
   if (question && !window.confirm(question)) event.preventDefault();
 });
 
-// "Add a row": copies the last row of its group, with its fields emptied and its ids made unique.
-let added = 0;
+// "Add a row": copies the last row of its group, its fields emptied and numbered as the next row
+// (fields are named GROUP-N-FIELD, and their ids are their names).
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-add-row]");
   if (!button) return;
   const group = document.getElementById(button.getAttribute("data-add-row"));
   const rows = group.querySelectorAll(".row");
+  let next = 0;
+  group.querySelectorAll("[name]").forEach((field) => {
+    const found = /^\w+-(\d+)-/.exec(field.name);
+    if (found) next = Math.max(next, Number(found[1]));
+  });
+  next += 1;
+  const renumber = (text) => text.replace(/^(\w+)-\d+-/, `$1-${next}-`);
   const copy = rows[rows.length - 1].cloneNode(true);
-  added += 1;
-  copy.querySelectorAll("[id]").forEach((element) => {
-    const id = element.id + "-added" + added;
-    const label = copy.querySelector(`label[for="${element.id}"]`);
-    if (label) label.htmlFor = id;
-    element.id = id;
-  });
-  copy.querySelectorAll("input, select").forEach((field) => {
-    if (field.type === "checkbox" || field.type === "radio") field.checked = false;
-    else if (field.tagName === "SELECT") field.selectedIndex = 0;
-    else field.value = "";
-    field.removeAttribute("aria-invalid");
-  });
   copy.querySelectorAll(".field-error").forEach((note) => note.remove());
+  copy.querySelectorAll("label[for]").forEach((label) => { label.htmlFor = renumber(label.htmlFor); });
+  copy.querySelectorAll("input, select").forEach((field) => {
+    field.name = renumber(field.name);
+    if (field.id) field.id = renumber(field.id);
+    field.removeAttribute("aria-invalid");
+    field.removeAttribute("aria-describedby");
+    if (field.type === "hidden") return;
+    if (field.type === "checkbox" || field.type === "radio") field.checked = false;
+    else if (field.tagName === "SELECT") Array.from(field.options).forEach((option, i) => { option.selected = !field.multiple && i === 0; });
+    else field.value = field.defaultValue && field.name.endsWith("-max_attempts") ? "2" : "";
+  });
   group.appendChild(copy);
-  const first = copy.querySelector("input, select");
+  const first = copy.querySelector("input:not([type=hidden]), select");
   if (first) first.focus();
 });
 
