@@ -16,7 +16,7 @@ def submit(ctx: Context) -> Response:
     account = ctx.console.sessions.account
     user = ctx.value("user")
     if not account.accepts(user, (ctx.form or {}).get("password", [""])[0]):
-        return ctx.render("signin.html", status=401, next=_next(ctx), user_given=user,
+        return ctx.render("signin.html", next=_next(ctx), user_given=user,
                           error="The user name or password is not right.")
     ctx.console.sessions.sign_in(ctx.session, user)
     return ctx.redirect(_next(ctx))

@@ -472,7 +472,7 @@ def submit(ctx: Context) -> Response:
     if step != "edit" and not draft.errors:
         check(ctx, draft)
     if step == "edit" or draft.errors:
-        return ctx.render("wizard.html", status=400 if draft.errors else 200, errors=draft.errors,
+        return ctx.render("wizard.html", errors=draft.errors,
                           **form_helpers(form_values(ctx)), **options(ctx))
     if step == "review":
         try:
@@ -485,7 +485,7 @@ def submit(ctx: Context) -> Response:
     campaign_id, problems = publish(ctx, draft, start=step == "publish")
     if campaign_id is None:
         draft.problem("", problems[0])
-        return ctx.render("wizard.html", status=400, errors=draft.errors, **form_helpers(form_values(ctx)),
+        return ctx.render("wizard.html", errors=draft.errors, **form_helpers(form_values(ctx)),
                           **options(ctx))
     done = "published" if step == "publish" else "saved as a Draft"
     if problems:

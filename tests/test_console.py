@@ -1,0 +1,308 @@
+"""The admin console in a real browser: Playwright driving Debian's chromium against `reachout serve`
+on a virtual clock; what the pages did is checked through boto3, as any client sees it.
+
+Screenshots of every page at 1280 and 390 px go to REACHOUT_SCREENSHOTS (default
+.reachout/screenshots), printed at the end of the session.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ACCOUNT, make_client, start_server
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)  # a Monday
+REGION = "us-east-1"
+USER, PASSWORD = "ops", "console-test-password"
+SHOTS = Path(os.environ.get("REACHOUT_SCREENSHOTS", ".reachout/screenshots")).resolve()
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("console")
+    running = start_server(f"sqlite:///{data / 'console.db'}", data, "--virtual-clock", START.isoformat(),
+                           REACHOUT_CONSOLE_USER=USER, REACHOUT_CONSOLE_PASSWORD=PASSWORD)
+    yield running
+    assert running.stop() == 0, running.log.read_text()
+    print(f"\nconsole screenshots in {SHOTS}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM)
+        yield launched
+        launched.close()
+
+
+class Page:
+    """A browser tab on the console that fails the test on any console error or page error."""
+
+    def __init__(self, browser, server, width: int = 1280):
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
+        self.page = self.context.new_page()
+        self.server = server
+        self.errors: list[str] = []
+        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def go(self, path: str):
+        self.page.goto(self.server.url + path)
+        return self.page
+
+    def sign_in(self, user: str = USER, password: str = PASSWORD):
+        self.go("/console/")
+        self.page.get_by_label("User name").fill(user)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        return self.page
+
+    def shoot(self, name: str) -> None:
+        """This page at 1280 and at 390 px wide, full length."""
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        size = self.page.viewport_size
+        for width in (1280, 390):
+            self.page.set_viewport_size({"width": width, "height": 900})
+            self.page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+        self.page.set_viewport_size(size)
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.errors == [], f"browser console errors: {self.errors}"
+
+
+@pytest.fixture
+def tab(browser, console_server):
+    opened = Page(browser, console_server)
+    yield opened
+    opened.close()
+
+
+class World:
+    """What a campaign needs, made through boto3: a domain with profiles and a segment, email and
+    SMS templates, a Connect instance with a number."""
+
+    def __init__(self, server):
+        self.server = server
+        client = lambda name: make_client(server.url, name)  # noqa: E731
+        self.profiles, self.v2, self.qc, self.connect = (client("customer-profiles"), client("connectcampaignsv2"),
+                                                         client("qconnect"), client("connect"))
+        self.domain = f"d{uuid.uuid4().hex[:8]}"
+        self.profiles.create_domain(DomainName=self.domain, DefaultExpirationDays=365)
+        self.segment_name = f"seg{uuid.uuid4().hex[:6]}"
+        self.segment_display = f"Spring buyers {self.segment_name}"
+        self.profiles.create_segment_definition(
+            DomainName=self.domain, SegmentDefinitionName=self.segment_name, DisplayName=self.segment_display,
+            SegmentGroups={"Include": "ALL", "Groups": [{"Type": "ALL", "Dimensions": [{"ProfileAttributes": {
+                "Attributes": {"cohort": {"DimensionType": "INCLUSIVE", "Values": ["spring"]}}}}]}]})
+        self.segment_arn = (f"arn:aws:profile:{REGION}:{ACCOUNT}:domains/{self.domain}/segment-definitions/"
+                            f"{self.segment_name}")
+        kb = self.qc.create_knowledge_base(name=f"kb-{uuid.uuid4().hex[:6]}", knowledgeBaseType="MESSAGE_TEMPLATES")
+        kb_id = kb["knowledgeBase"]["knowledgeBaseId"]
+        self.email_template = self.qc.create_message_template(
+            knowledgeBaseId=kb_id, name=f"spring-{uuid.uuid4().hex[:4]}", channelSubtype="EMAIL",
+            content={"email": {"subject": "Spring", "body": {"plainText": {"content": "Hello"}}}},
+        )["messageTemplate"]["messageTemplateArn"]
+        self.instance = self.connect.create_instance(IdentityManagementType="CONNECT_MANAGED",
+                                                     InstanceAlias=f"i{uuid.uuid4().hex[:8]}",
+                                                     InboundCallsEnabled=False, OutboundCallsEnabled=True)["Id"]
+
+    def people(self, count: int, cohort: str = "spring") -> list[str]:
+        return [self.profiles.create_profile(
+            DomainName=self.domain, FirstName=f"P{i}", EmailAddress=f"p{i}.{uuid.uuid4().hex[:6]}@example.com",
+            Attributes={"cohort": cohort})["ProfileId"] for i in range(count)]
+
+    def campaign(self, name: str, start: bool = False) -> str:
+        campaign_id = self.v2.create_campaign(
+            name=name, connectInstanceId=self.instance, source={"customerProfilesSegmentArn": self.segment_arn},
+            channelSubtypeConfig={"email": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
+                "connectSourceEmailAddress": "news@example.com", "wisdomTemplateArn": self.email_template}}})["id"]
+        if start:
+            self.v2.start_campaign(id=campaign_id)
+        return campaign_id
+
+
+def advance(server, seconds: int) -> None:
+    request = urllib.request.Request(server.url + "/_reachout/clock/advance", method="POST",
+                                     data=json.dumps({"seconds": seconds}).encode())
+    urllib.request.urlopen(request, timeout=300).read()
+
+
+# --- sign-in, sessions, CSRF -------------------------------------------------------------------------
+def test_unauthenticated_pages_go_to_sign_in_and_wrong_passwords_are_refused(tab, console_server):
+    page = tab.go("/console/campaigns?q=x")
+    assert "/console/signin" in page.url
+    tab.shoot("signin")
+    page.get_by_label("User name").fill(USER)
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text() == "The user name or password is not right."
+    tab.shoot("signin-refused")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.endswith("/console/campaigns?q=x")  # back where it was going
+    assert page.get_by_role("heading", name="Campaign management").is_visible()
+    cookie = next(c for c in tab.context.cookies() if c["name"] == "reachout_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    page.get_by_role("button", name="Sign out").click()
+    assert "/console/signin" in page.url
+    tab.go("/console/campaigns")
+    assert "/console/signin" in tab.page.url
+
+
+def test_a_post_without_a_session_or_without_the_csrf_token_changes_nothing(tab, console_server):
+    world = World(console_server)
+    campaign_id = world.campaign(f"csrf-{uuid.uuid4().hex[:4]}")
+    action = f"{console_server.url}/console/campaigns/{campaign_id}/actions/start"
+    # No session at all: refused before anything is read.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(action, data=b"csrf=x", method="POST"))
+    assert refused.value.code == 401
+    # Signed in, but a form without the right token (a forged cross-site form carries none).
+    tab.sign_in()
+    answer = tab.context.request.post(action, form={"csrf": "forged"})
+    assert answer.status == 403 and "security token" in answer.text()
+    answer = tab.context.request.post(action, form={})
+    assert answer.status == 403
+    assert world.v2.get_campaign_state(id=campaign_id)["state"] == "Initialized"
+    tab.go(f"/console/campaigns/{campaign_id}")
+    tab.page.get_by_role("button", name=re.compile("^Start campaign")).click()
+    assert world.v2.get_campaign_state(id=campaign_id)["state"] == "Running"
+
+
+# --- the Create Campaign wizard ----------------------------------------------------------------------
+def fill_row(page, group: str, n: int, **values) -> None:
+    for name, value in values.items():
+        field = page.locator(f"#{group}-{n}-{name}")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
+def test_the_wizard_publishes_a_segment_email_campaign_exactly_as_entered(tab, console_server):
+    world = World(console_server)
+    world.people(3)
+    page = tab.sign_in()
+    page.get_by_role("link", name="Create campaign").first.click()
+    name = f"Spring sale {uuid.uuid4().hex[:4]}"
+    page.get_by_label("Campaign name").fill(name)
+    page.get_by_label("Amazon Connect instance").fill(world.instance)
+    page.get_by_role("radio", name="Customer segment").check()
+    page.locator("#segment").select_option(world.segment_arn)
+    page.get_by_role("radio", name="Email", exact=True).check()
+    page.locator("#email_template").select_option(world.email_template)
+    page.get_by_label("Sender email address").fill("news@example.com")
+    page.get_by_label("Sender display name").fill("Spring News")
+    fill_row(page, "limit", 1, count="3", days="1")
+    fill_row(page, "limit", 2, count="5", days="7")
+    fill_row(page, "retry", 1, channel="email", wait="2", wait_unit="H", max_attempts="3")
+    page.locator("#retry-1-dispositions").select_option(["SOFT_BOUNCE", "HARD_BOUNCE"])
+    fill_row(page, "window", 1, day="WEEKDAYS", **{"from": "09:00", "to": "12:00"})
+    fill_row(page, "window", 2, day="WEEKDAYS", **{"from": "13:00", "to": "17:00"})
+    page.get_by_role("button", name="Add a period").click()  # a third row, by the page's own script
+    fill_row(page, "window", 3, channel="email", day="SATURDAY", **{"from": "10:00", "to": "12:00"})
+    fill_row(page, "exception", 1, name="Spring holiday", start="2026-04-03", end="2026-04-07")
+    page.get_by_label("Standard time zone, for all recipients").check()
+    page.locator("#tz").select_option("America/New_York")
+    page.get_by_label("Start later").check()
+    page.get_by_label("Start (UTC)").fill("2026-01-06T09:00")
+    page.get_by_label("Expiry date and time (UTC)").fill("2026-03-01T00:00")
+    page.get_by_role("radio", name="Repeats").check()
+    page.get_by_label(re.compile("^Frequency")).select_option("P7D")
+    tab.shoot("wizard")
+    page.get_by_role("button", name="Review").click()
+
+    assert page.get_by_role("heading", name="Review and publish").is_visible()
+    assert page.locator(".figures li").first.inner_text().split() == ["3", "recipients"]
+    tab.shoot("review")
+    assert world.v2.list_campaigns(filters={"instanceIdFilter": {"value": world.instance, "operator": "Eq"}}
+                                   )["campaignSummaryList"] == []  # nothing is created before Publish
+    page.get_by_role("button", name="Publish").click()
+    assert page.get_by_role("status").inner_text() == f"Campaign {name} published."
+    tab.shoot("live")
+
+    (summary,) = world.v2.list_campaigns(filters={"instanceIdFilter": {"value": world.instance, "operator": "Eq"}}
+                                         )["campaignSummaryList"]
+    campaign = world.v2.describe_campaign(id=summary["id"])["campaign"]
+    weekdays = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")
+    hours = [{"startTime": "T09:00", "endTime": "T12:00"}, {"startTime": "T13:00", "endTime": "T17:00"}]
+    holiday = {"restrictedPeriods": {"restrictedPeriodList": [
+        {"name": "Spring holiday", "startDate": "2026-04-03", "endDate": "2026-04-07"}]}}
+    assert {k: v for k, v in campaign.items() if k not in ("id", "arn", "tags", "connectCampaignFlowArn")} == {
+        "name": name, "connectInstanceId": world.instance,
+        "channelSubtypeConfig": {"email": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
+            "connectSourceEmailAddress": "news@example.com", "sourceEmailAddressDisplayName": "Spring News",
+            "wisdomTemplateArn": world.email_template}}},
+        "source": {"customerProfilesSegmentArn": world.segment_arn},
+        "schedule": {"startTime": datetime(2026, 1, 6, 9, tzinfo=timezone.utc),
+                     "endTime": datetime(2026, 3, 1, tzinfo=timezone.utc), "refreshFrequency": "P7D"},
+        "communicationLimitsOverride": {"instanceLimitsHandling": "OPT_IN", "allChannelSubtypes": {
+            "communicationLimitsList": [{"maxCountPerRecipient": 3, "frequency": 1, "unit": "DAY"},
+                                        {"maxCountPerRecipient": 5, "frequency": 7, "unit": "DAY"}]}},
+        "communicationTimeConfig": {
+            "localTimeZoneConfig": {"defaultTimeZone": "America/New_York"},
+            "email": {"openHours": {"dailyHours": {**{day: hours for day in weekdays},
+                                                   "SATURDAY": [{"startTime": "T10:00", "endTime": "T12:00"}]}},
+                      **holiday}},
+    }
+    # The reattempt rules went into the CAMPAIGN flow the campaign names.
+    flow_id = campaign["connectCampaignFlowArn"].rsplit("/", 1)[-1]
+    flow = world.connect.describe_contact_flow(InstanceId=world.instance, ContactFlowId=flow_id)["ContactFlow"]
+    assert flow["Type"] == "CAMPAIGN"
+    assert json.loads(flow["Content"])["ReattemptRules"] == [
+        {"Dispositions": ["HARD_BOUNCE", "SOFT_BOUNCE"], "Channel": "email", "Wait": "PT2H", "MaxAttempts": 3}]
+    assert world.v2.get_campaign_state(id=summary["id"])["state"] == "Running"  # published
+
+
+def test_the_wizard_shows_each_problem_next_to_its_field_in_the_apis_words_and_creates_nothing(
+        tab, console_server):
+    world = World(console_server)
+    page = tab.sign_in()
+    tab.go("/console/campaigns/new")
+    page.get_by_label("Campaign name").fill("x" * 130)
+    page.get_by_label("Amazon Connect instance").fill(world.instance)
+    page.locator("#segment").select_option(world.segment_arn)
+    page.locator("#email_template").select_option(world.email_template)
+    page.get_by_label("Sender email address").fill("not an address")
+    for n in (1, 2):
+        fill_row(page, "limit", n, count="1", days=str(n))
+    page.get_by_role("button", name="Add a limit").click()
+    fill_row(page, "limit", 3, count="9", days="30")
+    page.get_by_role("button", name="Review").click()
+
+    assert "The campaign was not created." in page.get_by_role("alert").inner_text()
+    assert page.locator("#name-error").inner_text() == (
+        f"ValidationException: Value '{'x' * 97}...' at 'name' failed to satisfy constraint: "
+        "Member must have length less than or equal to 127")
+    assert page.locator("#name").get_attribute("aria-invalid") == "true"
+    assert "at 'channelSubtypeConfig.email.defaultOutboundConfig.connectSourceEmailAddress' failed to satisfy " \
+           "constraint: Member must satisfy regular expression pattern" in page.locator("#email_from-error").inner_text()
+    assert "Member must have length less than or equal to 2" in page.locator("#limits-error").inner_text()
+    assert page.locator("#limit-3-count").input_value() == "9"  # what was entered stays
+    tab.shoot("wizard-errors")
+
+    # Exceptions only with active times: the model's own requirement, next to the exception.
+    page.get_by_label("Campaign name").fill("holiday only")
+    page.get_by_label("Sender email address").fill("news@example.com")
+    fill_row(page, "limit", 3, count="", days="")
+    fill_row(page, "exception", 1, name="Closed", start="2026-04-03", end="2026-04-04")
+    page.get_by_role("button", name="Review").click()
+    assert "Value null at 'communicationTimeConfig.email.openHours' failed to satisfy constraint: Member must " \
+           "not be null" in page.locator("#exception-1-name-error").inner_text()
+    assert world.v2.list_campaigns(filters={"instanceIdFilter": {"value": world.instance, "operator": "Eq"}}
+                                   )["campaignSummaryList"] == []
