@@ -306,3 +306,70 @@ def test_the_wizard_shows_each_problem_next_to_its_field_in_the_apis_words_and_c
            "not be null" in page.locator("#exception-1-name-error").inner_text()
     assert world.v2.list_campaigns(filters={"instanceIdFilter": {"value": world.instance, "operator": "Eq"}}
                                    )["campaignSummaryList"] == []
+
+
+# --- campaign management -----------------------------------------------------------------------------
+def test_campaign_management_searches_pages_and_acts_through_the_apis_state_rules(tab, console_server):
+    world = World(console_server)
+    prefix = f"mgmt{uuid.uuid4().hex[:4]}"
+    ids = [world.campaign(f"{prefix} {n:02d}") for n in range(27)]
+    page = tab.sign_in()
+    page.get_by_label("Search by name or id").fill(prefix)
+    page.get_by_role("button", name="Search").click()
+    assert page.locator(".count").inner_text() == "27 campaigns, page 1 of 2"
+    names = page.locator("table.campaigns tbody tr td:first-child a").all_inner_texts()
+    assert names == [f"{prefix} {n:02d}" for n in range(26, 1, -1)]  # newest first
+    tab.shoot("campaigns")
+    page.get_by_role("link", name="Next page").click()
+    assert page.locator("table.campaigns tbody tr td:first-child a").all_inner_texts() == [f"{prefix} 01",
+                                                                                         f"{prefix} 00"]
+    row = page.locator("tr", has_text=f"{prefix} 00")
+    assert row.locator(".state").inner_text() == "Draft"
+    assert row.locator("td[data-label=Channel]").inner_text() == "Email"
+    assert row.locator("td[data-label=Source]").inner_text() == f"Segment {world.segment_name}"
+
+    for button, state, shown in (("Start", "Running", "Active"), ("Pause", "Paused", "Paused"),
+                                 ("Resume", "Running", "Active")):
+        page.get_by_role("button", name=f"{button} campaign {prefix} 00").click()
+        assert page.get_by_role("status").inner_text().startswith(f"Campaign {prefix} 00 ")
+        assert world.v2.get_campaign_state(id=ids[0])["state"] == state
+        assert page.locator("tr", has_text=f"{prefix} 00").locator(".state").inner_text() == shown
+    assert "page=2" in page.url and f"q={prefix}" in page.url  # still on the same page of the same search
+
+    # A page that is out of date offers Pause; the API refuses it, in its own words.
+    world.v2.stop_campaign(id=ids[0])
+    page.get_by_role("button", name=f"Pause campaign {prefix} 00").click()
+    assert page.get_by_role("alert").inner_text() == (
+        f"InvalidCampaignStateException: Cannot pause campaign {ids[0]} in state Stopped")
+    assert page.locator("tr", has_text=f"{prefix} 00").locator(".state").inner_text() == "Stopped"
+    page.get_by_label("State").select_option("Stopped")
+    page.get_by_role("button", name="Search").click()
+    assert page.locator(".count").inner_text() == "1 campaign"
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Delete campaign {prefix} 00").click()
+    assert page.get_by_role("status").inner_text() == f"Campaign {prefix} 00 deleted."
+    with pytest.raises(world.v2.exceptions.ResourceNotFoundException):
+        world.v2.describe_campaign(id=ids[0])
+
+
+# --- the live page -----------------------------------------------------------------------------------
+def test_the_live_page_follows_the_campaign_as_the_virtual_clock_moves(tab, console_server):
+    world = World(console_server)
+    people = world.people(4)
+    world.profiles.create_profile(DomainName=world.domain, FirstName="NoMail", Attributes={"cohort": "spring"})
+    campaign_id = world.campaign(f"live-{uuid.uuid4().hex[:4]}", start=True)
+    page = tab.sign_in()
+    tab.go(f"/console/campaigns/{campaign_id}")
+    assert page.locator("#live-state").inner_text() == "Active"
+    assert page.locator("#contacts-by-state").inner_text().split() == ["0", "none", "yet"]
+
+    advance(console_server, 3600)  # the page is not reloaded: it fetches its figures itself
+    expect = playwright.expect
+    expect(page.locator("#dispositions")).to_contain_text("DELIVERED", timeout=20000)
+    delivered = page.locator("#dispositions li", has_text="DELIVERED").locator("b").inner_text()
+    assert int(delivered) == len(people)
+    expect(page.locator("#suppressions")).to_contain_text("1")
+    assert page.locator("#events tbody tr").count() >= len(people)
+    assert page.locator("svg.chart rect.bar").count() == 1
+    tab.shoot("live-running")

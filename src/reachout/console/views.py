@@ -48,6 +48,8 @@ def schedule_text(campaign: Campaign, now: datetime | None = None) -> str:
     if schedule is None:
         return "Starts when published"
     text = f"{when(schedule.start_time)} to {when(schedule.end_time)}"
+    if now is not None and campaign.state == "Running" and schedule.start_time > now:
+        text = f"Scheduled: {text}"
     if schedule.refresh_frequency:
         text += f", repeats every {duration(schedule.refresh_frequency)}"
     return text
@@ -81,6 +83,12 @@ def duration(text: str | None) -> str:
     return " ".join(parts) or "0"
 
 
-GLOBALS = {"state_name": state_name, "channel_names": channel_names, "source_name": source_name,
+# Channel settings (defaultOutboundConfig members) as the console names them.
+SETTING_NAMES = {"connectSourceEmailAddress": "Sender", "sourceEmailAddressDisplayName": "Sender display name",
+                 "wisdomTemplateArn": "Template", "connectSourcePhoneNumberArn": "Origination number",
+                 "connectContactFlowId": "Contact flow", "connectSourcePhoneNumber": "Caller ID",
+                 "answerMachineDetectionConfig": "Answering machine detection", "ringTimeout": "Ring timeout (s)"}
+
+GLOBALS = {"SETTING_NAMES": SETTING_NAMES, "state_name": state_name, "channel_names": channel_names, "source_name": source_name,
            "schedule_text": schedule_text, "ACTIONS": ACTIONS}
 FILTERS = {"when": when, "duration": duration}

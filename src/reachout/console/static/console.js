@@ -40,6 +40,19 @@ document.addEventListener("click", (event) => {
   if (first) first.focus();
 });
 
+// Settings that belong to one choice (a channel, a kind of recipients) show only while it is chosen:
+// data-when="NAME=VALUE[,VALUE]" follows the radio buttons named NAME.
+const choices = document.querySelectorAll("[data-when]");
+const follow = () => choices.forEach((part) => {
+  const [name, wanted] = part.getAttribute("data-when").split("=");
+  const checked = document.querySelector(`input[type=radio][name="${name}"]:checked`);
+  part.hidden = !(checked && wanted.split(",").includes(checked.value));
+});
+if (choices.length) {
+  document.addEventListener("change", (event) => { if (event.target.type === "radio") follow(); });
+  follow();
+}
+
 // The live page: its figures come again every few seconds as an HTML fragment of the same page.
 const live = document.querySelector("[data-live]");
 if (live) {
