@@ -126,11 +126,12 @@ class World:
             DomainName=self.domain, FirstName=f"P{i}", EmailAddress=f"p{i}.{uuid.uuid4().hex[:6]}@example.com",
             Attributes={"cohort": cohort})["ProfileId"] for i in range(count)]
 
-    def campaign(self, name: str, start: bool = False) -> str:
+    def campaign(self, name: str, start: bool = False, **extra) -> str:
         campaign_id = self.v2.create_campaign(
             name=name, connectInstanceId=self.instance, source={"customerProfilesSegmentArn": self.segment_arn},
             channelSubtypeConfig={"email": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
-                "connectSourceEmailAddress": "news@example.com", "wisdomTemplateArn": self.email_template}}})["id"]
+                "connectSourceEmailAddress": "news@example.com", "wisdomTemplateArn": self.email_template}}},
+            **extra)["id"]
         if start:
             self.v2.start_campaign(id=campaign_id)
         return campaign_id
@@ -373,3 +374,42 @@ def test_the_live_page_follows_the_campaign_as_the_virtual_clock_moves(tab, cons
     assert page.locator("#events tbody tr").count() >= len(people)
     assert page.locator("svg.chart rect.bar").count() == 1
     tab.shoot("live-running")
+
+
+# --- profiles and segments ---------------------------------------------------------------------------
+def test_profiles_show_their_communications_and_limits_and_segments_their_members(tab, console_server):
+    world = World(console_server)
+    people = world.people(2)
+    world.people(1, cohort="autumn")
+    once_a_day = {"allChannelSubtypes": {"communicationLimitsList": [
+        {"maxCountPerRecipient": 1, "frequency": 1, "unit": "DAY"}]}}
+    first = world.campaign(f"first-{uuid.uuid4().hex[:4]}", start=True, communicationLimitsOverride=once_a_day)
+    advance(console_server, 600)
+    second = world.campaign(f"second-{uuid.uuid4().hex[:4]}", start=True, communicationLimitsOverride=once_a_day)
+    advance(console_server, 600)
+
+    page = tab.sign_in()
+    tab.go(f"/console/campaigns/{second}")
+    assert "communication limit reached" in page.locator("#suppressions").inner_text()
+    assert page.get_by_role("region", name="Communication limits hit").inner_text().count("2 ×") == 1
+
+    page.get_by_role("link", name="Profiles").click()
+    page.get_by_label("Domain").select_option(world.domain)
+    page.get_by_label("Search by name, email, phone or id").fill(people[0])
+    page.get_by_role("button", name="Search").click()
+    assert page.locator("#profiles tbody tr").count() == 1
+    tab.shoot("profiles")
+    page.locator("#profiles tbody a").click()
+    communications = page.locator("#communications tbody tr")
+    assert communications.count() == 1 and "DELIVERED" in communications.inner_text()
+    limits = page.locator("#limits tbody tr")
+    assert limits.count() == 2  # each campaign's 1 per day, both used up
+    assert all("1 of 1" in row and "limit reached" in row for row in limits.all_inner_texts())
+    assert "communication limit reached" in page.get_by_role("region", name="Why it was not contacted").inner_text()
+    tab.shoot("profile")
+
+    page.get_by_role("link", name="Segments").click()
+    row = page.locator("#segments tbody tr", has_text=world.segment_name)
+    assert row.locator("td[data-label='Members now']").inner_text() == "2"
+    tab.shoot("segments")
+    assert first != second
