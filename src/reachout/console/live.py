@@ -6,6 +6,8 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from reachout.console.app import Context
+from reachout.domain.campaign import INITIALIZED
+from reachout.engine.forecast import forecast
 from reachout.store import console_reads
 
 REFRESH_SECONDS = 5
@@ -23,7 +25,13 @@ def show(ctx: Context) -> Response:
     campaign, figures = _figures(ctx)
     if campaign is None:
         return ctx.render("refused.html", status=404, reason=f"There is no campaign {ctx.request.path_params['campaign_id']}.")
-    return ctx.render("live.html", c=campaign, f=figures, every=REFRESH_SECONDS)
+    outlook = None
+    if campaign.state == INITIALIZED and "customerProfilesSegmentArn" in (campaign.source or {}):
+        # Before it is published, a Draft shows what publishing it now would do.
+        start = campaign.schedule.start_time if campaign.schedule and campaign.schedule.start_time > ctx.now else ctx.now
+        outlook = forecast(ctx.console.database, campaign, start, seed=ctx.console.seed,
+                           rate=ctx.console.sim_rate).view()
+    return ctx.render("live.html", c=campaign, f=figures, every=REFRESH_SECONDS, forecast=outlook)
 
 
 def fragment(ctx: Context) -> Response:
