@@ -413,3 +413,68 @@ def test_profiles_show_their_communications_and_limits_and_segments_their_member
     assert row.locator("td[data-label='Members now']").inner_text() == "2"
     tab.shoot("segments")
     assert first != second
+
+
+def test_the_wizard_publishes_an_sms_campaign_on_a_new_event_trigger(tab, console_server):
+    world = World(console_server)
+    world.profiles.put_profile_object_type(
+        DomainName=world.domain, ObjectTypeName="WebOrder", Description="orders", AllowProfileCreation=True,
+        Fields={"OrderId": {"Source": "_source.OrderId", "Target": "WebOrder.OrderId"},
+                "Phone": {"Source": "_source.Phone", "Target": "_profile.MobilePhoneNumber"},
+                "Total": {"Source": "_source.Total", "Target": "WebOrder.Total"}},
+        Keys={"OrderId": [{"StandardIdentifiers": ["UNIQUE"], "FieldNames": ["OrderId"]}],
+              "_phone": [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["Phone"]}]})
+    kb_id = world.email_template.split("/")[-2]
+    sms_template = world.qc.create_message_template(
+        knowledgeBaseId=kb_id, name=f"sms-{uuid.uuid4().hex[:4]}", channelSubtype="SMS",
+        content={"sms": {"body": {"plainText": {"content": "Thanks for order {{Attributes.OrderId}}"}}}},
+    )["messageTemplate"]["messageTemplateArn"]
+    number = world.connect.claim_phone_number(InstanceId=world.instance, PhoneNumber="+12025550187")["PhoneNumberArn"]
+    trigger = f"big{uuid.uuid4().hex[:6]}"
+
+    page = tab.sign_in()
+    tab.go("/console/campaigns/new")
+    name = f"Order thanks {uuid.uuid4().hex[:4]}"
+    page.get_by_label("Campaign name").fill(name)
+    page.get_by_label("Amazon Connect instance").fill(world.instance)
+    page.get_by_role("radio", name="Customer event").check()
+    page.locator("#event_domain").select_option(label=world.domain)
+    page.get_by_label("Event trigger name").fill(trigger)
+    page.get_by_label("Event source (object type)").select_option("WebOrder")
+    page.get_by_label("The event matches when").select_option("ALL")
+    fill_row(page, "cond", 1, kind="Source", attribute="_source.Total", operator="GREATER_THAN", values="100")
+    page.get_by_role("button", name="Add a condition").click()
+    fill_row(page, "cond", 2, kind="FieldName", attribute="OrderId", operator="BEGINS_WITH", values="o-")
+    page.get_by_label("Communications per profile (optional)").fill("2")
+    page.get_by_role("radio", name="SMS").check()
+    page.locator("#sms_template").select_option(sms_template)
+    page.locator("#sms_number").select_option(number)
+    tab.shoot("wizard-event")
+    page.get_by_role("button", name="Review").click()
+    assert "A forecast needs a customer segment" in page.get_by_role("region", name="Forecast").inner_text()
+    page.get_by_role("button", name="Publish").click()
+    assert page.get_by_role("status").inner_text() == f"Campaign {name} published."
+
+    (summary,) = world.v2.list_campaigns(filters={"instanceIdFilter": {"value": world.instance, "operator": "Eq"}}
+                                         )["campaignSummaryList"]
+    campaign = world.v2.describe_campaign(id=summary["id"])["campaign"]
+    assert campaign["source"] == {"eventTrigger": {
+        "customerProfilesDomainArn": f"arn:aws:profile:{REGION}:{ACCOUNT}:domains/{world.domain}"}}
+    assert campaign["channelSubtypeConfig"] == {"sms": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
+        "connectSourcePhoneNumberArn": number, "wisdomTemplateArn": sms_template}}}
+    assert "schedule" not in campaign and "communicationTimeConfig" not in campaign
+    made = world.profiles.get_event_trigger(DomainName=world.domain, EventTriggerName=trigger)
+    assert made["ObjectTypeName"] == "WebOrder"
+    assert made["EventTriggerConditions"] == [{"LogicalOperator": "ALL", "EventTriggerDimensions": [
+        {"ObjectAttributes": [{"Source": "_source.Total", "ComparisonOperator": "GREATER_THAN", "Values": ["100"]}]},
+        {"ObjectAttributes": [{"FieldName": "OrderId", "ComparisonOperator": "BEGINS_WITH", "Values": ["o-"]}]}]}]
+    assert made["EventTriggerLimits"]["Periods"] == [{"MaxInvocationsPerProfile": 2, "Unit": "DAYS", "Value": 1}]
+    linked = world.profiles.get_integration(DomainName=world.domain, Uri=campaign["arn"])
+    assert linked["EventTriggerNames"] == [trigger]
+
+    # An order over 100 fires it: the live page shows the SMS.
+    world.profiles.put_profile_object(DomainName=world.domain, ObjectTypeName="WebOrder", Object=json.dumps(
+        {"OrderId": "o-1", "Phone": "+12125550123", "Total": 250}))
+    advance(console_server, 60)
+    playwright.expect(page.locator("#contacts-by-state")).to_contain_text("completed", timeout=20000)
+    tab.shoot("live-event")

@@ -40,7 +40,10 @@ FREQUENCIES = {"PT1H": "Hourly", "P1D": "Daily", "P7D": "Weekly", "P30D": "Every
 WAIT_UNITS = {"M": "minutes", "H": "hours", "D": "days"}
 # Codes first (what people pick), then the channel outcomes they come from.
 DISPOSITION_CODES = sorted({d.code for d in DISPOSITIONS.values()})
-ROW = re.compile(r"^(limit|retry|window|exception)-(\d+)-(\w+)$")
+ROW = re.compile(r"^(limit|retry|window|exception|cond)-(\d+)-(\w+)$")
+OPERATORS = ("GREATER_THAN", "GREATER_THAN_OR_EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL", "EQUAL", "BETWEEN",
+             "NOT_BETWEEN", "INCLUSIVE", "EXCLUSIVE", "CONTAINS", "BEGINS_WITH", "ENDS_WITH", "BEFORE", "AFTER", "ON")
+PERIOD_UNITS = ("HOURS", "DAYS", "WEEKS", "MONTHS")
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Draft:
     request: dict = field(default_factory=dict)
     flow_content: str | None = None  # the reattempt rules, as a CAMPAIGN flow's content
     triggers: list[tuple[str, str]] = field(default_factory=list)  # (domain name, trigger name) to link
+    new_trigger: dict | None = None  # a CreateEventTrigger request (seed 000's conditions builder)
     start_now: bool = True
     fields: dict[str, str] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)  # field id ('' for the form) -> problems
@@ -82,7 +86,7 @@ class Draft:
 
 # The fields whose values make a row more than a blank one (the others have defaults).
 ROW_KEYS = {"limit": ("count", "days"), "retry": ("dispositions", "wait"), "window": ("day", "from", "to"),
-            "exception": ("name", "start", "end")}
+            "exception": ("name", "start", "end"), "cond": ("attribute", "values")}
 
 
 def rows(ctx: Context, group: str) -> list[tuple[int, dict[str, list[str]]]]:
@@ -136,6 +140,11 @@ def read_form(ctx: Context) -> Draft:
         d.triggers = [(domain_name, name) for name in ctx.values("event_triggers") if name]
         if not domain_arn:
             d.problem("event_domain", "Choose the Customer Profiles domain whose events start this campaign")
+        if v("trigger_name"):
+            d.new_trigger = new_trigger(ctx, d, domain_name)
+            d.triggers.append((domain_name, v("trigger_name")))
+        elif not d.triggers:
+            d.problem("trigger_name", "Name a new event trigger, or choose one of the domain's triggers")
     else:
         request["source"] = {"customerProfilesSegmentArn": v("segment")}
         d.fields["source"] = "segment"
@@ -302,6 +311,38 @@ def read_form(ctx: Context) -> Draft:
     return d
 
 
+def new_trigger(ctx: Context, d: Draft, domain_name: str) -> dict:
+    """Seed 000's event trigger: the event source (object type), attribute conditions (each row one
+    dimension, combined by the logical operator), and the per-profile limit."""
+    v = ctx.value
+    dimensions = []
+    for n, row in rows(ctx, "cond"):
+        attribute = {"FieldName" if first(row, "kind") == "FieldName" else "Source": first(row, "attribute"),
+                     "ComparisonOperator": first(row, "operator"),
+                     "Values": [value.strip() for value in first(row, "values").split(",") if value.strip()]}
+        dimensions.append({"ObjectAttributes": [attribute]})
+        base = f"EventTriggerConditions.1.EventTriggerDimensions.{len(dimensions)}"
+        d.fields.update({base: f"cond-{n}-attribute", f"{base}.ObjectAttributes.1.Source": f"cond-{n}-attribute",
+                         f"{base}.ObjectAttributes.1.FieldName": f"cond-{n}-attribute",
+                         f"{base}.ObjectAttributes.1.ComparisonOperator": f"cond-{n}-operator",
+                         f"{base}.ObjectAttributes.1.Values": f"cond-{n}-values"})
+    trigger: dict = {"DomainName": domain_name, "EventTriggerName": v("trigger_name"),
+                     "ObjectTypeName": v("event_object_type"),
+                     "EventTriggerConditions": [{"EventTriggerDimensions": dimensions,
+                                                 "LogicalOperator": v("event_logic", "ALL")}]}
+    if v("event_segment"):
+        trigger["SegmentFilter"] = v("event_segment")
+    if v("event_max"):
+        trigger["EventTriggerLimits"] = {"Periods": [{
+            "MaxInvocationsPerProfile": whole(v("event_max"), "event_max", d, "Communications per profile"),
+            "Unit": v("event_unit", "DAYS"), "Value": whole(v("event_period", "1"), "event_period", d, "Period")}]}
+    d.fields.update({"EventTriggerName": "trigger_name", "ObjectTypeName": "event_object_type",
+                     "EventTriggerConditions": "conditions", "EventTriggerConditions.1": "conditions",
+                     "EventTriggerConditions.1.EventTriggerDimensions": "conditions", "SegmentFilter": "event_segment",
+                     "EventTriggerLimits": "event_max", "DomainName": "event_domain"})
+    return trigger
+
+
 def check(ctx: Context, d: Draft) -> None:
     """Everything the API would refuse, found before anything is created: the model's constraints
     on each request, then the same domain rules CreateCampaign and CreateContactFlow apply."""
@@ -310,6 +351,11 @@ def check(ctx: Context, d: Draft) -> None:
     if d.flow_content is not None:
         # The flow's ARN is known only once it exists: a placeholder of its form stands in for the check.
         request["connectCampaignFlowArn"] = f"arn:aws:connect:{ctx.console.region}:000000000000:instance/x/contact-flow/x"
+    if d.new_trigger is not None:
+        try:
+            operations.check("customer-profiles", "CreateEventTrigger", d.new_trigger)
+        except OperationError as error:
+            d.place(error, "conditions")
     try:
         operations.check(V2, "CreateCampaign", request)
     except OperationError as error:
@@ -344,8 +390,10 @@ def publish(ctx: Context, d: Draft, *, start: bool) -> tuple[str | None, list[st
     request = dict(d.request)
     if request.get("schedule") and d.start_now:
         request["schedule"] = {**request["schedule"], "startTime": ctx.now}
-    flow = None
+    flow = trigger = None
     try:
+        if d.new_trigger is not None:
+            trigger = operations.call("customer-profiles", "CreateEventTrigger", d.new_trigger, region)
         if d.flow_content is not None:
             flow = operations.call("connect", "CreateContactFlow", {
                 "InstanceId": request["connectInstanceId"], "Type": "CAMPAIGN", "Content": d.flow_content,
@@ -354,9 +402,13 @@ def publish(ctx: Context, d: Draft, *, start: bool) -> tuple[str | None, list[st
             request["connectCampaignFlowArn"] = flow["ContactFlowArn"]
         created = operations.call(V2, "CreateCampaign", request, region)
     except OperationError as error:
-        if flow is not None:  # nothing half-made is left behind
+        # Nothing half-made is left behind.
+        if flow is not None:
             _quietly(ctx, "connect", "DeleteContactFlow",
                      {"InstanceId": request["connectInstanceId"], "ContactFlowId": flow["ContactFlowId"]})
+        if trigger is not None:
+            _quietly(ctx, "customer-profiles", "DeleteEventTrigger",
+                     {"DomainName": d.new_trigger["DomainName"], "EventTriggerName": d.new_trigger["EventTriggerName"]})
         return None, [f"{error.code}: {error.message}"]
     problems = []
     by_domain: dict[str, list[str]] = {}
@@ -410,7 +462,7 @@ def options(ctx: Context) -> dict:
         except OperationError:
             return []
 
-    segments, domains, triggers = [], [], []
+    segments, domains, triggers, object_types = [], [], [], []
     for domain in listing("customer-profiles", "ListDomains", {"MaxResults": 100}, "Items"):
         name = domain["DomainName"]
         for item in listing("customer-profiles", "ListSegmentDefinitions", {"DomainName": name, "MaxResults": 100},
@@ -420,6 +472,9 @@ def options(ctx: Context) -> dict:
                             "Items"):
             triggers.append({"domain": name, "name": item["EventTriggerName"],
                              "object_type": item.get("ObjectTypeName", "")})
+        for item in listing("customer-profiles", "ListProfileObjectTypes", {"DomainName": name, "MaxResults": 100},
+                            "Items"):
+            object_types.append({"domain": name, "name": item["ObjectTypeName"]})
         # The domain's ARN as CreateDomain made it (no Customer Profiles output carries it).
         domain_arn = f"arn:aws:profile:{region}:{ops.account_id}:domains/{name}"
         domains.append({"name": name, "arn": domain_arn})
@@ -431,7 +486,8 @@ def options(ctx: Context) -> dict:
                 {"arn": item["messageTemplateArn"], "label": f"{item['name']} ({base['name']})"})
     instances = listing("connect", "ListInstances", {"MaxResults": 10}, "InstanceSummaryList")
     numbers = listing("connect", "ListPhoneNumbersV2", {"MaxResults": 100}, "ListPhoneNumbersSummaryList")
-    return {"segments": segments, "domains": domains, "triggers": triggers, "templates": templates,
+    return {"segments": segments, "domains": domains, "triggers": triggers, "object_types": object_types,
+            "operators": OPERATORS, "period_units": PERIOD_UNITS, "templates": templates,
             "instances": instances, "numbers": numbers, "zones": sorted(available_timezones()),
             "days": DAY_CHOICES, "channels": CHANNEL_CHOICES, "main_channels": MAIN_CHANNELS, "dialers": DIALERS,
             "frequencies": FREQUENCIES, "wait_units": WAIT_UNITS, "dispositions": DISPOSITION_CODES}
@@ -443,7 +499,7 @@ def form_values(ctx: Context) -> dict[str, list[str]]:
 
 
 # How many rows of each group a fresh form shows (more come with "Add a row", or by reposting).
-FRESH_ROWS = {"limit": 2, "retry": 1, "window": 2, "exception": 1}
+FRESH_ROWS = {"limit": 2, "retry": 1, "window": 2, "exception": 1, "cond": 1}
 
 
 def form_helpers(values: dict[str, list[str]]) -> dict:
