@@ -11,6 +11,9 @@ from reachout.engine.forecast import forecast
 from reachout.store import console_reads
 
 REFRESH_SECONDS = 5
+# A page of a big campaign costs a few hundred milliseconds to count (benchmarks/console.py): it
+# comes again less often, so that a few open tabs do not keep the database busy.
+BIG_CAMPAIGN, BIG_REFRESH_SECONDS = 20_000, 30
 
 
 def _figures(ctx: Context):
@@ -31,7 +34,8 @@ def show(ctx: Context) -> Response:
         start = campaign.schedule.start_time if campaign.schedule and campaign.schedule.start_time > ctx.now else ctx.now
         outlook = forecast(ctx.console.database, campaign, start, seed=ctx.console.seed,
                            rate=ctx.console.sim_rate).view()
-    return ctx.render("live.html", c=campaign, f=figures, every=REFRESH_SECONDS, forecast=outlook)
+    every = BIG_REFRESH_SECONDS if sum(figures["contacts"].values()) > BIG_CAMPAIGN else REFRESH_SECONDS
+    return ctx.render("live.html", c=campaign, f=figures, every=every, forecast=outlook)
 
 
 def fragment(ctx: Context) -> Response:

@@ -43,7 +43,9 @@ def _hour(conn: Connection, column):
     """The hour a timestamp falls in, as text 'YYYY-MM-DDTHH' (UTC), on either backend."""
     if conn.dialect.name == "postgresql":
         return func.to_char(column, literal("YYYY-MM-DD\"T\"HH24"))
-    return func.strftime("%Y-%m-%dT%H", column)
+    # SQLite keeps the instant as text 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): its first 13 characters
+    # are the hour, several times cheaper than strftime over 100,000 rows.
+    return func.replace(func.substr(column, 1, 13), " ", "T")
 
 
 def _before_colon(conn: Connection, column):

@@ -25,11 +25,13 @@ document.addEventListener("click", (event) => {
   const copy = rows[rows.length - 1].cloneNode(true);
   copy.querySelectorAll(".field-error").forEach((note) => note.remove());
   copy.querySelectorAll("label[for]").forEach((label) => { label.htmlFor = renumber(label.htmlFor); });
+  copy.querySelectorAll("[id]").forEach((element) => { element.id = renumber(element.id); });
   copy.querySelectorAll("input, select").forEach((field) => {
     field.name = renumber(field.name);
-    if (field.id) field.id = renumber(field.id);
     field.removeAttribute("aria-invalid");
-    field.removeAttribute("aria-describedby");
+    const hint = copy.querySelector(`#${field.id}-hint`);
+    if (hint) field.setAttribute("aria-describedby", hint.id);
+    else field.removeAttribute("aria-describedby");
     if (field.type === "hidden") return;
     if (field.type === "checkbox" || field.type === "radio") field.checked = false;
     else if (field.tagName === "SELECT") Array.from(field.options).forEach((option, i) => { option.selected = !field.multiple && i === 0; });
