@@ -162,4 +162,4 @@ def disabled_console(reason: str) -> Starlette:
     async def refuse(request: Request) -> Response:
         return PlainTextResponse(reason, status_code=503)
 
-    return Starlette(routes=[Route("/{rest:path}", refuse)])
+    return Starlette(routes=[Route("/{rest:path}", refuse, methods=["GET", "HEAD", "POST"])])

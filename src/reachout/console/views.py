@@ -46,7 +46,7 @@ def state_name(state: str) -> str:
 def schedule_text(campaign: Campaign, now: datetime | None = None) -> str:
     schedule = campaign.schedule
     if schedule is None:
-        return "Starts when published"
+        return "Starts when published" if campaign.state == "Initialized" else "No schedule: runs until done"
     text = f"{when(schedule.start_time)} to {when(schedule.end_time)}"
     if now is not None and campaign.state == "Running" and schedule.start_time > now:
         text = f"Scheduled: {text}"

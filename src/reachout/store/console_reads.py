@@ -138,6 +138,8 @@ def profile_campaigns(conn: Connection, profile_id: str) -> list[Campaign]:
 
 def profile_suppressions(conn: Connection, profile_id: str, *, limit: int = 50) -> list[dict]:
     rows = conn.execute(select(suppressions.c.campaign_id, suppressions.c.channel, suppressions.c.reason,
-                               suppressions.c.at).where(suppressions.c.recipient == profile_id)
+                               suppressions.c.at, campaigns.c.name.label("campaign_name"))
+                        .outerjoin(campaigns, campaigns.c.id == suppressions.c.campaign_id)
+                        .where(suppressions.c.recipient == profile_id)
                         .order_by(suppressions.c.id.desc()).limit(limit))
     return [row._asdict() for row in rows]
