@@ -4,6 +4,7 @@ every page needs a session, and every POST its CSRF token."""
 from __future__ import annotations
 
 import asyncio
+import re
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -112,4 +113,55 @@ def test_every_page_needs_a_session_and_every_post_its_csrf_token(tmp_path, monk
     forged = Client(app)
     forged.cookies = {"reachout_console": stranger.cookies["reachout_console"][:-4] + "AAAA"}
     assert forged.request("GET", "/console/campaigns")[0] == 303
+    app.state.database.dispose()
+
+
+def test_the_pages_read_a_campaign_that_ran_on_either_backend(backend, tmp_path, monkeypatch):
+    """The console's own queries (grouped by hour and by kind of reason) on SQLite and PostgreSQL."""
+    from datetime import datetime, timedelta, timezone
+
+    monkeypatch.setenv("REACHOUT_CONSOLE_PASSWORD", "backend-test-password")
+    start = datetime(2026, 1, 5, 8, tzinfo=timezone.utc)
+    app = build_app(Settings(db=backend, data_dir=tmp_path, virtual_clock=start))
+    console = next(route.app for route in app.routes if getattr(route, "path", "") == "/console")
+    ops = console.state.console.operations
+    domain = f"gate{tmp_path.name[-8:].replace('-', '')}"[:60]
+    ops.call("customer-profiles", "CreateDomain", {"DomainName": domain, "DefaultExpirationDays": 30}, "us-east-1")
+    people = [ops.call("customer-profiles", "CreateProfile", {"DomainName": domain, "FirstName": f"G{n}",
+                                                             "EmailAddress": f"g{n}@example.com",
+                                                             "Attributes": {"cohort": "gate"}}, "us-east-1")
+              for n in range(3)]
+    ops.call("customer-profiles", "CreateProfile", {"DomainName": domain, "FirstName": "NoMail",
+                                                    "Attributes": {"cohort": "gate"}}, "us-east-1")
+    ops.call("customer-profiles", "CreateSegmentDefinition", {
+        "DomainName": domain, "SegmentDefinitionName": "all", "DisplayName": "Everyone at the gate",
+        "SegmentGroups": {"Include": "ALL", "Groups": [{"Type": "ALL", "Dimensions": [{"ProfileAttributes": {
+            "Attributes": {"cohort": {"DimensionType": "INCLUSIVE", "Values": ["gate"]}}}}]}]}}, "us-east-1")
+    created = ops.call("connectcampaignsv2", "CreateCampaign", {
+        "name": "gate run", "connectInstanceId": f"i-{domain}",
+        "source": {"customerProfilesSegmentArn": f"arn:aws:profile:us-east-1:123456789012:domains/{domain}/"
+                                                 "segment-definitions/all"},
+        "channelSubtypeConfig": {"email": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
+            "connectSourceEmailAddress": "gate@example.com",
+            "wisdomTemplateArn": "arn:aws:wisdom:us-east-1:123456789012:message-template/kb/t"}}}}, "us-east-1")
+    ops.call("connectcampaignsv2", "StartCampaign", {"id": created["id"]}, "us-east-1")
+    app.state.engine.advance(start + timedelta(hours=1))
+
+    client = Client(app)
+    _, page, _ = client.request("GET", "/console/signin")
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    client.request("POST", "/console/signin", {"csrf": csrf, "user": "admin", "password": "backend-test-password"})
+    status, live, _ = client.request("GET", f"/console/campaigns/{created['id']}")
+    assert status == 200, live
+    dispositions = live.split('id="dispositions">', 1)[1].split("</ul>", 1)[0]
+    assert sum(int(n) for n in re.findall(r"<b>(\d+)</b>", dispositions)) == 3  # the simulated carrier's outcomes
+    assert '<ul class="figures" id="contacts-by-state"><li><b>3</b>completed</li><li><b>1</b>dropped</li>' in live
+    assert "<td data-label=\"Reason\">no endpoint</td>" in live  # grouped by the kind of reason
+    assert "01-05 08h" in live  # sends per hour, by the hour of dispatch
+    status, profile, _ = client.request("GET", f"/console/profiles/{people[0]['ProfileId']}")
+    assert status == 200 and "gate run" in profile and '<td data-label="Channel">email</td>' in profile
+    status, segments, _ = client.request("GET", "/console/segments")
+    assert status == 200 and "Everyone at the gate" in segments
+    assert '<td data-label="Members now" class="num">4</td>' in segments
+    app.state.engine.close()
     app.state.database.dispose()
