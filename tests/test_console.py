@@ -308,6 +308,17 @@ def test_the_wizard_shows_each_problem_next_to_its_field_in_the_apis_words_and_c
     assert world.v2.list_campaigns(filters={"instanceIdFilter": {"value": world.instance, "operator": "Eq"}}
                                    )["campaignSummaryList"] == []
 
+    # Fixed, it can be kept as a Draft instead of published.
+    fill_row(page, "exception", 1, name="", start="", end="")
+    page.get_by_role("button", name="Review").click()
+    page.get_by_role("button", name="Save as draft").click()
+    assert page.get_by_role("status").inner_text() == "Campaign holiday only saved as a Draft."
+    assert page.locator("#live-state").inner_text() == "Draft"
+    assert page.get_by_role("region", name="Forecast").is_visible()  # what publishing it now would do
+    (summary,) = world.v2.list_campaigns(filters={"instanceIdFilter": {"value": world.instance, "operator": "Eq"}}
+                                         )["campaignSummaryList"]
+    assert world.v2.get_campaign_state(id=summary["id"])["state"] == "Initialized"
+
 
 # --- campaign management -----------------------------------------------------------------------------
 def test_campaign_management_searches_pages_and_acts_through_the_apis_state_rules(tab, console_server):
@@ -346,6 +357,21 @@ def test_campaign_management_searches_pages_and_acts_through_the_apis_state_rule
     page.get_by_label("State").select_option("Stopped")
     page.get_by_role("button", name="Search").click()
     assert page.locator(".count").inner_text() == "1 campaign"
+
+    # A v1 campaign is one of them: an agent assisted dialer over outbound requests.
+    v1_id = make_client(console_server.url, "connectcampaigns").create_campaign(
+        name=f"{prefix} v1", connectInstanceId=world.instance,
+        dialerConfig={"progressiveDialerConfig": {"bandwidthAllocation": 1}},
+        outboundCallConfig={"connectContactFlowId": "flow", "connectQueueId": "queue"})["id"]
+    page.get_by_label("State").select_option("")
+    page.get_by_label("Search by name or id").fill(f"{prefix} v1")
+    page.get_by_role("button", name="Search").click()
+    row = page.locator("tr", has_text=v1_id)
+    assert [row.locator(f"td[data-label={label}]").inner_text() for label in ("State", "Channel", "Source")] == [
+        "Draft", "Agent assisted voice", "Outbound requests"]
+    page.get_by_label("Search by name or id").fill(prefix)
+    page.get_by_label("State").select_option("Stopped")
+    page.get_by_role("button", name="Search").click()
 
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name=f"Delete campaign {prefix} 00").click()
