@@ -125,13 +125,22 @@ def instant(text: str, field_id: str, draft: Draft, what: str) -> datetime | Non
 def read_form(ctx: Context) -> Draft:
     """The form as a Draft: the request, and the problems that stop it from being one at all."""
     d = Draft()
+    d.request["name"] = ctx.value("name")
+    d.request["connectInstanceId"] = ctx.value("instance")
+    d.fields.update({"name": "name", "connectInstanceId": "instance"})
+    _recipients(ctx, d)
+    channel = _channel(ctx, d)
+    _limits(ctx, d)
+    retry_channels = _retries(ctx, d, channel)
+    _communication_time(ctx, d, [channel] + [c for c in retry_channels if c != channel])
+    _schedule(ctx, d)
+    return d
+
+
+def _recipients(ctx: Context, d: Draft) -> None:
+    """Recipients: a customer segment, or customer events (an existing trigger or a new one)."""
     v = ctx.value
     request = d.request
-    request["name"] = v("name")
-    request["connectInstanceId"] = v("instance")
-    d.fields.update({"name": "name", "connectInstanceId": "instance"})
-
-    # --- recipients
     if v("recipients", "segment") == "event":
         domain_arn = v("event_domain")
         request["source"] = {"eventTrigger": {"customerProfilesDomainArn": domain_arn}}
@@ -151,7 +160,11 @@ def read_form(ctx: Context) -> Draft:
         if not v("segment"):
             d.problem("segment", "Choose the customer segment this campaign goes to")
 
-    # --- channel
+
+def _channel(ctx: Context, d: Draft) -> str:
+    """The channel and its settings; returns its key in channelSubtypeConfig."""
+    v = ctx.value
+    request = d.request
     channel = v("channel", "email")
     path = "channelSubtypeConfig"
     capacity = v("capacity")
@@ -211,8 +224,13 @@ def read_form(ctx: Context) -> Draft:
         d.fields[f"{path}.{key}.capacity"] = "capacity"
     request["channelSubtypeConfig"] = {key: config}
     d.fields[path] = "channel"
+    return key
 
-    # --- communications per recipient
+
+def _limits(ctx: Context, d: Draft) -> None:
+    """Communications per recipient: each row one limit."""
+    v = ctx.value
+    request = d.request
     limits = []
     for n, row in rows(ctx, "limit"):
         index = len(limits) + 1
@@ -231,7 +249,9 @@ def read_form(ctx: Context) -> Draft:
         d.fields["communicationLimitsOverride.allChannelSubtypes"] = "limits"
         d.fields["communicationLimitsOverride"] = "limits"
 
-    # --- reattempt rules
+
+def _retries(ctx: Context, d: Draft, key: str) -> list[str]:
+    """Reattempt rules, as a CAMPAIGN flow's content; returns the channels they retry on."""
     rules, retry_channels = [], []
     for n, row in rows(ctx, "retry"):
         dispositions = [code for code in row.get("dispositions", []) if code]
@@ -247,9 +267,13 @@ def read_form(ctx: Context) -> Draft:
         d.fields[f"ReattemptRules[{len(rules)}]"] = f"retry-{n}-dispositions"
     if rules:
         d.flow_content = json.dumps({"Version": reattempt.VERSION, "ReattemptRules": rules})
+    return retry_channels
 
-    # --- communication time, exceptions and time zone
-    campaign_channels = [key] + [c for c in retry_channels if c != key]
+
+def _communication_time(ctx: Context, d: Draft, campaign_channels: list[str]) -> None:
+    """Active times and exceptions per channel (or all the campaign's channels), and the time zone."""
+    v = ctx.value
+    request = d.request
     windows: dict[str, dict] = {}
     for n, row in rows(ctx, "window"):
         applies = campaign_channels if first(row, "channel") in ("", "all") else [first(row, "channel")]
@@ -294,7 +318,11 @@ def read_form(ctx: Context) -> Draft:
                      "communicationTimeConfig.localTimeZoneConfig.localTimeZoneDetection": "tz_detection",
                      "localTimeZoneConfig": "tz_mode", "communicationTimeConfig": "windows"})
 
-    # --- schedule and repeats
+
+def _schedule(ctx: Context, d: Draft) -> None:
+    """Start now or later, expiry, and repeats."""
+    v = ctx.value
+    request = d.request
     d.start_now = v("start", "now") == "now"
     start = ctx.now if d.start_now else instant(v("start_at"), "start_at", d, "Start") if v("start_at") else None
     end = instant(v("end_at"), "end_at", d, "Expiry") if v("end_at") else None
