@@ -507,3 +507,37 @@ def test_the_wizard_publishes_an_sms_campaign_on_a_new_event_trigger(tab, consol
     advance(console_server, 60)
     playwright.expect(page.locator("#contacts-by-state")).to_contain_text("completed", timeout=20000)
     tab.shoot("live-event")
+
+
+def test_the_wizard_makes_automated_and_agent_assisted_voice_campaigns(tab, console_server):
+    world = World(console_server)
+    page = tab.sign_in()
+    made = {}
+    for channel, extra in (("Automated voice", {}), ("Agent assisted voice", {"dialer": "preview"})):
+        tab.go("/console/campaigns/new")
+        name = f"{channel} {uuid.uuid4().hex[:4]}"
+        page.get_by_label("Campaign name").fill(name)
+        page.get_by_label("Amazon Connect instance").fill(world.instance)
+        page.locator("#segment").select_option(world.segment_arn)
+        page.get_by_role("radio", name=channel).check()
+        page.get_by_label("Contact flow id").fill("flow-1")
+        page.get_by_label("Caller ID number").fill("+12065550100")
+        page.get_by_label("Answering machine detection").check()
+        page.get_by_label("Ring timeout (seconds, 15 to 60)").fill("20")
+        if extra:
+            page.get_by_label("Agent assisted dialer").select_option("preview")
+            page.get_by_label("Bandwidth allocation (0 to 1)").fill("0.5")
+            page.get_by_label("Queue id").fill("queue-1")
+            page.get_by_label("Preview timeout (seconds)").fill("45")
+        page.get_by_role("button", name="Review").click()
+        page.get_by_role("button", name="Save as draft").click()
+        assert page.get_by_role("status").inner_text() == f"Campaign {name} saved as a Draft."
+        made[channel] = page.url.rsplit("/", 1)[-1].split("?")[0]
+    outbound = {"connectContactFlowId": "flow-1", "connectSourcePhoneNumber": "+12065550100", "ringTimeout": 20,
+                "answerMachineDetectionConfig": {"enableAnswerMachineDetection": True, "awaitAnswerMachinePrompt": False}}
+    described = {k: world.v2.describe_campaign(id=v)["campaign"]["channelSubtypeConfig"] for k, v in made.items()}
+    assert described == {
+        "Automated voice": {"telephony": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": outbound}},
+        "Agent assisted voice": {"telephony": {
+            "outboundMode": {"preview": {"bandwidthAllocation": 0.5, "timeoutConfig": {"durationInSeconds": 45}}},
+            "defaultOutboundConfig": outbound, "connectQueueId": "queue-1"}}}
