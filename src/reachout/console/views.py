@@ -46,7 +46,11 @@ def state_name(state: str) -> str:
 def schedule_text(campaign: Campaign, now: datetime | None = None) -> str:
     schedule = campaign.schedule
     if schedule is None:
-        return "Starts when published" if campaign.state == "Initialized" else "No schedule: runs until done"
+        if campaign.state == "Initialized":
+            return "Starts when published"
+        # A segment is done once its members are; events and requests keep coming until it is stopped.
+        segment = "customerProfilesSegmentArn" in (campaign.source or {})
+        return f"No schedule: runs until {'done' if segment else 'stopped'}"
     text = f"{when(schedule.start_time)} to {when(schedule.end_time)}"
     if now is not None and campaign.state == "Running" and schedule.start_time > now:
         text = f"Scheduled: {text}"
