@@ -165,3 +165,35 @@ def test_the_pages_read_a_campaign_that_ran_on_either_backend(backend, tmp_path,
     assert '<td data-label="Members now" class="num">4</td>' in segments
     app.state.engine.close()
     app.state.database.dispose()
+
+
+def test_wrong_passwords_from_one_address_are_throttled(tmp_path, monkeypatch):
+    monkeypatch.setenv("REACHOUT_CONSOLE_PASSWORD", "throttle-test-password")
+    app = app_for(tmp_path, "127.0.0.1")
+    guesser = Client(app)
+    _, page, _ = guesser.request("GET", "/console/signin")
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    for _ in range(5):
+        assert "not right" in guesser.request("POST", "/console/signin",
+                                              {"csrf": csrf, "user": "admin", "password": "guess"})[1]
+    # The right password too is refused now, from this address.
+    status, page, _ = guesser.request("POST", "/console/signin",
+                                      {"csrf": csrf, "user": "admin", "password": "throttle-test-password"})
+    assert status == 200 and "Too many wrong passwords" in page
+    assert guesser.request("GET", "/console/campaigns")[0] == 303
+    app.state.database.dispose()
+
+
+def test_the_throttle_forgets_failures_older_than_its_window():
+    from reachout.console.auth import SignInThrottle
+
+    now = [1000.0]
+    throttle = SignInThrottle(clock=lambda: now[0])
+    for _ in range(SignInThrottle.MAX_FAILURES):
+        assert throttle.wait("192.0.2.7") == 0
+        throttle.failed("192.0.2.7")
+        now[0] += 60
+    assert throttle.wait("192.0.2.7") == SignInThrottle.WINDOW - 5 * 60
+    assert throttle.wait("192.0.2.8") == 0  # another address is not held back
+    now[0] += SignInThrottle.WINDOW - 5 * 60
+    assert throttle.wait("192.0.2.7") == 0  # the oldest failure aged out

@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from reachout.clock import Clock
-from reachout.console.auth import Account, Session, Sessions, csrf_ok, read_form
+from reachout.console.auth import Account, Session, Sessions, SignInThrottle, csrf_ok, read_form
 from reachout.console.operations import Operations
 from reachout.store.db import Database
 
@@ -47,6 +47,7 @@ class Console:
     seed: int = 0
     sim_rate: float = 1000.0
     templates: Environment = field(init=False)
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
 
     def __post_init__(self):
         # Autoescaped HTML: nothing a user or a profile holds is ever markup here.

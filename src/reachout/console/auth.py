@@ -12,6 +12,9 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import threading
+import time
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -102,3 +105,37 @@ async def read_form(request: Request) -> dict[str, list[str]] | None:
     for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
         form.setdefault(name, []).append(value)
     return form
+
+
+class SignInThrottle:
+    """At most MAX_FAILURES wrong passwords per client address in WINDOW seconds (real time, whatever
+    the campaign clock says); then that address may not try again until the oldest failure ages out."""
+
+    MAX_FAILURES = 5
+    WINDOW = 15 * 60
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def wait(self, address: str) -> float:
+        """Seconds until `address` may try again; 0 when it may now."""
+        with self.lock:
+            recent = self._recent(address)
+            if len(recent) < self.MAX_FAILURES:
+                return 0.0
+            return recent[0] + self.WINDOW - self.clock()
+
+    def failed(self, address: str) -> None:
+        with self.lock:
+            self._recent(address).append(self.clock())
+
+    def _recent(self, address: str) -> deque[float]:
+        recent = self.failures[address]
+        while recent and recent[0] <= self.clock() - self.WINDOW:
+            recent.popleft()
+        if not recent:
+            self.failures.pop(address, None)
+            return self.failures[address]
+        return recent

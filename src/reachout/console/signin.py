@@ -13,9 +13,16 @@ def show(ctx: Context) -> Response:
 
 
 def submit(ctx: Context) -> Response:
-    account = ctx.console.sessions.account
+    account, throttle = ctx.console.sessions.account, ctx.console.throttle
     user = ctx.value("user")
+    address = ctx.request.client.host if ctx.request.client else ""
+    # A form shown again with its problem answers 200: browsers log 4xx documents as load errors.
+    wait = throttle.wait(address)
+    if wait > 0:
+        return ctx.render("signin.html", next=_next(ctx), user_given=user,
+                          error=f"Too many wrong passwords from this address: try again in {int(wait // 60) + 1} min.")
     if not account.accepts(user, (ctx.form or {}).get("password", [""])[0]):
+        throttle.failed(address)
         return ctx.render("signin.html", next=_next(ctx), user_given=user,
                           error="The user name or password is not right.")
     ctx.console.sessions.sign_in(ctx.session, user)
