@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ACCOUNT, make_client, start_server
+from playwright import sync_api as playwright
 
-playwright = pytest.importorskip("playwright.sync_api")
+from tests.conftest import ACCOUNT, make_client, start_server, unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)  # a Monday
@@ -42,7 +42,7 @@ def console_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
     with playwright.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM)
         yield launched
