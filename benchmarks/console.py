@@ -3,7 +3,7 @@ campaign with N participants (default 100,000), on SQLite.
 
     .venv/bin/python benchmarks/console.py [--participants N] [--requests R] [--db URL]
 
-The app is `reachout serve`'s own (build_app, on a virtual clock so that no engine thread runs),
+A profile's page is measured too. The app is `reachout serve`'s own (build_app, on a virtual clock so that no engine thread runs),
 driven in-process through ASGI with a signed-in session: each figure is the whole page, from the
 request to the last byte of HTML, without the network. The 500 campaigns are made through
 CreateCampaign; the big campaign's participants, contacts (states, dispositions, sends over two
@@ -215,6 +215,8 @@ def main() -> None:
                    *await measure(browser, f"/console/campaigns/{campaign_id}", args.requests))
             report(f"live fragment ({args.participants} participants, what the page refetches)",
                    *await measure(browser, f"/console/campaigns/{campaign_id}/live", args.requests))
+            report(f"profile page (one of the {args.participants})",
+                   *await measure(browser, "/console/profiles/p00000007", args.requests))
 
         asyncio.run(run())
         app.state.database.dispose()

@@ -42,7 +42,7 @@ def show(ctx: Context) -> Response:
         profile = profile_store.profiles_by_id(conn, [profile_id]).get(profile_id)
         communications = console_reads.profile_communications(conn, profile_id)
         campaigns = console_reads.profile_campaigns(conn, profile_id)
-        suppressed = console_reads.profile_suppressions(conn, profile_id)
+        suppressed = console_reads.profile_suppressions(conn, profile_id, [c.id for c in campaigns])
         # The limits each of its campaigns applies, and how much of each this profile has used.
         limits = []
         for campaign in campaigns:

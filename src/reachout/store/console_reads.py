@@ -128,18 +128,23 @@ def profile_campaigns(conn: Connection, profile_id: str) -> list[Campaign]:
     """Campaigns the profile takes part in, or took part in, or was contacted by."""
     ids = set(conn.execute(select(communications.c.campaign_id).where(communications.c.recipient == profile_id)
                            .distinct()).scalars())
-    ids |= set(conn.execute(select(participants.c.campaign_id).where(participants.c.profile_id == profile_id)
-                            .distinct()).scalars())
+    # Campaign by campaign: participants are indexed by (campaign, profile), not by profile alone.
+    ids |= set(conn.execute(select(participants.c.campaign_id).where(
+        participants.c.campaign_id.in_(select(campaigns.c.id)), participants.c.profile_id == profile_id)
+        .distinct()).scalars())
     if not ids:
         return []
     return [_campaign(row) for row in conn.execute(select(campaigns).where(campaigns.c.id.in_(ids))
                                                    .order_by(campaigns.c.seq))]
 
 
-def profile_suppressions(conn: Connection, profile_id: str, *, limit: int = 50) -> list[dict]:
+def profile_suppressions(conn: Connection, profile_id: str, campaign_ids: list[str], *,
+                         limit: int = 50) -> list[dict]:
+    """Why the profile was not contacted, in the campaigns it took part in (suppressions are indexed
+    by campaign, not by recipient)."""
     rows = conn.execute(select(suppressions.c.campaign_id, suppressions.c.channel, suppressions.c.reason,
                                suppressions.c.at, campaigns.c.name.label("campaign_name"))
                         .outerjoin(campaigns, campaigns.c.id == suppressions.c.campaign_id)
-                        .where(suppressions.c.recipient == profile_id)
+                        .where(suppressions.c.campaign_id.in_(campaign_ids), suppressions.c.recipient == profile_id)
                         .order_by(suppressions.c.id.desc()).limit(limit))
     return [row._asdict() for row in rows]
