@@ -1,7 +1,6 @@
 """The console's Starlette app: sessions, CSRF, rendering, and the routes of every page group."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +20,6 @@ from reachout.console.auth import Account, Session, Sessions, SignInThrottle, cs
 from reachout.console.operations import Operations
 from reachout.store.db import Database
 
-log = logging.getLogger("reachout.console")
 
 PREFIX = "/console"
 # No inline script or style anywhere: what the pages run comes from /console/static only.
