@@ -72,6 +72,7 @@ def serve(
         "Reachout on %s://%s:%d (access key %s, account %s, /_reachout/ %s)", "https" if settings.tls_cert else "http",
         settings.host, settings.port, settings.access_key_id, settings.account_id,
         "needs credentials" if settings.admin_auth_required else "open to this machine")
+    logging.getLogger("reachout").info("Admin console on /console/ (REACHOUT_CONSOLE_USER / REACHOUT_CONSOLE_PASSWORD)")
     # uvicorn turns SIGTERM into a graceful shutdown (stop accepting, finish requests in flight, close
     # the database), then re-raises the signal under the handler it found. A no-op handler here
     # makes that re-raise harmless, so a clean shutdown exits 0 rather than dying by the signal.

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
@@ -25,6 +26,9 @@ from reachout.channels.simulated import simulated_channels
 from reachout.channels.sms import SmppConfig, SmsChannel
 from reachout.channels.telephony import SimulatedTelephony
 from reachout.clock import Clock, SystemClock, VirtualClock
+from reachout.console.app import build_console, disabled_console
+from reachout.console.auth import Account
+from reachout.console.operations import Operations
 from reachout.engine.engine import Engine, EngineThread
 from reachout.engine import shared_clock
 from reachout.engine.forecast import forecast
@@ -49,6 +53,7 @@ from reachout.store import event_triggers, profile_domains, recipients
 from reachout.store.db import Database, database_url, open_database
 
 log = logging.getLogger("reachout")
+CONSOLE_PREFIX = "/console"  # the admin console: pages served by Starlette, like the admin endpoints
 
 
 def build_app(settings: Settings, database: Database | None = None) -> Front:
@@ -73,6 +78,8 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
     secrets = {settings.access_key_id: settings.secret_access_key}
     gateway = Gateway(catalog, handlers, secrets, settings.account_id, SystemClock().now, settings.max_body_bytes,
                       settings.body_timeout_seconds)
+
+    console = _console(settings, catalog, handlers, database, clock)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": reachout.__version__,
@@ -192,6 +199,7 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
         Route("/_reachout/domains/{domain}/event-trigger-evaluations", trigger_evaluations),
         Route("/_reachout/campaigns/{campaign_id}/{kind}", campaign_records),
         *agent_routes(engine, clock),
+        Mount(CONSOLE_PREFIX, app=console),
         Mount("/", app=gateway),
     ], lifespan=lifespan, middleware=[
         Middleware(AdminGate, required=settings.admin_auth_required, token=settings.admin_token, secrets=secrets,
@@ -214,10 +222,30 @@ class Front:
         self.state = app.state
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(ADMIN_PREFIX):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and not path.startswith(ADMIN_PREFIX) and not _is_console(path):
             await self.gateway(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+def _is_console(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+
+
+def _console(settings: Settings, catalog: ServiceCatalog, handlers, database: Database, clock: Clock):
+    """The admin console, over the same handlers as the API; refused off loopback without a password
+    of the operator's own."""
+    account = Account.from_env()
+    if not settings.on_loopback and account.default_password:
+        log.warning("The console at /console/ is off: set REACHOUT_CONSOLE_PASSWORD to serve it on %s", settings.host)
+        return disabled_console("The console is off: this server is reachable from other machines and has no console "
+                                "password of its own. Set REACHOUT_CONSOLE_PASSWORD (and REACHOUT_CONSOLE_USER) "
+                                "and restart.")
+    operations = Operations(catalog, handlers, settings.account_id)
+    return build_console(operations, database, clock, region=os.environ.get("REACHOUT_CONSOLE_REGION", "us-east-1"),
+                         secure=settings.tls_cert is not None, account=account, seed=settings.seed,
+                         sim_rate=settings.sim_rate)
 
 
 def build_engine(settings: Settings, database: Database, clock: Clock) -> Engine:

@@ -3,7 +3,7 @@ that ingested it (so an entry redelivered after a crash is recognised and never 
 the reason when it was set aside
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 import sqlalchemy as sa
 from alembic import op
@@ -11,7 +11,7 @@ from alembic import op
 from reachout.store.tables import UtcDateTime
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Abandoned agent-assisted calls (the 2-second rule) and the 72-hour block on their numbers
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from reachout.store.tables import UtcDateTime
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
