@@ -317,7 +317,7 @@ def cases(service: ServiceModel, operation: OperationModel) -> list[tuple[str, R
         huge = {"integer": 2**31, "long": 10**30}.get(member.type_name, 10**400)
         out.append((f"huge {'.'.join(map(str, path))}", Request(service, operation, _replaced(full, path, huge))))
     texts = [(p, s) for p, s in _paths(shape, full) if s.type_name == "string" and not s.enum]
-    for path, member in rng.sample(texts, min(3, len(texts))):
+    for path, _member in rng.sample(texts, min(3, len(texts))):
         long_text = rng.choice(["a" * 10000 + "!", "a-" * 5000 + "-", "\u00e9" * 20000, "1" * 9999 + "x"])
         out.append((f"long {'.'.join(map(str, path))}", Request(service, operation, _replaced(full, path, long_text))))
     # Strings that carry JSON (EventPattern, Detail, flow Content...) are parsed by handlers: nest them too.

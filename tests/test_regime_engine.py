@@ -5,7 +5,7 @@ campaign's communication time, and defers a reattempt past the regime's per-subj
 reason. A tag naming no regime is refused as AWS refuses bad input: ValidationException."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -122,8 +122,8 @@ class Gateway:
             status, out_headers, out_body = self._error(service, error)
         except Exception:  # a bug must not leak a stack trace to the client
             log.exception("unhandled error in %s", operation.name if operation else raw_path)
-            error = AwsError("InternalServerException", "An internal error occurred.", status=500)
-            status, out_headers, out_body = self._error(service, error)
+            internal = AwsError("InternalServerException", "An internal error occurred.", status=500)
+            status, out_headers, out_body = self._error(service, internal)
         out_headers["x-amzn-requestid"] = request_id
         if body is None and _has_body(headers):
             # Answered without reading the body: close rather than let the client send it for nothing.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from functools import lru_cache
-from re import _parser as sre_parse  # the standard library's own parse tree, to judge a pattern's cost
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # the standard library's own parse tree, to judge a pattern's cost
 
 import regex  # botocore patterns are Java regexes: \p{L}, \P{C} need Unicode property support
 from botocore.model import Shape
@@ -30,7 +30,8 @@ PATTERN_BUDGET = 0.5
 def validate(shape: Shape | None, params: dict) -> None:
     if shape is None:
         return
-    deadline, memo = time.monotonic() + PATTERN_BUDGET, {}
+    deadline = time.monotonic() + PATTERN_BUDGET
+    memo: dict = {}
     try:
         _checker(shape)(params, deadline, memo)
         return

@@ -388,7 +388,8 @@ class SmsChannel:
         with self._state:
             for submit in submits:
                 remaining = submit.sent_at + self.response_timeout - time.monotonic()
-                self._state.wait_for(lambda: submit.status is not None, max(0.0, remaining))
+                # the predicate runs within this pass only: binding `submit` late is right
+                self._state.wait_for(lambda: submit.status is not None, max(0.0, remaining))  # noqa: B023
                 if submit.status is None and submit.bind is not None:  # a late answer finds nothing
                     submit.bind.pending.pop(submit.sequence, None)
 

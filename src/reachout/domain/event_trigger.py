@@ -208,7 +208,7 @@ def _condition_holds(condition: Condition, obj: Mapping, fields: Mapping[str, st
 def _dimension_holds(attributes: tuple[ObjectAttribute, ...], obj: Mapping,
                      fields: Mapping[str, str]) -> tuple[bool, str]:
     for attribute in attributes:
-        target = read(obj, fields[attribute.field_name] if attribute.field_name else attribute.source)
+        target = read(obj, fields[attribute.field_name] if attribute.field_name else attribute.source or "")
         if target is None:
             return False, f"{attribute.label} has no value in the object"
         if not compare(attribute.operator, target, attribute.values):
@@ -248,23 +248,23 @@ def compare(operator: str, target, values: Sequence[str]) -> bool:
         return {"GREATER_THAN": found > bound, "LESS_THAN": found < bound, "GREATER_THAN_OR_EQUAL": found >= bound,
                 "LESS_THAN_OR_EQUAL": found <= bound, "EQUAL": found == bound}[operator]
     if operator in DATE_OPERATORS:
-        found, given = instant(target), instant(values[0])
-        if found is None or given is None:
+        moment, given = instant(target), instant(values[0])
+        if moment is None or given is None:
             return False
         if operator == "ON":
-            return found.date() == given.date() if _is_day(values[0]) else found == given
-        return found < given if operator == "BEFORE" else found > given
+            return moment.date() == given.date() if _is_day(values[0]) else moment == given
+        return moment < given if operator == "BEFORE" else moment > given
     bounds = _range(values)
     if bounds is None:
         return False
-    found = number(target) if isinstance(bounds[0], float) else instant(target)
-    if found is None:
+    value = number(target) if isinstance(bounds[0], float) else instant(target)
+    if value is None:
         return False
     low, high = bounds
-    if isinstance(high, datetime) and _is_day(values[1]):
-        inside = low <= found < high + timedelta(days=1)  # a high bound that is a day includes all of it
+    if isinstance(value, datetime) and isinstance(high, datetime) and _is_day(values[1]):
+        inside = low <= value < high + timedelta(days=1)  # a high bound that is a day includes all of it
     else:
-        inside = low <= found <= high
+        inside = low <= value <= high
     return inside if operator == "BETWEEN" else not inside
 
 

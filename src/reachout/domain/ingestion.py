@@ -121,7 +121,8 @@ def _kind_of(key_name: str, fields: list[Field]) -> tuple[str | None, bool]:
         return PREDEFINED_KINDS.get(key_name), False
     field, = fields
     kind = PREDEFINED_KINDS.get(key_name) or (field.content_type if field.content_type in KINDS else None)
-    follows = bool(field.target) and len(field.target) == 1 and field.target[0] in KEY_FIELDS.get(key_name, ())
+    target = field.target
+    follows = target is not None and len(target) == 1 and target[0] in KEY_FIELDS.get(key_name, ())
     return kind, follows
 
 
@@ -184,8 +185,8 @@ def read_object(object_type: ObjectType, text: str) -> Reading:
     key_values = []
     unique_key = None
     for key in object_type.keys:
-        parts = [values.get(name) for name in key.field_names]
-        if None in parts:
+        parts = [values[name] for name in key.field_names if name in values]
+        if len(parts) < len(key.field_names):
             if UNIQUE in key.identifiers:
                 raise DomainError(f"The object has no value for its UNIQUE key {key.name} "
                                   f"(fields {', '.join(key.field_names)})")
@@ -218,7 +219,7 @@ def _value_of(field: Field, document: dict) -> str | None:
         value = _scalar(field, _at(document, field.path))
     else:
         texts = []
-        for part in field.template:
+        for part in field.template or ():
             text = part if isinstance(part, str) else _scalar(field, _at(document, part))
             if text is None:
                 return None

@@ -65,10 +65,11 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
         # Each object's records, kept in the objects' order whatever step decided them.
         made: list[list[dict]] = [[] for _ in ingested]
 
+        # Called only within this pass of the loop, so binding `name` and `made` late is right.
         def record(index: int, fired: bool, reason: str, campaign_id: str | None = None,
                    request_id: str | None = None) -> None:
             item = ingested[index]
-            made[index].append({"domain_id": domain.id, "trigger_name": name, "object_type": object_type,
+            made[index].append({"domain_id": domain.id, "trigger_name": name, "object_type": object_type,  # noqa: B023
                                 "profile_id": item.profile_id, "object_key": item.unique_key, "fired": fired,
                                 "reason": reason, "campaign_id": campaign_id, "request_id": request_id, "at": now})
 

@@ -48,7 +48,8 @@ def _translated(method):
             return method(self, call, *args)
         except DomainError as error:
             if isinstance(error, InvalidState):
-                raise AwsError("InvalidCampaignStateException", error.message, state=_state(call, error.state))
+                raise AwsError("InvalidCampaignStateException", error.message,
+                               state=_state(call, error.state)) from None
             raise aws_error(error, "ValidationException") from None
 
     return handler
