@@ -123,7 +123,7 @@ def test_the_pages_read_a_campaign_that_ran_on_either_backend(backend, tmp_path,
     monkeypatch.setenv("REACHOUT_CONSOLE_PASSWORD", "backend-test-password")
     start = datetime(2026, 1, 5, 8, tzinfo=timezone.utc)
     app = build_app(Settings(db=backend, data_dir=tmp_path, virtual_clock=start))
-    console = next(route.app for route in app.routes if getattr(route, "path", "") == "/console")
+    console = next(route.app for route in app.app.routes if getattr(route, "path", "") == "/console")
     ops = console.state.console.operations
     domain = f"gate{tmp_path.name[-8:].replace('-', '')}"[:60]
     ops.call("customer-profiles", "CreateDomain", {"DomainName": domain, "DefaultExpirationDays": 30}, "us-east-1")
