@@ -113,3 +113,48 @@ def test_a_tag_naming_no_regime_is_refused(engine_server):
     assert world.campaigns.list_tags_for_resource(arn=arn)["tags"] == {}
     world.campaigns.tag_resource(arn=arn, tags={REGIME_TAG: "UK"})
     assert world.campaigns.list_tags_for_resource(arn=arn)["tags"] == {REGIME_TAG: "UK"}
+
+
+def test_the_florida_cap_holds_across_campaigns_calling_the_same_subject_at_once(engine_server):
+    """Four campaigns plan the same subject's first call for the same instant (none knows of the
+    others' plans): dispatch, under the subject's lock, lets three through and defers the fourth a day."""
+    world = World(engine_server)
+    number = "+12125557148"
+    world.person("cap", PhoneNumber=number)
+    segment = world.segment("cap")
+    campaigns = [world.campaign(segment, agentless(), None, tags=TAGS["FL"]) for _ in range(4)]
+
+    advance(engine_server, seconds=8 * 3600)       # past 08:00 in New York (13:00 UTC)
+    eight = at("2026-01-05T13:00:00+00:00")
+    dispatched = sorted(at(c["dispatched_at"]) for campaign_id in campaigns
+                        for c in records(engine_server, campaign_id, "contacts") if c["dispatched_at"])
+    assert dispatched == [eight] * 3, dispatched
+    reasons = {s["reason"] for campaign_id in campaigns for s in records(engine_server, campaign_id, "suppressions")}
+    assert ("deferred: the Florida regime allows at most 3 calls per 24 h to a recipient; the next is allowed at "
+            "2026-01-06T13:00:00+00:00") in reasons, reasons
+
+    advance(engine_server, seconds=24 * 3600)
+    dispatched = sorted(at(c["dispatched_at"]) for campaign_id in campaigns
+                        for c in records(engine_server, campaign_id, "contacts") if c["dispatched_at"])
+    assert dispatched == [eight] * 3 + [eight + timedelta(days=1)], dispatched
+
+
+def test_a_call_resumed_after_the_regime_hours_waits_for_the_next_morning(engine_server):
+    """Planned inside the hours, held by a pause until 20:30 in New York: dispatch checks the regime's
+    hours again (the campaign has no window of its own) and the call waits for 08:00."""
+    world = World(engine_server)
+    world.person("late", PhoneNumber="+12125557148")
+    florida = world.campaign(world.segment("late"), agentless(), None, tags=TAGS["FL"])
+    advance(engine_server, seconds=60)
+    world.campaigns.pause_campaign(id=florida)
+    advance(engine_server, seconds=19 * 3600 + 30 * 60 - 60)    # Tuesday 01:30 UTC, Monday 20:30 in New York
+    world.campaigns.resume_campaign(id=florida)
+    advance(engine_server, seconds=60)
+    assert [c["dispatched_at"] for c in records(engine_server, florida, "contacts")] == [None]
+    reasons = {s["reason"] for s in records(engine_server, florida, "suppressions")}
+    assert ("deferred: communication time closed until 2026-01-06T13:00:00+00:00 (cut to the Florida regime's "
+            "calling hours, 08:00 to 20:00 recipient time)") in reasons, reasons
+
+    advance(engine_server, seconds=12 * 3600)
+    assert [at(c["dispatched_at"]) for c in records(engine_server, florida, "contacts")] == [
+        at("2026-01-06T13:00:00+00:00")]

@@ -76,6 +76,14 @@ class Regime:
             for day in campaign_window.ranges)
         return Window(ranges, campaign_window.restricted)
 
+    def hours_note(self) -> str:
+        """What the regime adds to the reason a call waits for its window ("" without hours)."""
+        if self.hours is None:
+            return ""
+        start, end = self.hours
+        return (f" (cut to the {self.title} regime's calling hours, {start // 60:02d}:{start % 60:02d} to "
+                f"{end // 60:02d}:{end % 60:02d} recipient time)")
+
     # -- the abandon rate ----------------------------------------------------------------------
     def abandon_rate(self, records: Iterable[CallRecord], now: datetime) -> float:
         """The regime's abandon rate over its period ending at `now` (records answered in

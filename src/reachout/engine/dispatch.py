@@ -43,8 +43,9 @@ from reachout.domain.campaign import Campaign
 from reachout.domain.disposition import disposition_of, final_outcome
 from reachout.domain.limits import Limit, blocking_limit, effective_limits
 from reachout.domain.outbound_request import expired_reason
+from reachout.domain.regime import Regime
 from reachout.domain.window import Window
-from reachout.engine import calls, campaigns, notify, reattempts
+from reachout.engine import calls, campaigns, compliance, notify, reattempts
 from reachout.engine.rendering import Renderer
 from reachout.store import campaigns as campaign_store
 from reachout.store import instances, plans, work
@@ -128,7 +129,10 @@ class Dispatcher:
         return released
 
     def _reserve(self, conn: Connection, campaign: Campaign, claimed: list, now: datetime) -> list:
-        """Step 1 for a batch of one campaign: expiry, window, limits, record. Returns the contacts to send."""
+        """Step 1 for a batch of one campaign: expiry, window, regime caps, limits, record. Returns
+        the contacts to send. Planning chose each contact's instant, but the facts may have moved since
+        (a pause, a queue, another campaign's call, a regime tagged on later): they are checked again
+        here, under the recipients' row locks, which is what makes them hold across campaigns."""
         self._drop(conn, campaign, [c for c in claimed if _expired(c, now)], now, lambda c: expired_reason(c.expires_at))
         claimed = [c for c in claimed if not _expired(c, now)]
         time_config = campaign.communication_time_config or {}
@@ -138,21 +142,38 @@ class Dispatcher:
         counted = work.counted_communications(conn, [c.recipient for c in claimed], now - timedelta(days=longest))
         windows = {channel: Window.from_config(config) for channel, config in time_config.items()
                    if channel in campaign.channel_subtype_config}
+        regime = compliance.regime_of(conn, campaign) if "telephony" in campaign.channel_subtype_config else None
+        subject_calls: dict[str, list[datetime]] = {}
+        if regime is not None:
+            windows["telephony"] = regime.window(windows.get("telephony"))
+            subject_calls = compliance.calls_to(conn, regime, {c.recipient for c in claimed if c.channel == "telephony"}, now)
         ready, suppressed, finished, deferred, limited = [], [], [], [], []
+
+        def defer(contact, due: datetime, reason: str) -> None:
+            # a request's contact waits no longer than its request: then it expires
+            due = min(due, contact.expires_at) if contact.expires_at else due
+            deferred.append({"id": contact.id, "due_at": due, "reason": reason, "lease_owner": None,
+                             "lease_until": None})
+            suppressed.append(_suppression(contact, reason, now))
+
         for contact in claimed:
             window = windows.get(contact.channel)
             zones = [ZoneInfo(z) for z in contact.zones]
             if window and zones and not window.is_open(now, zones):
-                # Paused past its window, or resumed outside it: wait for the next opening (or, if
-                # its request expires first, until then, to expire).
+                # Paused past its window, or resumed outside it: wait for the next opening.
                 reopen = window.next_open(now, zones)
                 if reopen is not None:
-                    reason = f"deferred: communication time closed until {reopen.isoformat()}"
-                    due = min(reopen, contact.expires_at) if contact.expires_at else reopen
-                    deferred.append({"id": contact.id, "due_at": due, "reason": reason, "lease_owner": None,
-                                     "lease_until": None})
-                    suppressed.append(_suppression(contact, reason, now))
+                    defer(contact, reopen, f"deferred: communication time closed until {reopen.isoformat()}"
+                                           f"{_hours_note(regime, contact.channel)}")
                     continue
+            if regime is not None and contact.channel == "telephony":
+                # the regime's per-subject cap counts every campaign's calls, this batch's included
+                free, reason = regime.hold(subject_calls.get(contact.recipient, []), [], now, amd=False)
+                if free is not None and reason is not None:
+                    reopen = window.next_open(free, zones) if window and zones else free
+                    defer(contact, reopen or free, reason)
+                    continue
+                subject_calls.setdefault(contact.recipient, []).append(now)
             blocking = blocking_limit(limits, counted.get(contact.recipient, []), now) if limits else None
             if blocking is not None:
                 reason = _limit_reason(blocking, counted.get(contact.recipient, []), now)
@@ -329,6 +350,10 @@ def _shares(due: list[tuple[str, str, int]], campaigns: dict[str, Campaign | Non
         for campaign_id, count, capacity in entries:
             shares[channel][campaign_id] = min(count, max(1, int(available * capacity / total_capacity)))
     return shares
+
+
+def _hours_note(regime: Regime | None, channel: str) -> str:
+    return regime.hours_note() if regime is not None and channel == "telephony" else ""
 
 
 def _expired(contact, now: datetime) -> bool:

@@ -91,11 +91,7 @@ class Planner:
 
     def _regime_note(self, channel: str) -> str:
         """What the regime adds to a channel's window, for the reasons that window gives."""
-        if self.regime is None or self.regime.hours is None or channel != "telephony":
-            return ""
-        start, end = self.regime.hours
-        return (f" (cut to the {self.regime.title} regime's calling hours, {start // 60:02d}:{start % 60:02d} to "
-                f"{end // 60:02d}:{end % 60:02d} recipient time)")
+        return self.regime.hours_note() if self.regime is not None and channel == "telephony" else ""
 
     def hold(self, planned: PlannedContact, calls: list[datetime], abandons: list[datetime], *,
              amd: bool = True) -> PlannedContact:
