@@ -13,11 +13,11 @@ without one): a retried batch returns the first answer for each unchanged item a
 one with IDEMPOTENCY_EXCEPTION.
 
 Every refusal is an error the operation's model lists: unknown resources are ResourceNotFoundException,
-broken rules the operation's own validation error (InvalidRequestException or InvalidParameterException).
+broken rules the operation's own validation error (InvalidRequestException or InvalidParameterException):
+providers/__init__.py chooses them.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -33,7 +33,7 @@ from reachout.domain.contact import (CONNECT_CHANNEL, STOPPED_BY_API, SUBTYPE_OF
                                      check_attributes, check_segment_attributes, phone_number)
 from reachout.domain.contact_flow import content_problems
 from reachout.domain.endpoint import valid_email
-from reachout.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
+from reachout.domain.errors import Conflict, DomainError, NotFound, TokenReused
 from reachout.domain.template import connect_attributes
 from reachout.engine import notify
 from reachout.engine.connect_contacts import campaign_contact
@@ -51,46 +51,11 @@ CHAT_TEXT_TYPES = ("text/plain", "text/markdown")  # what an SMS or WhatsApp tex
 MAX_CHAT_TEXT = 1024  # ChatMessage.Content of text/plain and text/markdown, as the model's documentation says
 
 
-class TokenReused(Conflict):
-    """A ClientToken used within 7 days for a different request."""
-
-
-def connect_api(method):
-    """Domain refusals reach the client as errors the operation's model lists."""
-
-    @functools.wraps(method)
-    def handler(self, call: Call, *args):
-        try:
-            return method(self, call, *args)
-        except DomainError as error:
-            raise self.refusal(call, error) from None
-
-    return handler
-
-
 class ConnectProvider(Provider):
     def __init__(self, db: Database, clock: Clock, service: Service):
         super().__init__(db, clock)
         self.service = service
         self.country_codes = frozenset(service.model.shape_for("PhoneNumberCountryCode").enum)
-
-    def refusal(self, call: Call, error: DomainError) -> AwsError:
-        operation = self.service.operations[call.operation]
-        declared = {shape.name for shape in operation.error_shapes}
-
-        def first(*codes: str) -> str | None:
-            return next((code for code in codes if code in declared), None)
-
-        code = None
-        if isinstance(error, NotFound):
-            code = first("ResourceNotFoundException")
-        elif isinstance(error, TokenReused):
-            code = first("IdempotencyException", "ConflictException")
-        elif isinstance(error, Conflict):
-            code = first("DuplicateResourceException", "ConflictException")
-        elif isinstance(error, QuotaExceeded):
-            code = first("ServiceQuotaExceededException", "LimitExceededException")
-        return AwsError(code or self.service.validation_error(operation), error.message)
 
     def _once(self, conn, call: Call, work: Callable[[], dict]) -> dict:
         """`work`'s answer, or the first answer to this very request under its ClientToken."""
@@ -109,7 +74,6 @@ class ConnectProvider(Provider):
         return response
 
     # --- instances ------------------------------------------------------------------------------
-    @connect_api
     def create_instance(self, call: Call) -> dict:
         p = call.params
         existing_directory = p["IdentityManagementType"] == "EXISTING_DIRECTORY"
@@ -136,14 +100,12 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, create)
 
-    @connect_api
     def describe_instance(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             instance = self._instance(conn, call, call.params["InstanceId"])
             return {"Instance": {**_instance_view(instance, call.account_id), "Tags": tags.get_tags(conn, instance.arn)
                                  or None}}
 
-    @connect_api
     def list_instances(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 10)
         with self.db.transaction() as conn:
@@ -165,7 +127,6 @@ class ConnectProvider(Provider):
         return instance
 
     # --- phone numbers ----------------------------------------------------------------------------
-    @connect_api
     def claim_phone_number(self, call: Call) -> dict:
         """Any valid E.164 number the caller names: Reachout has no carrier inventory to search."""
         p = call.params
@@ -195,7 +156,6 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, claim)
 
-    @connect_api
     def list_phone_numbers_v2(self, call: Call) -> dict:
         p = call.params
         limit = p.get("MaxResults", 100)
@@ -235,7 +195,6 @@ class ConnectProvider(Provider):
         return found
 
     # --- contact flows ----------------------------------------------------------------------------
-    @connect_api
     def create_contact_flow(self, call: Call) -> dict:
         """A PUBLISHED flow's content is checked for its type (SAVED content is a draft, kept as given)."""
         p = call.params
@@ -258,7 +217,6 @@ class ConnectProvider(Provider):
             tags.put_tags(conn, arn, p.get("Tags", {}))
         return {"ContactFlowId": flow_id, "ContactFlowArn": arn, "FlowContentSha256": sha256}
 
-    @connect_api
     def describe_contact_flow(self, call: Call) -> dict:
         """`id` describes the published flow; `id:$SAVED` the flow as last saved, published or not."""
         identifier = call.params["ContactFlowId"]
@@ -275,7 +233,6 @@ class ConnectProvider(Provider):
                 "Tags": tags.get_tags(conn, flow.arn) or None, "FlowContentSha256": flow.content_sha256,
                 "LastModifiedTime": flow.updated_at, "LastModifiedRegion": flow.region}}
 
-    @connect_api
     def list_contact_flows(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         with self.db.transaction() as conn:
@@ -301,7 +258,6 @@ class ConnectProvider(Provider):
         return flow
 
     # --- contacts -------------------------------------------------------------------------------------
-    @connect_api
     def start_outbound_voice_contact(self, call: Call) -> dict:
         p = call.params
         destination = phone_number(p["DestinationPhoneNumber"], "DestinationPhoneNumber")
@@ -338,7 +294,6 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, start)
 
-    @connect_api
     def start_outbound_chat_contact(self, call: Call) -> dict:
         """An outbound SMS (or WhatsApp) message: from a number the instance claimed
         (CONNECT_PHONENUMBER_ARN) to a TELEPHONE_NUMBER, the channel named by connect:Subtype."""
@@ -381,7 +336,6 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, start)
 
-    @connect_api
     def create_contact(self, call: Call) -> dict:
         """The EMAIL contact with InitiationMethod OUTBOUND that StartOutboundEmailContact then sends."""
         p = call.params
@@ -406,7 +360,6 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, create)
 
-    @connect_api
     def start_outbound_email_contact(self, call: Call) -> dict:
         p = call.params
         destination = p["DestinationEmailAddress"]
@@ -466,7 +419,6 @@ class ConnectProvider(Provider):
             raise DomainError(f"Message template {config['MessageTemplateId']} is an {found[0]} template; this "
                               f"contact sends {kind}")
 
-    @connect_api
     def batch_put_contact(self, call: Call) -> dict:
         """Voice contacts of a campaign, dialed by the engine. Items fail one by one with the model's
         FailureReasonCodes."""
@@ -573,7 +525,6 @@ class ConnectProvider(Provider):
             "due_at": now if state == contacts.PENDING else None}])
         return contact_id
 
-    @connect_api
     def describe_contact(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             contact = self._contact(conn, call)
@@ -581,7 +532,6 @@ class ConnectProvider(Provider):
                 raise NotFound(f"Contact {call.params['ContactId']} not found in instance {call.params['InstanceId']}")
         return {"Contact": _contact_view(contact)}
 
-    @connect_api
     def stop_contact(self, call: Call) -> None:
         """A contact not yet handed to its channel is never sent; one in flight is ended now, and a
         call being placed or going on is hung up at the engine's next pass (its hang-up is owed:
