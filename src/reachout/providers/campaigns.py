@@ -6,7 +6,6 @@ the vocabulary of the API that called it.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from reachout.aws.errors import AwsError
 from reachout.aws.gateway import Call
@@ -15,6 +14,7 @@ from reachout.domain import outbound_request as requests
 from reachout.domain.campaign import ACTIVE, Campaign, check_dialer_change, telephony_from_v1
 from reachout.domain.regime import regime_from_tags
 from reachout.domain.errors import DomainError, InvalidState, NotFound, QuotaExceeded
+from reachout.domain.quotas import Quotas
 from reachout.domain.limits import check_communication_limits
 from reachout.domain.schedule import Schedule, parse_positive_duration
 from reachout.domain.window import WINDOW_CHANNELS, check_communication_time
@@ -28,14 +28,6 @@ from reachout.store.db import Database
 V1, V2 = "connectcampaigns", "connectcampaignsv2"
 SERVICE_ROLE = "arn:aws:iam::{account}:role/aws-service-role/connect-campaigns.amazonaws.com/AWSServiceRoleForConnectCampaigns"
 MAX_TAGS = 50  # AWS's limit of tags per resource
-
-
-@dataclass(frozen=True)
-class Quotas:
-    """Outbound campaigns service quotas, AWS's defaults (adjustable there, configurable here)."""
-
-    active_campaigns_per_instance: int = 50
-    campaigns_per_instance: int = 500
 
 
 def _state(call: Call, state: str) -> str:
