@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import insert
 
-from reachout.providers.campaigns import Quotas
+from reachout.domain.quotas import Quotas
 from reachout.server import build_app
 from reachout.settings import Settings
 from reachout.store.db import open_database

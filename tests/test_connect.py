@@ -295,8 +295,11 @@ def test_outbound_voice_refusals(connect):
     with aws_error("InvalidParameterException", "SourcePhoneNumber"):
         connect.start_outbound_voice_contact(InstanceId=setup.instance_id, ContactFlowId=setup.flow_id,
                                              DestinationPhoneNumber="+12125550101")
-    with aws_error("ResourceNotFoundException", "Queue"):
+    with aws_error("ResourceNotFoundException", f"Queue q1 not found in instance {setup.instance_id}"):
         setup.voice("+12125550101", QueueId="q1")
+    queue_id = connect.create_queue(InstanceId=setup.instance_id, Name="sales", HoursOfOperationId="hours")["QueueId"]
+    with aws_error("InvalidParameterException", "agentless"):  # a queue of the instance: the call has no agents
+        setup.voice("+12125550101", QueueId=queue_id)
     with aws_error("ResourceNotFoundException", UNKNOWN_ID):
         connect.start_outbound_voice_contact(InstanceId=setup.instance_id, ContactFlowId=UNKNOWN_ID,
                                              DestinationPhoneNumber="+12125550101", SourcePhoneNumber=setup.number)
@@ -503,6 +506,8 @@ def test_batch_put_contact_fails_requests_one_by_one_with_the_model_codes(connec
         "queue": "INVALID_QUEUE", "bad-system": "INVALID_SYSTEM_ENDPOINT", "bad-key": "INVALID_ATTRIBUTE_KEY",
         "agent-first": "INVALID_OUTBOUND_STRATEGY"}
     assert all(f["FailureReasonMessage"] for f in answer["FailedRequestList"])
+    assert [f["FailureReasonMessage"] for f in answer["FailedRequestList"] if f["RequestIdentifier"] == "queue"] == [
+        f"Queue q1 not found in instance {setup.instance_id}"]
     contact = setup.describe(answer["SuccessfulRequestList"][0]["ContactId"])
     assert (contact["Channel"], contact["InitiationMethod"], contact["Campaign"], contact["Attributes"],
             contact["SystemEndpoint"]["Address"]) == ("VOICE", "API", {"CampaignId": campaign}, {"tier": "gold"},

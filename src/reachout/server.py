@@ -19,7 +19,7 @@ from reachout.admin_gate import PREFIX as ADMIN_PREFIX
 from reachout.admin_gate import AdminGate
 from reachout.agent_api import agent_routes
 from reachout.aws.catalog import ServiceCatalog
-from reachout.aws.gateway import Gateway
+from reachout.aws.gateway import Gateway, Handler
 from reachout.channels import Channel
 from reachout.channels.email import EmailChannel, SmtpConfig
 from reachout.channels.simulated import simulated_channels
@@ -63,8 +63,39 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
     with database.transaction() as conn:  # for `reachout profiles import` / `reachout ingest` beside it
         shared_clock.publish(conn, clock.now() if isinstance(clock, VirtualClock) else None)
     catalog = ServiceCatalog()
+    handlers = build_handlers(settings, database, clock, catalog)
+    secrets = {settings.access_key_id: settings.secret_access_key}
+    gateway = Gateway(catalog, handlers, secrets, settings.account_id, SystemClock().now, settings.max_body_bytes,
+                      settings.body_timeout_seconds)
+    app = Starlette(routes=[
+        Route("/_reachout/health", health),
+        Route("/_reachout/clock", get_clock),
+        Route("/_reachout/clock/advance", advance_clock, methods=["POST"]),
+        Route("/_reachout/campaigns/{campaign_id}/forecast", campaign_forecast),
+        Route("/_reachout/channels/email/bounces", email_bounce, methods=["POST"]),
+        Route("/_reachout/domains/{domain}/event-trigger-evaluations", trigger_evaluations),
+        Route("/_reachout/campaigns/{campaign_id}/{kind}", campaign_records),
+        *agent_routes(engine, clock),
+        Mount(CONSOLE_PREFIX, app=_console(settings, catalog, handlers, database, clock)),
+        Mount("/", app=gateway),
+    ], lifespan=lifespan, middleware=[
+        Middleware(AdminGate, required=settings.admin_auth_required, token=settings.admin_token, secrets=secrets,
+                   wall_clock=SystemClock().now, max_body_bytes=settings.max_body_bytes,
+                   body_timeout=settings.body_timeout_seconds),
+    ])
+    # What the endpoints below and the lifespan work with.
+    app.state.settings = settings
+    app.state.database = database
+    app.state.engine = engine
+    app.state.clock = clock
+    return Front(app, gateway)
+
+
+def build_handlers(settings: Settings, database: Database, clock: Clock,
+                   catalog: ServiceCatalog) -> dict[tuple[str, str], Handler]:
+    """Every served operation's handler, by (service, operation)."""
     connect = ConnectProvider(database, clock, catalog.services[CONNECT])
-    handlers = {
+    return {
         **handlers_of(CampaignsProvider(database, clock, settings.quotas), catalog, [V1, V2]),
         **handlers_of(ProfilesProvider(database, clock), catalog, [PROFILES]),
         **handlers_of(ProfileObjectsProvider(database, clock), catalog, [PROFILES]),
@@ -75,140 +106,133 @@ def build_app(settings: Settings, database: Database | None = None) -> Front:
         **handlers_of(connect, catalog, [CONNECT]),
         **handlers_of(ConnectAgentsProvider(connect), catalog, [CONNECT]),
     }
-    secrets = {settings.access_key_id: settings.secret_access_key}
-    gateway = Gateway(catalog, handlers, secrets, settings.account_id, SystemClock().now, settings.max_body_bytes,
-                      settings.body_timeout_seconds)
 
-    console = _console(settings, catalog, handlers, database, clock)
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": reachout.__version__,
-                             "database": "sqlite" if database.is_sqlite else "postgresql"})
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette):
+    state = app.state
+    thread = (EngineThread(state.engine) if state.settings.engine and not isinstance(state.clock, VirtualClock)
+              else None)
+    if thread:
+        thread.start()
+    yield
+    if thread:
+        thread.stop()
+    state.engine.close()
+    state.database.dispose()
 
-    async def get_clock(request: Request) -> JSONResponse:
-        return JSONResponse({"now": clock.now().isoformat(), "virtual": isinstance(clock, VirtualClock)})
 
-    def _publish_clock() -> None:
-        with database.transaction() as conn:
+# --- Reachout's own endpoints (under /_reachout/) ------------------------------------------------------
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "version": reachout.__version__,
+                         "database": "sqlite" if request.app.state.database.is_sqlite else "postgresql"})
+
+
+async def get_clock(request: Request) -> JSONResponse:
+    clock = request.app.state.clock
+    return JSONResponse({"now": clock.now().isoformat(), "virtual": isinstance(clock, VirtualClock)})
+
+
+async def advance_clock(request: Request) -> JSONResponse:
+    """Virtual clock only: moves time on and does all the work that falls due, in time order,
+    before answering."""
+    state = request.app.state
+    clock = state.clock
+    if not isinstance(clock, VirtualClock):
+        return _problem(409, "the server runs on the system clock; start it with --virtual-clock")
+    try:
+        body = json.loads(await request.body() or b"{}")
+        target = (datetime.fromisoformat(body["to"]) if "to" in body
+                  else clock.now() + timedelta(seconds=float(body["seconds"])))
+    except (ValueError, KeyError, TypeError):
+        return _problem(400, 'send {"seconds": N} or {"to": "2026-01-05T09:00:00Z"}')
+    if target < clock.now():
+        return _problem(400, f"the clock is at {clock.now().isoformat()} and cannot go back")
+    handled = await run_in_threadpool(state.engine.advance, target)
+
+    def publish() -> None:
+        with state.database.transaction() as conn:
             shared_clock.publish(conn, clock.now())
 
-    async def advance_clock(request: Request) -> JSONResponse:
-        """Virtual clock only: moves time on and does all the work that falls due, in time order,
-        before answering."""
-        if not isinstance(clock, VirtualClock):
-            return _problem(409, "the server runs on the system clock; start it with --virtual-clock")
-        try:
-            body = json.loads(await request.body() or b"{}")
-            target = (datetime.fromisoformat(body["to"]) if "to" in body
-                      else clock.now() + timedelta(seconds=float(body["seconds"])))
-        except (ValueError, KeyError, TypeError):
-            return _problem(400, 'send {"seconds": N} or {"to": "2026-01-05T09:00:00Z"}')
-        if target < clock.now():
-            return _problem(400, f"the clock is at {clock.now().isoformat()} and cannot go back")
-        handled = await run_in_threadpool(engine.advance, target)
-        await run_in_threadpool(_publish_clock)
-        return JSONResponse({"now": clock.now().isoformat(), "handled": handled})
+    await run_in_threadpool(publish)
+    return JSONResponse({"now": clock.now().isoformat(), "handled": handled})
 
-    async def campaign_records(request: Request) -> JSONResponse:
-        """What happened to a campaign's recipients: its contacts, or why some were not contacted."""
-        campaign_id, kind = request.path_params["campaign_id"], request.path_params["kind"]
-        reader = {"contacts": recipients.campaign_contacts, "suppressions": recipients.suppressions_of,
-                  "abandons": dialer_store.abandons}.get(kind)
-        if reader is None:
-            return _problem(404, f"no such record kind '{kind}': contacts, suppressions or abandons")
 
-        def read():
-            with database.transaction() as conn:
-                if campaign_store.get_campaign_by_id(conn, campaign_id) is None:
-                    return None
-                return reader(conn, campaign_id)
+async def campaign_records(request: Request) -> JSONResponse:
+    """What happened to a campaign's recipients: its contacts, or why some were not contacted."""
+    database = request.app.state.database
+    campaign_id, kind = request.path_params["campaign_id"], request.path_params["kind"]
+    reader = {"contacts": recipients.campaign_contacts, "suppressions": recipients.suppressions_of,
+              "abandons": dialer_store.abandons}.get(kind)
+    if reader is None:
+        return _problem(404, f"no such record kind '{kind}': contacts, suppressions or abandons")
 
-        records = await run_in_threadpool(read)
-        if records is None:
-            return _problem(404, f"no such campaign '{campaign_id}'")
-        return JSONResponse(json.loads(json.dumps(records, default=_iso)))
-
-    async def campaign_forecast(request: Request) -> JSONResponse:
-        """The dry run of `reachout forecast`, from the clock's now (or ?start=...)."""
-
-        def run():
-            with database.transaction() as conn:
-                campaign = campaign_store.get_campaign_by_id(conn, request.path_params["campaign_id"])
-            if campaign is None:
+    def read():
+        with database.transaction() as conn:
+            if campaign_store.get_campaign_by_id(conn, campaign_id) is None:
                 return None
-            start = request.query_params.get("start")
-            begin = datetime.fromisoformat(start) if start else clock.now()
-            return forecast(database, campaign, begin, seed=settings.seed, rate=settings.sim_rate).view()
+            return reader(conn, campaign_id)
 
-        try:
-            view = await run_in_threadpool(run)
-        except ValueError:
-            return _problem(400, "start must be an ISO 8601 instant")
-        return JSONResponse(view) if view else _problem(404, "no such campaign")
+    records = await run_in_threadpool(read)
+    if records is None:
+        return _problem(404, f"no such campaign '{campaign_id}'")
+    return JSONResponse(json.loads(json.dumps(records, default=_iso)))
 
-    async def trigger_evaluations(request: Request) -> JSONResponse:
-        """`reachout triggers explain`: each object a domain's event triggers evaluated, latest first, fired
-        or exactly why not (?trigger=, ?profile=, ?region= (us-east-1), ?limit= (100))."""
-        query = request.query_params
-        try:
-            limit = int(query.get("limit", "100"))
-        except ValueError:
-            return _problem(400, "limit must be a whole number")
 
-        def read():
-            with database.transaction() as conn:
-                domain = profile_domains.get_domain(conn, query.get("region", "us-east-1"),
-                                                    request.path_params["domain"])
-                if domain is None:
-                    return None
-                return event_triggers.evaluations(conn, domain.id, trigger_name=query.get("trigger"),
-                                                  profile_id=query.get("profile"), limit=max(1, min(limit, 1000)))
+async def campaign_forecast(request: Request) -> JSONResponse:
+    """The dry run of `reachout forecast`, from the clock's now (or ?start=...)."""
+    state = request.app.state
 
-        rows = await run_in_threadpool(read)
-        if rows is None:
-            return _problem(404, f"no such Customer Profiles domain '{request.path_params['domain']}'")
-        return JSONResponse(json.loads(json.dumps(rows, default=_iso)))
+    def run():
+        with state.database.transaction() as conn:
+            campaign = campaign_store.get_campaign_by_id(conn, request.path_params["campaign_id"])
+        if campaign is None:
+            return None
+        start = request.query_params.get("start")
+        begin = datetime.fromisoformat(start) if start else state.clock.now()
+        return forecast(state.database, campaign, begin, seed=state.settings.seed, rate=state.settings.sim_rate).view()
 
-    async def email_bounce(request: Request) -> JSONResponse:
-        """A delivery status notification (RFC 3464) from the bounce mailbox of the SMTP relay, as raw
-        bytes: a final failure of one of our messages becomes that contact's HARD_BOUNCE."""
-        channel = engine.channels.get("email")
-        if not isinstance(channel, EmailChannel):
-            return _problem(409, "email goes to the simulated carrier; start the server with --smtp-url")
-        body = await request.body()
-        contact_id = await run_in_threadpool(channel.bounce, body, clock.now())
-        return JSONResponse({"contactId": contact_id})
+    try:
+        view = await run_in_threadpool(run)
+    except ValueError:
+        return _problem(400, "start must be an ISO 8601 instant")
+    return JSONResponse(view) if view else _problem(404, "no such campaign")
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        thread = EngineThread(engine) if settings.engine and not isinstance(clock, VirtualClock) else None
-        if thread:
-            thread.start()
-        yield
-        if thread:
-            thread.stop()
-        engine.close()
-        database.dispose()
 
-    app = Starlette(routes=[
-        Route("/_reachout/health", health),
-        Route("/_reachout/clock", get_clock),
-        Route("/_reachout/clock/advance", advance_clock, methods=["POST"]),
-        Route("/_reachout/campaigns/{campaign_id}/forecast", campaign_forecast),
-        Route("/_reachout/channels/email/bounces", email_bounce, methods=["POST"]),
-        Route("/_reachout/domains/{domain}/event-trigger-evaluations", trigger_evaluations),
-        Route("/_reachout/campaigns/{campaign_id}/{kind}", campaign_records),
-        *agent_routes(engine, clock),
-        Mount(CONSOLE_PREFIX, app=console),
-        Mount("/", app=gateway),
-    ], lifespan=lifespan, middleware=[
-        Middleware(AdminGate, required=settings.admin_auth_required, token=settings.admin_token, secrets=secrets,
-                   wall_clock=SystemClock().now, max_body_bytes=settings.max_body_bytes,
-                   body_timeout=settings.body_timeout_seconds),
-    ])
-    app.state.database = database
-    app.state.engine = engine
-    return Front(app, gateway)
+async def trigger_evaluations(request: Request) -> JSONResponse:
+    """`reachout triggers explain`: each object a domain's event triggers evaluated, latest first, fired
+    or exactly why not (?trigger=, ?profile=, ?region= (us-east-1), ?limit= (100))."""
+    database = request.app.state.database
+    query = request.query_params
+    try:
+        limit = int(query.get("limit", "100"))
+    except ValueError:
+        return _problem(400, "limit must be a whole number")
+
+    def read():
+        with database.transaction() as conn:
+            domain = profile_domains.get_domain(conn, query.get("region", "us-east-1"), request.path_params["domain"])
+            if domain is None:
+                return None
+            return event_triggers.evaluations(conn, domain.id, trigger_name=query.get("trigger"),
+                                              profile_id=query.get("profile"), limit=max(1, min(limit, 1000)))
+
+    rows = await run_in_threadpool(read)
+    if rows is None:
+        return _problem(404, f"no such Customer Profiles domain '{request.path_params['domain']}'")
+    return JSONResponse(json.loads(json.dumps(rows, default=_iso)))
+
+
+async def email_bounce(request: Request) -> JSONResponse:
+    """A delivery status notification (RFC 3464) from the bounce mailbox of the SMTP relay, as raw
+    bytes: a final failure of one of our messages becomes that contact's HARD_BOUNCE."""
+    state = request.app.state
+    channel = state.engine.channels.get("email")
+    if not isinstance(channel, EmailChannel):
+        return _problem(409, "email goes to the simulated carrier; start the server with --smtp-url")
+    body = await request.body()
+    contact_id = await run_in_threadpool(channel.bounce, body, state.clock.now())
+    return JSONResponse({"contactId": contact_id})
 
 
 class Front:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from reachout.aws.bodies import DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_MAX_BODY_BYTES
-from reachout.providers.campaigns import Quotas
+from reachout.domain.quotas import Quotas
 
 # The pair a fresh install accepts; fine on loopback, refused anywhere else.
 DEFAULT_CREDENTIALS = ("test", "test")
@@ -23,12 +24,13 @@ class Settings:
     access_key_id: str = "test"
     secret_access_key: str = "test"
     account_id: str = "123456789012"
-    quotas: Quotas = field(default_factory=Quotas)
+    quotas: Quotas = field(default_factory=Quotas, metadata={"env": "REACHOUT_QUOTA_"})  # REACHOUT_QUOTA_<QUOTA>
     virtual_clock: datetime | None = None  # run on a virtual clock starting here
     seed: int = 0  # the simulated carriers' seed
     sim_rate: float = 1000.0  # dispatches per second each simulated channel accepts
     lease_seconds: float = 120.0  # how long claimed work stays with a worker before others may redo it
-    engine: bool = True  # run the engine in `serve` (off when separate workers do the work)
+    engine: bool = field(default=True, metadata={"env": None})  # run the engine in `serve` (off when separate
+    # workers do the work): the flag --no-engine only
     redis_url: str = "redis://127.0.0.1:6379/0"  # where Kinesis-stream rule targets become Redis streams
     smtp_url: str | None = None  # smtp[s]://user:password@host:port: email goes there instead of the simulation
     smpp_url: str | None = None  # smpp://system_id:password@host:port: SMS go there instead of the simulation
@@ -63,43 +65,44 @@ class Settings:
 
     @classmethod
     def from_env(cls, **flags) -> Settings:
-        env = os.environ
-        values = {
-            "host": env.get("REACHOUT_HOST"),
-            "port": int(env["REACHOUT_PORT"]) if "REACHOUT_PORT" in env else None,
-            "db": env.get("REACHOUT_DB"),
-            "data_dir": Path(env["REACHOUT_DATA_DIR"]) if "REACHOUT_DATA_DIR" in env else None,
-            "access_key_id": env.get("REACHOUT_ACCESS_KEY_ID"),
-            "secret_access_key": env.get("REACHOUT_SECRET_ACCESS_KEY"),
-            "account_id": env.get("REACHOUT_ACCOUNT_ID"),
-            "virtual_clock": _instant(env["REACHOUT_VIRTUAL_CLOCK"]) if env.get("REACHOUT_VIRTUAL_CLOCK") else None,
-            "seed": int(env["REACHOUT_SEED"]) if "REACHOUT_SEED" in env else None,
-            "sim_rate": float(env["REACHOUT_SIM_RATE"]) if "REACHOUT_SIM_RATE" in env else None,
-            "lease_seconds": float(env["REACHOUT_LEASE_SECONDS"]) if "REACHOUT_LEASE_SECONDS" in env else None,
-            "redis_url": env.get("REACHOUT_REDIS_URL"),
-            "smtp_url": env.get("REACHOUT_SMTP_URL") or None,
-            "smpp_url": env.get("REACHOUT_SMPP_URL") or None,
-            "smtp_rate": float(env["REACHOUT_SMTP_RATE"]) if "REACHOUT_SMTP_RATE" in env else None,
-            "smpp_rate": float(env["REACHOUT_SMPP_RATE"]) if "REACHOUT_SMPP_RATE" in env else None,
-            "max_body_bytes": int(env["REACHOUT_MAX_BODY_BYTES"]) if "REACHOUT_MAX_BODY_BYTES" in env else None,
-            "admin_token": env.get("REACHOUT_ADMIN_TOKEN") or None,
-            "require_admin_auth": _flag(env["REACHOUT_REQUIRE_ADMIN_AUTH"]) if "REACHOUT_REQUIRE_ADMIN_AUTH" in env
-            else None,
-            "tls_cert": Path(env["REACHOUT_TLS_CERT"]) if env.get("REACHOUT_TLS_CERT") else None,
-            "tls_key": Path(env["REACHOUT_TLS_KEY"]) if env.get("REACHOUT_TLS_KEY") else None,
-            "keep_alive_seconds": float(env["REACHOUT_KEEP_ALIVE_SECONDS"]) if "REACHOUT_KEEP_ALIVE_SECONDS" in env
-            else None,
-            "header_timeout_seconds": float(env["REACHOUT_HEADER_TIMEOUT_SECONDS"])
-            if "REACHOUT_HEADER_TIMEOUT_SECONDS" in env else None,
-            "body_timeout_seconds": float(env["REACHOUT_BODY_TIMEOUT_SECONDS"])
-            if "REACHOUT_BODY_TIMEOUT_SECONDS" in env else None,
-            "quotas": Quotas(
-                int(env.get("REACHOUT_QUOTA_ACTIVE_CAMPAIGNS_PER_INSTANCE", Quotas.active_campaigns_per_instance)),
-                int(env.get("REACHOUT_QUOTA_CAMPAIGNS_PER_INSTANCE", Quotas.campaigns_per_instance)),
-            ),
-        }
+        """Each field from its REACHOUT_<FIELD> variable (or the name its metadata gives), then the flags
+        that were given (not None)."""
+        values = _from_env(cls, "REACHOUT_")
         values.update({k: v for k, v in flags.items() if v is not None})
-        return cls(**{k: v for k, v in values.items() if v is not None})
+        return cls(**values)
+
+
+def _from_env(cls, prefix: str) -> dict:
+    """The fields of dataclass `cls` that the environment sets, as their types; a field whose type is a
+    dataclass reads its own fields under the prefix its metadata gives."""
+    hints = typing.get_type_hints(cls)
+    values: dict = {}
+    for item in fields(cls):
+        name = item.metadata.get("env", prefix + item.name.upper())
+        if name is None:
+            continue
+        hint = hints[item.name]
+        if is_dataclass(hint):
+            values[item.name] = hint(**_from_env(hint, name))
+        elif name in os.environ:
+            value = _parse(os.environ[name], hint)
+            if value is not None:
+                values[item.name] = value
+    return values
+
+
+def _parse(text: str, hint):
+    """A variable's text as the field's type. An optional field set empty is unset."""
+    kinds = [kind for kind in typing.get_args(hint) if kind is not type(None)] or [hint]
+    optional = len(kinds) < len(typing.get_args(hint))
+    if optional and not text:
+        return None
+    kind = kinds[0]
+    if kind is bool:
+        return _flag(text)
+    if kind is datetime:
+        return _instant(text)
+    return kind(text)  # str, int, float, Path
 
 
 def _instant(text: str) -> datetime:

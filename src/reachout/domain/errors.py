@@ -18,6 +18,10 @@ class Conflict(DomainError):
     pass
 
 
+class TokenReused(Conflict):
+    """A client token (ClientToken, clientToken) used before for a different request."""
+
+
 class QuotaExceeded(DomainError):
     pass
 

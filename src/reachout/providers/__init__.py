@@ -2,20 +2,40 @@
 
 A provider is a class whose snake_case methods are named after the operations they serve
 (CreateCampaign -> create_campaign); `handlers_of` registers them for every service whose model
-has that operation.
+has that operation. Providers raise the domain's refusals (domain/errors.py) and need not know
+AWS's error shapes: `handlers_of` wraps each handler once so that a refusal reaches the client as
+an error the operation's model declares (`refusal`).
 """
 from __future__ import annotations
 
-import functools
-
 from botocore import xform_name
+from botocore.model import OperationModel
 
-from reachout.aws.catalog import ServiceCatalog
-from reachout.clock import Clock
+from reachout.aws.catalog import Service, ServiceCatalog
 from reachout.aws.errors import AwsError
-from reachout.aws.gateway import Handler
-from reachout.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
+from reachout.aws.gateway import Call, Handler
+from reachout.clock import Clock
+from reachout.domain.errors import Conflict, DomainError, InvalidState, NotFound, QuotaExceeded, TokenReused
 from reachout.store.db import Database
+
+# Each kind of refusal and the errors that may say it, preferred first: the client gets the first one
+# the operation's model declares; with none declared, the operation's validation error.
+REFUSALS: tuple[tuple[type[DomainError], tuple[str, ...]], ...] = (
+    (InvalidState, ("InvalidCampaignStateException",)),
+    (NotFound, ("ResourceNotFoundException",)),
+    (TokenReused, ("IdempotencyException", "ConflictException")),
+    (Conflict, ("DuplicateResourceException", "ConflictException")),
+    (QuotaExceeded, ("ServiceQuotaExceededException", "LimitExceededException")),
+)
+
+# The special ones: where AWS answers with an error the operation's model does not declare.
+UNDECLARED: dict[tuple[str, str, type[DomainError]], str] = {
+    ("events", "PutEvents", NotFound): "ResourceNotFoundException",  # an event bus other than the default
+}
+
+# A state named in the vocabulary of the API that is told about it: v1's CampaignState has no
+# Completed, so to a v1 client a finished campaign is Stopped.
+STATE_NAMES: dict[str, dict[str, str]] = {"connectcampaigns": {"Completed": "Stopped"}}
 
 
 class Provider:
@@ -32,29 +52,36 @@ def handlers_of(provider: object, catalog: ServiceCatalog, services: list[str]) 
         for operation in catalog.services[service].operations:
             method = getattr(provider, xform_name(operation), None)
             if method is not None:
-                handlers[(service, operation)] = method
+                handlers[(service, operation)] = refusing(method, catalog.services[service], operation)
     return handlers
 
 
-def aws_error(error: DomainError, validation_code: str) -> AwsError:
-    """The AWS error that tells a client why the domain said no."""
-    code = {NotFound: "ResourceNotFoundException", Conflict: "ConflictException",
-            QuotaExceeded: "ServiceQuotaExceededException"}.get(type(error), validation_code)
-    return AwsError(code, error.message)
+def refusing(method: Handler, service: Service, operation_name: str) -> Handler:
+    """`method` answering the domain's refusals with the errors of this operation, chosen here once."""
+    operation = service.operations[operation_name]
+    codes = refusal_codes(service, operation)
+    validation = service.validation_error(operation)
+    states = STATE_NAMES.get(service.name, {})
+
+    def handler(call: Call) -> dict | None:
+        try:
+            return method(call)
+        except DomainError as error:
+            code = next((code for kind, code in codes if isinstance(error, kind)), validation)
+            if isinstance(error, InvalidState) and code == "InvalidCampaignStateException":
+                raise AwsError(code, error.message, state=states.get(error.state, error.state)) from None
+            raise AwsError(code, error.message) from None
+
+    return handler
 
 
-def translated(validation_code: str):
-    """Decorates a provider method so that the domain's refusals reach the client as this service's
-    errors (its own validation error for broken rules)."""
-
-    def decorate(method):
-        @functools.wraps(method)
-        def handler(self, call, *args):
-            try:
-                return method(self, call, *args)
-            except DomainError as error:
-                raise aws_error(error, validation_code) from None
-
-        return handler
-
-    return decorate
+def refusal_codes(service: Service, operation: OperationModel) -> list[tuple[type[DomainError], str]]:
+    """Each kind of refusal and the error that says it to a client of this operation (a kind missing
+    here is said with the operation's validation error)."""
+    declared = {shape.name for shape in operation.error_shapes}
+    codes = []
+    for kind, candidates in REFUSALS:
+        code = next((code for code in candidates if code in declared),
+                    UNDECLARED.get((service.name, operation.name, kind), service.validation_error(operation)))
+        codes.append((kind, code))
+    return codes

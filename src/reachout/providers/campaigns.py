@@ -5,9 +5,7 @@ the vocabulary of the API that called it.
 """
 from __future__ import annotations
 
-import functools
 import uuid
-from dataclasses import dataclass
 
 from reachout.aws.errors import AwsError
 from reachout.aws.gateway import Call
@@ -16,11 +14,12 @@ from reachout.domain import outbound_request as requests
 from reachout.domain.campaign import ACTIVE, Campaign, check_dialer_change, telephony_from_v1
 from reachout.domain.regime import regime_from_tags
 from reachout.domain.errors import DomainError, InvalidState, NotFound, QuotaExceeded
+from reachout.domain.quotas import Quotas
 from reachout.domain.limits import check_communication_limits
 from reachout.domain.schedule import Schedule, parse_positive_duration
 from reachout.domain.window import WINDOW_CHANNELS, check_communication_time
 from reachout.engine import campaigns as engine_campaigns
-from reachout.providers import aws_error
+from reachout.providers import STATE_NAMES
 from reachout.providers.paging import page, sequence_position
 from reachout.store import campaigns as store
 from reachout.store import instances, outbound_requests, tags
@@ -31,33 +30,8 @@ SERVICE_ROLE = "arn:aws:iam::{account}:role/aws-service-role/connect-campaigns.a
 MAX_TAGS = 50  # AWS's limit of tags per resource
 
 
-@dataclass(frozen=True)
-class Quotas:
-    """Outbound campaigns service quotas, AWS's defaults (adjustable there, configurable here)."""
-
-    active_campaigns_per_instance: int = 50
-    campaigns_per_instance: int = 500
-
-
-def _translated(method):
-    """Domain refusals become this API's errors (InvalidState -> InvalidCampaignStateException, ...)."""
-
-    @functools.wraps(method)
-    def handler(self, call: Call, *args):
-        try:
-            return method(self, call, *args)
-        except DomainError as error:
-            if isinstance(error, InvalidState):
-                raise AwsError("InvalidCampaignStateException", error.message,
-                               state=_state(call, error.state)) from None
-            raise aws_error(error, "ValidationException") from None
-
-    return handler
-
-
 def _state(call: Call, state: str) -> str:
-    # v1's CampaignState has no Completed: to a v1 client a finished campaign is Stopped.
-    return "Stopped" if call.service == V1 and state == "Completed" else state
+    return STATE_NAMES.get(call.service, {}).get(state, state)
 
 
 class CampaignsProvider:
@@ -67,7 +41,6 @@ class CampaignsProvider:
         self.quotas = quotas
 
     # --- campaigns -----------------------------------------------------------------------------
-    @_translated
     def create_campaign(self, call: Call) -> dict:
         p = call.params
         campaign_id = str(uuid.uuid4())
@@ -103,7 +76,6 @@ class CampaignsProvider:
             raise QuotaExceeded(f"Instance {instance_id} already has {active} active campaigns, the quota of "
                                 "active campaigns per instance; stop or delete one first")
 
-    @_translated
     def describe_campaign(self, call: Call) -> dict:
         with self.db.read() as conn:
             campaign = self._campaign(conn, call)
@@ -111,13 +83,11 @@ class CampaignsProvider:
         view = campaign.v1_view() if call.service == V1 else campaign.v2_view()
         return {"campaign": {**view, "tags": campaign_tags}}
 
-    @_translated
     def delete_campaign(self, call: Call) -> None:
         with self.db.transaction() as conn:
             campaign = self._campaign(conn, call, for_update=True)
             _delete(conn, campaign)
 
-    @_translated
     def list_campaigns(self, call: Call) -> dict:
         p = call.params
         instance_filter = p.get("filters", {}).get("instanceIdFilter")
@@ -129,12 +99,10 @@ class CampaignsProvider:
         summaries = [c.v1_summary() if call.service == V1 else c.v2_summary() for _, c in rows]
         return {"campaignSummaryList": summaries, "nextToken": token}
 
-    @_translated
     def get_campaign_state(self, call: Call) -> dict:
         with self.db.read() as conn:
             return {"state": _state(call, self._campaign(conn, call).state)}
 
-    @_translated
     def get_campaign_state_batch(self, call: Call) -> dict:
         ids = call.params["campaignIds"]
         with self.db.read() as conn:
@@ -156,7 +124,6 @@ class CampaignsProvider:
     def stop_campaign(self, call: Call) -> None:
         self._transition(call, "stop")
 
-    @_translated
     def _transition(self, call: Call, action: str) -> None:
         self._update(call, lambda campaign: campaign.transition(action), after=action)
 
@@ -166,11 +133,9 @@ class CampaignsProvider:
     # Initialized state" (`unpublished`); flow association and entry limits, whose references say
     # nothing of states but whose models list InvalidCampaignStateException, refuse finished
     # campaigns (`guard`); name, channel updates and v1 dialer and call config: any state.
-    @_translated
     def update_campaign_name(self, call: Call) -> None:
         self._update(call, lambda c: setattr(c, "name", call.params["name"]))
 
-    @_translated
     def update_campaign_dialer_config(self, call: Call) -> None:
         def apply(campaign: Campaign) -> None:
             telephony = campaign.channel_subtype_config["telephony"]
@@ -184,7 +149,6 @@ class CampaignsProvider:
 
         self._update(call, apply, require_v1=True)
 
-    @_translated
     def update_campaign_outbound_call_config(self, call: Call) -> None:
         def apply(campaign: Campaign) -> None:
             telephony = campaign.channel_subtype_config["telephony"]
@@ -195,11 +159,9 @@ class CampaignsProvider:
 
         self._update(call, apply, require_v1=True)
 
-    @_translated
     def update_campaign_channel_subtype_config(self, call: Call) -> None:
         self._update(call, lambda c: c.update_channels(call.params["channelSubtypeConfig"]))
 
-    @_translated
     def delete_campaign_channel_subtype_config(self, call: Call) -> None:
         channel = _channel_key(call.params["channelSubtype"])
 
@@ -209,36 +171,29 @@ class CampaignsProvider:
         # Its model has no InvalidCampaignStateException: a published campaign is a conflict.
         self._update(call, apply, unpublished="its channels", as_conflict=True)
 
-    @_translated
     def update_campaign_schedule(self, call: Call) -> None:
         schedule = Schedule.from_view(call.params["schedule"])
         self._update(call, lambda c: setattr(c, "schedule", schedule), unpublished="the schedule", after="schedule")
 
-    @_translated
     def update_campaign_source(self, call: Call) -> None:
         self._update(call, lambda c: c.update_source(call.params["source"]), unpublished="the source")
 
-    @_translated
     def update_campaign_flow_association(self, call: Call) -> None:
         arn = call.params["connectCampaignFlowArn"]
         self._update(call, lambda c: setattr(c, "connect_campaign_flow_arn", arn), guard="flow association")
 
-    @_translated
     def update_campaign_entry_limits(self, call: Call) -> None:
         limits = _entry_limits(call.params["entryLimitsConfig"])
         self._update(call, lambda c: setattr(c, "entry_limits_config", limits), guard="entry limits")
 
-    @_translated
     def delete_campaign_entry_limits(self, call: Call) -> None:
         self._update(call, lambda c: setattr(c, "entry_limits_config", None), guard="entry limits")
 
-    @_translated
     def update_campaign_communication_time(self, call: Call) -> None:
         config = _communication_time(call.params["communicationTimeConfig"])
         self._update(call, lambda c: setattr(c, "communication_time_config", config),
                      unpublished="the communication time")
 
-    @_translated
     def delete_campaign_communication_time(self, call: Call) -> None:
         channel = _channel_key(call.params["config"])
 
@@ -249,13 +204,11 @@ class CampaignsProvider:
 
         self._update(call, apply, unpublished="the communication time")
 
-    @_translated
     def update_campaign_communication_limits(self, call: Call) -> None:
         override = _limits_override(call.params["communicationLimitsOverride"])
         self._update(call, lambda c: setattr(c, "communication_limits_override", override),
                      unpublished="the communication limits")
 
-    @_translated
     def delete_campaign_communication_limits(self, call: Call) -> None:
         def apply(campaign: Campaign) -> None:
             # config is ALL_CHANNEL_SUBTYPES, the only kind of override there is.
@@ -293,7 +246,6 @@ class CampaignsProvider:
         return campaign
 
     # --- tags ----------------------------------------------------------------------------------
-    @_translated
     def tag_resource(self, call: Call) -> None:
         new_tags = call.params["tags"]
         with self.db.transaction() as conn:
@@ -301,12 +253,10 @@ class CampaignsProvider:
             _check_tags({**tags.get_tags(conn, arn), **new_tags})
             tags.put_tags(conn, arn, new_tags)
 
-    @_translated
     def untag_resource(self, call: Call) -> None:
         with self.db.transaction() as conn:
             tags.remove_tags(conn, self._tagged(conn, call), call.params["tagKeys"])
 
-    @_translated
     def list_tags_for_resource(self, call: Call) -> dict:
         with self.db.read() as conn:
             return {"tags": tags.get_tags(conn, self._tagged(conn, call))}
@@ -319,7 +269,6 @@ class CampaignsProvider:
         return arn
 
     # --- connect instance configuration ---------------------------------------------------------
-    @_translated
     def start_instance_onboarding_job(self, call: Call) -> dict:
         instance_id, encryption = call.params["connectInstanceId"], call.params["encryptionConfig"]
         if encryption["enabled"] and not encryption.get("keyArn"):
@@ -332,12 +281,10 @@ class CampaignsProvider:
             instances.update_instance(conn, call.region, instance_id, config=config, onboarding_job=job)
         return {"connectInstanceOnboardingJobStatus": job}
 
-    @_translated
     def get_instance_onboarding_job_status(self, call: Call) -> dict:
         with self.db.read() as conn:
             return {"connectInstanceOnboardingJobStatus": _instance_part(conn, call, "onboarding_job")}
 
-    @_translated
     def delete_instance_onboarding_job(self, call: Call) -> None:
         instance_id = call.params["connectInstanceId"]
         with self.db.transaction() as conn:
@@ -346,12 +293,10 @@ class CampaignsProvider:
                 raise AwsError("InvalidStateException", f"The onboarding job of instance {instance_id} is in progress")
             instances.update_instance(conn, call.region, instance_id, onboarding_job=None)
 
-    @_translated
     def get_connect_instance_config(self, call: Call) -> dict:
         with self.db.read() as conn:
             return {"connectInstanceConfig": _instance_part(conn, call, "config")}
 
-    @_translated
     def delete_connect_instance_config(self, call: Call) -> None:
         instance_id = call.params["connectInstanceId"]
         policy = call.params.get("campaignDeletionPolicy")
@@ -368,28 +313,24 @@ class CampaignsProvider:
                                "(or, in v2, pass campaignDeletionPolicy)")
             instances.update_instance(conn, call.region, instance_id, config=None, onboarding_job=None)
 
-    @_translated
     def put_instance_communication_limits(self, call: Call) -> None:
         config = call.params["communicationLimitsConfig"]
         check_communication_limits(config.get("allChannelSubtypes"), "communicationLimitsConfig.allChannelSubtypes")
         with self.db.transaction() as conn:
             instances.update_instance(conn, call.region, call.params["connectInstanceId"], communication_limits=config)
 
-    @_translated
     def get_instance_communication_limits(self, call: Call) -> dict:
         with self.db.read() as conn:
             row = instances.get_instance(conn, call.region, call.params["connectInstanceId"])
         return {"communicationLimitsConfig": (row or {}).get("communication_limits") or {}}
 
     # --- integrations ----------------------------------------------------------------------------
-    @_translated
     def put_connect_instance_integration(self, call: Call) -> None:
         (kind, config), = call.params["integrationConfig"].items()
         with self.db.transaction() as conn:
             instances.put_integration(conn, call.region, call.params["connectInstanceId"], _identifier(config),
                                       {kind: config})
 
-    @_translated
     def delete_connect_instance_integration(self, call: Call) -> None:
         (kind, identifier), = call.params["integrationIdentifier"].items()
         instance_id = call.params["connectInstanceId"]
@@ -397,7 +338,6 @@ class CampaignsProvider:
             if not instances.delete_integration(conn, call.region, instance_id, _identifier(identifier)):
                 raise NotFound(f"No {kind} integration {_identifier(identifier)} on instance {instance_id}")
 
-    @_translated
     def list_connect_instance_integrations(self, call: Call) -> dict:
         limit = call.params.get("maxResults", 50)
         with self.db.read() as conn:
@@ -408,15 +348,12 @@ class CampaignsProvider:
         return {"integrationSummaryList": [summary for _, summary in rows], "nextToken": token}
 
     # --- outbound requests -----------------------------------------------------------------------
-    @_translated
     def put_dial_request_batch(self, call: Call) -> dict:
         return self._intake(call, requests.DIAL, call.params["dialRequests"], failure_for_reuse="InvalidInput")
 
-    @_translated
     def put_outbound_request_batch(self, call: Call) -> dict:
         return self._intake(call, requests.OUTBOUND, call.params["outboundRequests"], failure_for_reuse="InvalidInput")
 
-    @_translated
     def put_profile_outbound_request_batch(self, call: Call) -> dict:
         return self._intake(call, requests.PROFILE, call.params["profileOutboundRequests"], failure_for_reuse="Conflict")
 

@@ -13,11 +13,11 @@ without one): a retried batch returns the first answer for each unchanged item a
 one with IDEMPOTENCY_EXCEPTION.
 
 Every refusal is an error the operation's model lists: unknown resources are ResourceNotFoundException,
-broken rules the operation's own validation error (InvalidRequestException or InvalidParameterException).
+broken rules the operation's own validation error (InvalidRequestException or InvalidParameterException):
+providers/__init__.py chooses them.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -29,43 +29,27 @@ from reachout.aws.catalog import Service
 from reachout.aws.errors import AwsError
 from reachout.aws.gateway import Call
 from reachout.clock import Clock
-from reachout.domain.contact import (CONNECT_CHANNEL, STOPPED_BY_API, SUBTYPE_OF, attributes_problem, chat_delivery,
-                                     check_attributes, check_segment_attributes, phone_number)
+from reachout.domain.connect_contact import ConnectContact
+from reachout.domain.connect_outbound import (ItemRefused, batch_campaign_id, batch_customer, batch_queue_refused,
+                                              batch_system_kind, check_batch_extras, check_batch_route,
+                                              check_chat_contact, check_created_contact, check_email_contact,
+                                              check_instance_identity, check_voice_contact, email_endpoint,
+                                              queue_refused)
+from reachout.domain.contact import CONNECT_CHANNEL, STOPPED_BY_API, SUBTYPE_OF, phone_number
 from reachout.domain.contact_flow import content_problems
-from reachout.domain.endpoint import valid_email
-from reachout.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
-from reachout.domain.template import connect_attributes
+from reachout.domain.errors import Conflict, DomainError, NotFound, TokenReused
 from reachout.engine import notify
 from reachout.engine.connect_contacts import campaign_contact
 from reachout.providers import Provider
 from reachout.providers.paging import page, sequence_position
 from reachout.store import campaigns as campaign_store
-from reachout.store import client_tokens, connect_instances, contact_flows, phone_numbers, tags
+from reachout.store import agents, client_tokens, connect_instances, contact_flows, phone_numbers, tags
 from reachout.store import connect_contacts as contacts
 from reachout.store import templates as template_store
 from reachout.store.db import Database
 
 SERVICE = "connect"
 SAVED_QUALIFIER = ":$SAVED"
-CHAT_TEXT_TYPES = ("text/plain", "text/markdown")  # what an SMS or WhatsApp text can be sent as
-MAX_CHAT_TEXT = 1024  # ChatMessage.Content of text/plain and text/markdown, as the model's documentation says
-
-
-class TokenReused(Conflict):
-    """A ClientToken used within 7 days for a different request."""
-
-
-def connect_api(method):
-    """Domain refusals reach the client as errors the operation's model lists."""
-
-    @functools.wraps(method)
-    def handler(self, call: Call, *args):
-        try:
-            return method(self, call, *args)
-        except DomainError as error:
-            raise self.refusal(call, error) from None
-
-    return handler
 
 
 class ConnectProvider(Provider):
@@ -73,24 +57,6 @@ class ConnectProvider(Provider):
         super().__init__(db, clock)
         self.service = service
         self.country_codes = frozenset(service.model.shape_for("PhoneNumberCountryCode").enum)
-
-    def refusal(self, call: Call, error: DomainError) -> AwsError:
-        operation = self.service.operations[call.operation]
-        declared = {shape.name for shape in operation.error_shapes}
-
-        def first(*codes: str) -> str | None:
-            return next((code for code in codes if code in declared), None)
-
-        code = None
-        if isinstance(error, NotFound):
-            code = first("ResourceNotFoundException")
-        elif isinstance(error, TokenReused):
-            code = first("IdempotencyException", "ConflictException")
-        elif isinstance(error, Conflict):
-            code = first("DuplicateResourceException", "ConflictException")
-        elif isinstance(error, QuotaExceeded):
-            code = first("ServiceQuotaExceededException", "LimitExceededException")
-        return AwsError(code or self.service.validation_error(operation), error.message)
 
     def _once(self, conn, call: Call, work: Callable[[], dict]) -> dict:
         """`work`'s answer, or the first answer to this very request under its ClientToken."""
@@ -109,16 +75,9 @@ class ConnectProvider(Provider):
         return response
 
     # --- instances ------------------------------------------------------------------------------
-    @connect_api
     def create_instance(self, call: Call) -> dict:
         p = call.params
-        existing_directory = p["IdentityManagementType"] == "EXISTING_DIRECTORY"
-        if existing_directory and "DirectoryId" not in p:
-            raise DomainError("An EXISTING_DIRECTORY instance needs the DirectoryId of its directory")
-        if not existing_directory and "DirectoryId" in p:
-            raise DomainError(f"DirectoryId applies to EXISTING_DIRECTORY instances, not {p['IdentityManagementType']}")
-        if not existing_directory and "InstanceAlias" not in p:
-            raise DomainError(f"A {p['IdentityManagementType']} instance needs an InstanceAlias")
+        check_instance_identity(p["IdentityManagementType"], p.get("DirectoryId"), p.get("InstanceAlias"))
 
         def create() -> dict:
             if "InstanceAlias" in p and connect_instances.alias_taken(conn, call.region, p["InstanceAlias"]):
@@ -136,14 +95,12 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, create)
 
-    @connect_api
     def describe_instance(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             instance = self._instance(conn, call, call.params["InstanceId"])
             return {"Instance": {**_instance_view(instance, call.account_id), "Tags": tags.get_tags(conn, instance.arn)
                                  or None}}
 
-    @connect_api
     def list_instances(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 10)
         with self.db.transaction() as conn:
@@ -165,7 +122,6 @@ class ConnectProvider(Provider):
         return instance
 
     # --- phone numbers ----------------------------------------------------------------------------
-    @connect_api
     def claim_phone_number(self, call: Call) -> dict:
         """Any valid E.164 number the caller names: Reachout has no carrier inventory to search."""
         p = call.params
@@ -195,7 +151,6 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, claim)
 
-    @connect_api
     def list_phone_numbers_v2(self, call: Call) -> dict:
         p = call.params
         limit = p.get("MaxResults", 100)
@@ -235,7 +190,6 @@ class ConnectProvider(Provider):
         return found
 
     # --- contact flows ----------------------------------------------------------------------------
-    @connect_api
     def create_contact_flow(self, call: Call) -> dict:
         """A PUBLISHED flow's content is checked for its type (SAVED content is a draft, kept as given)."""
         p = call.params
@@ -258,7 +212,6 @@ class ConnectProvider(Provider):
             tags.put_tags(conn, arn, p.get("Tags", {}))
         return {"ContactFlowId": flow_id, "ContactFlowArn": arn, "FlowContentSha256": sha256}
 
-    @connect_api
     def describe_contact_flow(self, call: Call) -> dict:
         """`id` describes the published flow; `id:$SAVED` the flow as last saved, published or not."""
         identifier = call.params["ContactFlowId"]
@@ -275,7 +228,6 @@ class ConnectProvider(Provider):
                 "Tags": tags.get_tags(conn, flow.arn) or None, "FlowContentSha256": flow.content_sha256,
                 "LastModifiedTime": flow.updated_at, "LastModifiedRegion": flow.region}}
 
-    @connect_api
     def list_contact_flows(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         with self.db.transaction() as conn:
@@ -301,14 +253,9 @@ class ConnectProvider(Provider):
         return flow
 
     # --- contacts -------------------------------------------------------------------------------------
-    @connect_api
     def start_outbound_voice_contact(self, call: Call) -> dict:
         p = call.params
-        destination = phone_number(p["DestinationPhoneNumber"], "DestinationPhoneNumber")
-        check_attributes(p.get("Attributes"))
-        if "OutboundStrategy" in p:
-            raise DomainError("OutboundStrategy AGENT_FIRST (preview dialing) needs agents, which Reachout does not "
-                              "serve; leave it out for an agentless call")
+        destination = check_voice_contact(p)
 
         def start() -> dict:
             instance = self._instance(conn, call, p["InstanceId"])
@@ -317,8 +264,8 @@ class ConnectProvider(Provider):
                                f"Instance {instance.id} has outbound calls disabled (OutboundCallsEnabled false)")
             flow = self._published_flow(conn, instance, p["ContactFlowId"])
             if "QueueId" in p:
-                raise NotFound(f"Queue {p['QueueId']} not found in instance {instance.id}: Reachout serves no queues; "
-                               "give a SourcePhoneNumber instead")
+                raise queue_refused(p["QueueId"], instance.id,
+                                    exists=agents.queue(conn, instance.id, p["QueueId"]) is not None)
             if "SourcePhoneNumber" not in p:
                 raise DomainError("Give the SourcePhoneNumber to call from (a number the instance has claimed)")
             source = self._claimed(conn, instance, number=p["SourcePhoneNumber"])
@@ -338,30 +285,13 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, start)
 
-    @connect_api
     def start_outbound_chat_contact(self, call: Call) -> dict:
         """An outbound SMS (or WhatsApp) message: from a number the instance claimed
         (CONNECT_PHONENUMBER_ARN) to a TELEPHONE_NUMBER, the channel named by connect:Subtype."""
         p = call.params
-        source, destination = p["SourceEndpoint"], p["DestinationEndpoint"]
-        if source.get("Type") != "CONNECT_PHONENUMBER_ARN":
-            raise DomainError(f"SourceEndpoint must be of Type CONNECT_PHONENUMBER_ARN, not {source.get('Type')}")
-        if destination.get("Type") != "TELEPHONE_NUMBER":
-            raise DomainError(f"DestinationEndpoint must be of Type TELEPHONE_NUMBER, not {destination.get('Type')}")
-        address = phone_number(destination.get("Address", ""), "DestinationEndpoint.Address")
-        delivery = chat_delivery(p["SegmentAttributes"])
-        check_segment_attributes(p["SegmentAttributes"])
-        check_attributes(p.get("Attributes"))
-        content_types = p.get("SupportedMessagingContentTypes")
-        if content_types is not None and "text/plain" not in content_types:
-            raise DomainError("SupportedMessagingContentTypes must contain text/plain")
+        delivery, address = check_chat_contact(p)
+        source = p["SourceEndpoint"]
         message, templated = p.get("InitialSystemMessage"), p.get("InitialTemplatedSystemMessage")
-        if message and templated:
-            raise DomainError("Give an InitialSystemMessage or an InitialTemplatedSystemMessage, not both")
-        if message:
-            _check_chat_message(message)
-        if templated:
-            connect_attributes(templated["TemplateAttributes"])
 
         def start() -> dict:
             instance = self._instance(conn, call, p["InstanceId"])
@@ -381,19 +311,10 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, start)
 
-    @connect_api
     def create_contact(self, call: Call) -> dict:
         """The EMAIL contact with InitiationMethod OUTBOUND that StartOutboundEmailContact then sends."""
         p = call.params
-        if (p["Channel"], p["InitiationMethod"]) != ("EMAIL", "OUTBOUND"):
-            raise DomainError(f"Reachout creates EMAIL contacts with InitiationMethod OUTBOUND (sent with "
-                              f"StartOutboundEmailContact), not {p['Channel']} contacts initiated "
-                              f"{p['InitiationMethod']}")
-        for member in ("UserInfo", "InitiateAs", "PreviousContactId"):
-            if member in p:
-                raise DomainError(f"{member} is not served: Reachout has no agents and no transfers")
-        check_attributes(p.get("Attributes"))
-        check_segment_attributes(p.get("SegmentAttributes") or {})
+        check_created_contact(p)
 
         def create() -> dict:
             instance = self._instance(conn, call, p["InstanceId"])
@@ -406,31 +327,11 @@ class ConnectProvider(Provider):
         with self.db.transaction() as conn:
             return self._once(conn, call, create)
 
-    @connect_api
     def start_outbound_email_contact(self, call: Call) -> dict:
         p = call.params
-        destination = p["DestinationEmailAddress"]
-        if valid_email(destination["EmailAddress"]) is None:
-            raise DomainError(f"DestinationEmailAddress {destination['EmailAddress']} is not a valid email address")
-        message = p["EmailMessage"]
-        kind = message["MessageSourceType"]
-        wanted, other = ("TemplatedMessageConfig", "RawMessage") if kind == "TEMPLATE" else ("RawMessage",
-                                                                                            "TemplatedMessageConfig")
-        if wanted not in message or other in message:
-            raise DomainError(f"An EmailMessage of MessageSourceType {kind} carries {wanted} and not {other}")
-        if kind == "TEMPLATE":
-            connect_attributes(message["TemplatedMessageConfig"]["TemplateAttributes"])
-        else:
-            content_type = message["RawMessage"]["ContentType"]
-            if content_type.partition(";")[0].strip().lower() not in ("text/plain", "text/html"):
-                raise DomainError(f"RawMessage.ContentType must be text/plain or text/html, not {content_type}")
+        check_email_contact(p)
+        destination, message, sender = p["DestinationEmailAddress"], p["EmailMessage"], p.get("FromEmailAddress")
         cc = (p.get("AdditionalRecipients") or {}).get("CcEmailAddresses", [])
-        for recipient in cc:
-            if valid_email(recipient["EmailAddress"]) is None:
-                raise DomainError(f"CcEmailAddresses: {recipient['EmailAddress']} is not a valid email address")
-        sender = p.get("FromEmailAddress")
-        if sender and valid_email(sender["EmailAddress"]) is None:
-            raise DomainError(f"FromEmailAddress {sender['EmailAddress']} is not a valid email address")
         now = self.clock.now()
 
         def start() -> dict:
@@ -438,16 +339,12 @@ class ConnectProvider(Provider):
             contact = contacts.get_contact(conn, call.region, instance.id, p["ContactId"], for_update=True)
             if contact is None:
                 raise NotFound(f"Contact {p['ContactId']} not found in instance {instance.id}")
-            if (contact.origin, contact.channel, contact.initiation_method) != (contacts.API, "EMAIL", "OUTBOUND"):
-                raise DomainError(f"Contact {contact.id} is not an EMAIL contact created with InitiationMethod "
-                                  "OUTBOUND (CreateContact)")
-            if contact.state != contacts.CREATED:
-                raise DomainError(f"Contact {contact.id} was already started or stopped")
-            if kind == "TEMPLATE":
+            contact.check_email_startable()
+            if message["MessageSourceType"] == "TEMPLATE":
                 self._check_template(conn, call, message["TemplatedMessageConfig"], "EMAIL")
             contacts.update_contact(
                 conn, contact.id, now=now, state=contacts.PENDING, due_at=now,
-                customer_endpoint=_email_endpoint(destination), system_endpoint=sender and _email_endpoint(sender),
+                customer_endpoint=email_endpoint(destination), system_endpoint=sender and email_endpoint(sender),
                 options={**contact.options, "email": message, "cc": cc})
             return {"ContactId": contact.id}
 
@@ -466,7 +363,6 @@ class ConnectProvider(Provider):
             raise DomainError(f"Message template {config['MessageTemplateId']} is an {found[0]} template; this "
                               f"contact sends {kind}")
 
-    @connect_api
     def batch_put_contact(self, call: Call) -> dict:
         """Voice contacts of a campaign, dialed by the engine. Items fail one by one with the model's
         FailureReasonCodes."""
@@ -503,47 +399,24 @@ class ConnectProvider(Provider):
 
     def _put_contact(self, conn, call: Call, instance: Row, item: dict) -> dict:
         """{ContactId} of the contact made for one item, or {FailureReasonCode, FailureReasonMessage}."""
-
-        def failure(code: str, message: str) -> dict:
-            return {"FailureReasonCode": code, "FailureReasonMessage": message}
-
-        campaign_id = (item.get("Campaign") or {}).get("CampaignId")
-        if campaign_id is None:
-            return failure("MISSING_CAMPAIGN", "Each contact request needs the Campaign it belongs to")
-        campaign = campaign_store.get_campaign(conn, call.region, campaign_id)
-        if campaign is None or campaign.connect_instance_id not in (instance.id, instance.arn):
-            return failure("MISSING_CAMPAIGN", f"Campaign {campaign_id} not found in instance {instance.id}")
-        customer = item.get("CustomerEndpoint") or {}
-        if not customer.get("Address"):
-            return failure("MISSING_CUSTOMER_ENDPOINT", "Each contact request needs a CustomerEndpoint with an Address")
         try:
-            if customer.get("Type") != "TELEPHONE_NUMBER":
-                raise DomainError(f"CustomerEndpoint must be of Type TELEPHONE_NUMBER, not {customer.get('Type')}")
-            address = phone_number(customer["Address"], "CustomerEndpoint.Address")
-        except DomainError as error:
-            return failure("INVALID_CUSTOMER_ENDPOINT", error.message)
-        system = item.get("SystemEndpoint")
-        if "QueueId" not in item and not system:
-            return failure("MISSING_QUEUE_ID_AND_SYSTEM_ENDPOINT", "Give a SystemEndpoint (or a QueueId)")
-        if "QueueId" in item:
-            return failure("INVALID_QUEUE", f"Queue {item['QueueId']} not found in instance {instance.id}: Reachout "
-                                            "serves no queues; give a SystemEndpoint")
-        try:
-            if system.get("Type") == "TELEPHONE_NUMBER":
-                number = self._claimed(conn, instance, number=system.get("Address", ""))
-            elif system.get("Type") == "CONNECT_PHONENUMBER_ARN":
-                number = self._claimed(conn, instance, arn=system.get("Address", ""))
-            else:
-                raise DomainError(f"SystemEndpoint must be of Type TELEPHONE_NUMBER or CONNECT_PHONENUMBER_ARN, "
-                                  f"not {system.get('Type')}")
-        except DomainError as error:
-            return failure("INVALID_SYSTEM_ENDPOINT", error.message)
-        problem = attributes_problem(item.get("Attributes"))
-        if problem:
-            return failure("INVALID_ATTRIBUTE_KEY", problem)
-        if "OutboundStrategy" in item:
-            return failure("INVALID_OUTBOUND_STRATEGY", "AGENT_FIRST (preview dialing) needs agents, which Reachout "
-                                                        "does not serve")
+            campaign_id = batch_campaign_id(item)
+            campaign = campaign_store.get_campaign(conn, call.region, campaign_id)
+            if campaign is None or campaign.connect_instance_id not in (instance.id, instance.arn):
+                raise ItemRefused("MISSING_CAMPAIGN", f"Campaign {campaign_id} not found in instance {instance.id}")
+            address = batch_customer(item)
+            check_batch_route(item)
+            if "QueueId" in item:
+                raise batch_queue_refused(item["QueueId"], instance.id,
+                                          exists=agents.queue(conn, instance.id, item["QueueId"]) is not None)
+            system = item["SystemEndpoint"]
+            try:
+                number = self._claimed(conn, instance, **{batch_system_kind(system): system.get("Address", "")})
+            except NotFound as error:
+                raise ItemRefused("INVALID_SYSTEM_ENDPOINT", error.message) from None
+            check_batch_extras(item)
+        except ItemRefused as refused:
+            return {"FailureReasonCode": refused.code, "FailureReasonMessage": refused.message}
         contact_id = self._start(conn, call, instance, channel="telephony", campaign_id=campaign.id,
                                  customer={"Type": "TELEPHONE_NUMBER", "Address": address},
                                  system={"Type": "TELEPHONE_NUMBER", "Address": number.number},
@@ -573,7 +446,6 @@ class ConnectProvider(Provider):
             "due_at": now if state == contacts.PENDING else None}])
         return contact_id
 
-    @connect_api
     def describe_contact(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             contact = self._contact(conn, call)
@@ -581,7 +453,6 @@ class ConnectProvider(Provider):
                 raise NotFound(f"Contact {call.params['ContactId']} not found in instance {call.params['InstanceId']}")
         return {"Contact": _contact_view(contact)}
 
-    @connect_api
     def stop_contact(self, call: Call) -> None:
         """A contact not yet handed to its channel is never sent; one in flight is ended now, and a
         call being placed or going on is hung up at the engine's next pass (its hang-up is owed:
@@ -600,20 +471,22 @@ class ConnectProvider(Provider):
                 raise AwsError("InvalidRequestException", f"Contact {contact.id} belongs to campaign "
                                                           f"{contact.campaign_id}: pause or stop the campaign instead")
             reason = (call.params.get("DisconnectReason") or {}).get("Code") or STOPPED_BY_API
-            live_call = contact.channel == "VOICE" and contact.state in (contacts.DISPATCHING, contacts.SENT)
             contacts.update_contact(conn, contact.id, now=now, state=contacts.DISCONNECTED, disconnected_at=now,
-                                    disconnect_reason=reason, due_at=now if live_call else None, lease_owner=None,
+                                    disconnect_reason=reason, due_at=now if contact.live_call else None, lease_owner=None,
                                     lease_until=None)
             notify.contact_stopped(conn, contact, reason, now)
 
     @staticmethod
-    def _contact(conn, call: Call, *, for_update: bool = False):
-        """A contact started through the API, or (with the same fields) one a campaign dispatched."""
+    def _contact(conn, call: Call, *, for_update: bool = False) -> ConnectContact | None:
+        """A contact started through the API, or one a campaign dispatched."""
         instance_id = call.params["InstanceId"]
         if instance_id.startswith("arn:"):
             instance_id = instance_id.rpartition("instance/")[2]
         contact = contacts.get_contact(conn, call.region, instance_id, call.params["ContactId"], for_update=for_update)
-        return contact or campaign_contact(conn, call.region, instance_id, call.params["ContactId"])
+        if contact is not None:
+            return contact
+        dispatched = campaign_contact(conn, call.region, instance_id, call.params["ContactId"])
+        return ConnectContact(**vars(dispatched)) if dispatched is not None else None
 
 
 def _instance_view(instance: Row, account: str) -> dict:
@@ -626,26 +499,8 @@ def _instance_view(instance: Row, account: str) -> dict:
             "InstanceAccessUrl": f"https://{instance.alias}.my.connect.aws" if instance.alias else None}
 
 
-def _check_chat_message(message: dict) -> None:
-    """An InitialSystemMessage an SMS or WhatsApp message can carry: text, within Connect's length for it."""
-    if message["ContentType"] not in CHAT_TEXT_TYPES:
-        raise DomainError(f"InitialSystemMessage.ContentType must be {' or '.join(CHAT_TEXT_TYPES)} for an SMS or "
-                          f"WhatsApp message, not {message['ContentType']}")
-    if len(message["Content"]) > MAX_CHAT_TEXT:
-        raise DomainError(f"InitialSystemMessage.Content of {message['ContentType']} holds at most "
-                          f"{MAX_CHAT_TEXT} characters, not {len(message['Content'])}")
-
-
-def _email_endpoint(info: dict) -> dict:
-    """An EmailAddressInfo as an EndpointInfo."""
-    endpoint = {"Type": "EMAIL_ADDRESS", "Address": info["EmailAddress"]}
-    if "DisplayName" in info:
-        endpoint["DisplayName"] = info["DisplayName"]
-    return endpoint
-
-
-def _contact_view(contact: Row) -> dict:
-    cc = contact.options.get("cc") or []
+def _contact_view(contact: ConnectContact) -> dict:
+    cc = (contact.options or {}).get("cc") or []
     return {
         "Arn": f"arn:aws:connect:{contact.region}:{contact.account}:instance/{contact.instance_id}"
                f"/contact/{contact.id}",

@@ -6,7 +6,7 @@ user's status and the activity the dialer records (store/agents.py, domain/agent
 Resources Reachout does not serve are taken as given where the model requires them (a queue's
 HoursOfOperationId, a user's SecurityProfileIds) and refused as not found where they are optional
 (quick connects, email addresses, hierarchy groups). Quotas are Connect's default service quotas.
-Every refusal is an error the operation's model lists (ConnectProvider.refusal).
+Every refusal is an error the operation's model lists (providers.refusal_codes).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from reachout.domain.agent import (CONTACT_STATE, COUNT_METRICS, CUSTOM, IDLE, M
                                    OFFLINE_NAME, SECONDS_METRICS, MetricFilter, current_metrics, routable)
 from reachout.domain.endpoint import valid_email
 from reachout.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
-from reachout.providers.connect import ConnectProvider, connect_api
+from reachout.providers.connect import ConnectProvider
 from reachout.providers.paging import next_token, page, sequence_position
 from reachout.store import agents, contact_flows, phone_numbers, tags
 
@@ -48,9 +48,6 @@ class ConnectAgentsProvider:
         self.db = connect.db
         self.clock = connect.clock
 
-    def refusal(self, call: Call, error: DomainError):
-        return self.connect.refusal(call, error)
-
     def _instance(self, conn, call: Call) -> Row:
         """The call's instance, with its default agent statuses made."""
         instance = self.connect._instance(conn, call, call.params["InstanceId"])
@@ -58,7 +55,6 @@ class ConnectAgentsProvider:
         return instance
 
     # --- queues -----------------------------------------------------------------------------------
-    @connect_api
     def create_queue(self, call: Call) -> dict:
         p = call.params
         if "QuickConnectIds" in p:
@@ -96,7 +92,6 @@ class ConnectAgentsProvider:
         if flow_id is not None and contact_flows.get_flow(conn, instance.id, flow_id.rpartition("/")[2]) is None:
             raise NotFound(f"Flow {flow_id} not found in instance {instance.id}")
 
-    @connect_api
     def describe_queue(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             instance = self._instance(conn, call)
@@ -108,7 +103,6 @@ class ConnectAgentsProvider:
                 "Tags": tags.get_tags(conn, queue.arn) or None,
                 "LastModifiedTime": queue.updated_at, "LastModifiedRegion": queue.region}}
 
-    @connect_api
     def list_queues(self, call: Call) -> dict:
         """Every queue is STANDARD: Reachout makes no per-agent (AGENT) queues."""
         p = call.params
@@ -122,7 +116,6 @@ class ConnectAgentsProvider:
                                       "LastModifiedTime": row.updated_at, "LastModifiedRegion": row.region}
                                      for row in rows], "NextToken": token}
 
-    @connect_api
     def update_queue_status(self, call: Call) -> None:
         with self.db.transaction() as conn:
             instance = self._instance(conn, call)
@@ -138,7 +131,6 @@ class ConnectAgentsProvider:
         return queue
 
     # --- routing profiles ---------------------------------------------------------------------------
-    @connect_api
     def create_routing_profile(self, call: Call) -> dict:
         p = call.params
         concurrencies = p["MediaConcurrencies"]
@@ -185,7 +177,6 @@ class ConnectAgentsProvider:
             tags.put_tags(conn, arn, p.get("Tags", {}))
         return {"RoutingProfileArn": arn, "RoutingProfileId": profile_id}
 
-    @connect_api
     def describe_routing_profile(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             instance = self._instance(conn, call)
@@ -205,7 +196,6 @@ class ConnectAgentsProvider:
                 "LastModifiedRegion": profile.region, "IsDefault": False, "AssociatedQueueIds": queued,
                 "AssociatedManualAssignmentQueueIds": manual}}
 
-    @connect_api
     def list_routing_profiles(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         with self.db.transaction() as conn:
@@ -217,7 +207,6 @@ class ConnectAgentsProvider:
                                                "LastModifiedTime": row.updated_at, "LastModifiedRegion": row.region}
                                               for row in rows], "NextToken": token}
 
-    @connect_api
     def list_routing_profile_queues(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         with self.db.transaction() as conn:
@@ -239,7 +228,6 @@ class ConnectAgentsProvider:
         return profile
 
     # --- users ----------------------------------------------------------------------------------------
-    @connect_api
     def create_user(self, call: Call) -> dict:
         """Identity rules as the model documents them per identity management type; the password is
         checked, never kept (Reachout has no sign-in)."""
@@ -306,7 +294,6 @@ class ConnectAgentsProvider:
         if kind == "SAML" and ("DirectoryUserId" in p or "Email" in identity):
             raise DomainError("A user of a SAML instance has no DirectoryUserId or IdentityInfo.Email")
 
-    @connect_api
     def describe_user(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             instance = self._instance(conn, call)
@@ -318,7 +305,6 @@ class ConnectAgentsProvider:
                 "Tags": tags.get_tags(conn, user.arn) or None, **user.channel_configs,
                 "LastModifiedTime": user.updated_at, "LastModifiedRegion": user.region}}
 
-    @connect_api
     def list_users(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         with self.db.transaction() as conn:
@@ -329,7 +315,6 @@ class ConnectAgentsProvider:
                                      "LastModifiedTime": row.updated_at, "LastModifiedRegion": row.region}
                                     for row in rows], "NextToken": token}
 
-    @connect_api
     def delete_user(self, call: Call) -> None:
         """Not while the agent is on a contact: the dialer would lose the agent mid-call."""
         with self.db.transaction() as conn:
@@ -350,7 +335,6 @@ class ConnectAgentsProvider:
         return user
 
     # --- agent statuses -------------------------------------------------------------------------------
-    @connect_api
     def create_agent_status(self, call: Call) -> dict:
         p = call.params
         now = self.clock.now()
@@ -370,7 +354,6 @@ class ConnectAgentsProvider:
             tags.put_tags(conn, arn, p.get("Tags", {}))
         return {"AgentStatusARN": arn, "AgentStatusId": status_id}
 
-    @connect_api
     def describe_agent_status(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             instance = self._instance(conn, call)
@@ -381,7 +364,6 @@ class ConnectAgentsProvider:
                 "State": status.state, "Tags": tags.get_tags(conn, status.arn) or None,
                 "LastModifiedTime": status.updated_at, "LastModifiedRegion": status.region}}
 
-    @connect_api
     def list_agent_statuses(self, call: Call) -> dict:
         p = call.params
         limit = p.get("MaxResults", 100)
@@ -394,7 +376,6 @@ class ConnectAgentsProvider:
                                             "LastModifiedTime": row.updated_at, "LastModifiedRegion": row.region}
                                            for row in rows], "NextToken": token}
 
-    @connect_api
     def put_user_status(self, call: Call) -> dict:
         """As the model says: an agent handling a contact gets it as its next status, taken up when the
         dialer has the agent IDLE again (after-contact work done); otherwise at once."""
@@ -415,7 +396,6 @@ class ConnectAgentsProvider:
         return status
 
     # --- real-time data ---------------------------------------------------------------------------------
-    @connect_api
     def get_current_user_data(self, call: Call) -> dict:
         p = call.params
         filters = p["Filters"]
@@ -469,7 +449,6 @@ class ConnectAgentsProvider:
                 "AvailableSlotsByChannel": {c: (n - active[c]) if free else 0 for c, n in maximum.items()},
                 "MaxSlotsByChannel": maximum, "ActiveSlotsByChannel": active, "Contacts": contacts}
 
-    @connect_api
     def get_current_metric_data(self, call: Call) -> dict:
         """Metrics per the model's documentation of CurrentMetrics and Groupings, OLDEST_CONTACT_AGE
         in milliseconds when ungrouped included. Routing step expressions, subtypes, validation test

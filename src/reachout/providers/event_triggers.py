@@ -8,7 +8,7 @@ from reachout.domain import event_trigger
 from reachout.domain.errors import DomainError, NotFound
 from reachout.providers import Provider
 from reachout.providers.paging import page, position
-from reachout.providers.profiles import domain_or_404, profiles_api
+from reachout.providers.profiles import domain_or_404
 from reachout.store import campaigns as campaign_store
 from reachout.store import event_triggers as store
 from reachout.store import profile_domains as domains
@@ -21,7 +21,6 @@ INTEGRATION_MEMBERS = ("ObjectTypeName", "ObjectTypeNames", "RoleArn", "EventTri
 
 class EventTriggersProvider(Provider):
     # --- event triggers -----------------------------------------------------------------------
-    @profiles_api
     def create_event_trigger(self, call: Call) -> dict:
         name = call.params["EventTriggerName"]
         definition = {k: call.params[k] for k in TRIGGER_MEMBERS if k in call.params}
@@ -37,13 +36,11 @@ class EventTriggersProvider(Provider):
             tags.put_tags(conn, _trigger_arn(domain, name), call.params.get("Tags", {}))
             return _trigger_view(conn, domain, name)
 
-    @profiles_api
     def get_event_trigger(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
             return _trigger_view(conn, domain, call.params["EventTriggerName"])
 
-    @profiles_api
     def update_event_trigger(self, call: Call) -> dict:
         name = call.params["EventTriggerName"]
         with self.db.transaction() as conn:
@@ -54,7 +51,6 @@ class EventTriggersProvider(Provider):
             store.update_trigger(conn, domain.id, name, definition, self.clock.now())
             return _trigger_view(conn, domain, name)
 
-    @profiles_api
     def delete_event_trigger(self, call: Call) -> dict:
         name = call.params["EventTriggerName"]
         with self.db.transaction() as conn:
@@ -64,7 +60,6 @@ class EventTriggersProvider(Provider):
             tags.remove_tags(conn, _trigger_arn(domain, name))
         return {"Message": f"Event trigger {name} was deleted"}
 
-    @profiles_api
     def list_event_triggers(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
@@ -80,7 +75,6 @@ class EventTriggersProvider(Provider):
         return {"Items": items, "NextToken": token}
 
     # --- integrations -------------------------------------------------------------------------
-    @profiles_api
     def put_integration(self, call: Call) -> dict:
         uri = call.params.get("Uri")
         if uri is None:
@@ -92,7 +86,6 @@ class EventTriggersProvider(Provider):
             store.put_integration(conn, domain.id, uri, definition, self.clock.now())
             return _integration_view(domain, uri, *store.get_integration(conn, domain.id, uri))
 
-    @profiles_api
     def get_integration(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
@@ -101,7 +94,6 @@ class EventTriggersProvider(Provider):
                 raise NotFound(f"Integration {call.params['Uri']} not found in domain {domain.name}")
             return _integration_view(domain, call.params["Uri"], *found)
 
-    @profiles_api
     def list_integrations(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
@@ -111,7 +103,6 @@ class EventTriggersProvider(Provider):
         rows, token = page(rows, limit, lambda row: (row[2], row[0]))
         return {"Items": [_integration_view(domain, *row) for row in rows], "NextToken": token}
 
-    @profiles_api
     def delete_integration(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)

@@ -13,11 +13,10 @@ from reachout.domain.errors import DomainError, NotFound
 from reachout.events.pattern import InvalidEventPattern, matches, validate
 from reachout.events.targets import connection_problem, kind_of, target_problem
 from reachout.json_text import read_json
-from reachout.providers import Provider, translated
+from reachout.providers import Provider
 from reachout.store import event_rules, outbox
 from reachout.store.db import Database
 
-events_api = translated("ValidationException")
 BUS = "default"
 ENVELOPE = ("id", "account", "source", "time", "region", "detail-type")
 
@@ -28,7 +27,6 @@ class EventsProvider(Provider):
         self.data_dir = data_dir  # log group targets write under data_dir/events
 
     # --- rules --------------------------------------------------------------------------------
-    @events_api
     def put_rule(self, call: Call) -> dict:
         p = call.params
         _default_bus(p)
@@ -45,12 +43,10 @@ class EventsProvider(Provider):
                             self.clock.now())
         return {"RuleArn": arn}
 
-    @events_api
     def describe_rule(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             return {**self._rule(conn, call, call.params["Name"])["spec"], "CreatedBy": call.account_id}
 
-    @events_api
     def list_rules(self, call: Call) -> dict:
         _default_bus(call.params)
         limit = call.params.get("Limit", 100)
@@ -60,7 +56,6 @@ class EventsProvider(Provider):
         token = rows[limit - 1]["name"] if len(rows) > limit else None
         return {"Rules": [row["spec"] for row in rows[:limit]], "NextToken": token}
 
-    @events_api
     def delete_rule(self, call: Call) -> None:
         with self.db.transaction() as conn:
             rule = event_rules.get(conn, call.region, "rule", call.params["Name"])
@@ -73,11 +68,9 @@ class EventsProvider(Provider):
                 event_rules.remove(conn, target["arn"])
             event_rules.remove(conn, rule["arn"])
 
-    @events_api
     def enable_rule(self, call: Call) -> None:
         self._set_state(call, "ENABLED")
 
-    @events_api
     def disable_rule(self, call: Call) -> None:
         self._set_state(call, "DISABLED")
 
@@ -95,7 +88,6 @@ class EventsProvider(Provider):
         return rule
 
     # --- targets ------------------------------------------------------------------------------
-    @events_api
     def put_targets(self, call: Call) -> dict:
         failed = []
         with self.db.transaction() as conn:
@@ -121,7 +113,6 @@ class EventsProvider(Provider):
             return "Only one of Input, InputPath, or InputTransformer may be specified"
         return target_problem(target, self.data_dir)
 
-    @events_api
     def remove_targets(self, call: Call) -> dict:
         failed = []
         with self.db.transaction() as conn:
@@ -132,7 +123,6 @@ class EventsProvider(Provider):
                                    "ErrorMessage": f"Target {target_id} does not exist on rule {rule['name']}"})
         return {"FailedEntryCount": len(failed), "FailedEntries": failed}
 
-    @events_api
     def list_targets_by_rule(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             rule = self._rule(conn, call, call.params["Rule"])
@@ -144,7 +134,6 @@ class EventsProvider(Provider):
         return event_rules.listing(conn, region, "target", prefix=f"{rule_name}|")
 
     # --- patterns and events ----------------------------------------------------------------
-    @events_api
     def test_event_pattern(self, call: Call) -> dict:
         _pattern(call.params["EventPattern"])
         try:
@@ -155,7 +144,6 @@ class EventsProvider(Provider):
             raise DomainError("Parameter Event is not valid.")
         return {"Result": matches(call.params["EventPattern"], event)}
 
-    @events_api
     def put_events(self, call: Call) -> dict:
         now = self.clock.now()
         results, accepted = [], []
@@ -176,7 +164,6 @@ class EventsProvider(Provider):
         return {"FailedEntryCount": sum(1 for r in results if "ErrorCode" in r), "Entries": results}
 
     # --- connections and API destinations ----------------------------------------------------
-    @events_api
     def create_connection(self, call: Call) -> dict:
         p, now = call.params, self.clock.now()
         problem = connection_problem(p.get("AuthParameters") or {})
@@ -190,21 +177,18 @@ class EventsProvider(Provider):
             event_rules.put(conn, arn, call.region, "connection", p["Name"], spec, now)
         return {"ConnectionArn": arn, "ConnectionState": "AUTHORIZED", "CreationTime": now, "LastModifiedTime": now}
 
-    @events_api
     def describe_connection(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             spec = self._named(conn, call, "connection")["spec"]
         view = {k: v for k, v in spec.items() if k not in ("AuthParameters", "CreationTime")}
         return {**view, "CreationTime": self.clock.now()}  # secrets never leave the server
 
-    @events_api
     def delete_connection(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             found = self._named(conn, call, "connection")
             event_rules.remove(conn, found["arn"])
         return {"ConnectionArn": found["arn"], "ConnectionState": "DELETING"}
 
-    @events_api
     def create_api_destination(self, call: Call) -> dict:
         p, now = call.params, self.clock.now()
         arn = f"arn:aws:events:{call.region}:{call.account_id}:api-destination/{p['Name']}/{uuid.uuid4()}"
@@ -217,12 +201,10 @@ class EventsProvider(Provider):
                             {**p, "ApiDestinationArn": arn, "ApiDestinationState": "ACTIVE"}, now)
         return {"ApiDestinationArn": arn, "ApiDestinationState": "ACTIVE", "CreationTime": now, "LastModifiedTime": now}
 
-    @events_api
     def describe_api_destination(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             return self._named(conn, call, "api-destination")["spec"]
 
-    @events_api
     def delete_api_destination(self, call: Call) -> None:
         with self.db.transaction() as conn:
             event_rules.remove(conn, self._named(conn, call, "api-destination")["arn"])

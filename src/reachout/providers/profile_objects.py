@@ -11,7 +11,7 @@ from reachout.domain.key_values import key_forms, normal_key_value
 from reachout.domain.profile import PREDEFINED_KEYS
 from reachout.engine.event_triggers import Ingested, on_ingested
 from reachout.providers.paging import page, position
-from reachout.providers.profiles import domain_or_404, profiles_api
+from reachout.providers.profiles import domain_or_404
 from reachout.store import profile_domains as domains
 from reachout.store import profile_objects as objects
 from reachout.store import profiles, tags
@@ -32,7 +32,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 class ProfileObjectsProvider(Provider):
     # --- object types -------------------------------------------------------------------------
-    @profiles_api
     def put_profile_object_type(self, call: Call) -> dict:
         name = call.params["ObjectTypeName"]
         definition = {k: call.params[k] for k in DEFINITION_MEMBERS if k in call.params}
@@ -46,12 +45,10 @@ class ProfileObjectsProvider(Provider):
             tags.put_tags(conn, _arn(domain, name), call.params.get("Tags", {}))
             return self._object_type_view(conn, domain, name)
 
-    @profiles_api
     def get_profile_object_type(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             return self._object_type_view(conn, domain_or_404(conn, call), call.params["ObjectTypeName"])
 
-    @profiles_api
     def list_profile_object_types(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
@@ -66,7 +63,6 @@ class ProfileObjectsProvider(Provider):
                      for name, definition, created, updated in rows]
         return {"Items": items, "NextToken": token}
 
-    @profiles_api
     def delete_profile_object_type(self, call: Call) -> dict:
         name = call.params["ObjectTypeName"]
         with self.db.transaction() as conn:
@@ -86,7 +82,6 @@ class ProfileObjectsProvider(Provider):
                 "LastUpdatedAt": updated, "Tags": tags.get_tags(conn, _arn(domain, name))}
 
     # --- objects ------------------------------------------------------------------------------
-    @profiles_api
     def put_profile_object(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
@@ -97,7 +92,6 @@ class ProfileObjectsProvider(Provider):
                         [Ingested(result.profile_id, result.unique_key, call.params["Object"])], now)
         return {"ProfileObjectUniqueKey": result.unique_key}
 
-    @profiles_api
     def list_profile_objects(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
@@ -136,7 +130,6 @@ class ProfileObjectsProvider(Provider):
                     if values & ingestion.key_values_of(object_type, row.object).get(key_name, set())]
         return matching[:limit]
 
-    @profiles_api
     def delete_profile_object(self, call: Call) -> dict:
         type_name, profile_id, unique_key = (call.params["ObjectTypeName"], call.params["ProfileId"],
                                              call.params["ProfileObjectUniqueKey"])
@@ -149,7 +142,6 @@ class ProfileObjectsProvider(Provider):
         return {"Message": f"The {type_name} object {unique_key} was deleted"}
 
     # --- search and keys ----------------------------------------------------------------------
-    @profiles_api
     def search_profiles(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 20)
         after = position(call.params.get("NextToken"))
@@ -181,7 +173,6 @@ class ProfileObjectsProvider(Provider):
             raise DomainError(f"{name} is not a search key of domain {domain.name}: use a predefined key "
                               "(_profileId, _phone, _email, _account, _fullName, ...) or a key of an object type")
 
-    @profiles_api
     def add_profile_key(self, call: Call) -> dict:
         name, values = call.params["KeyName"], list(dict.fromkeys(call.params["Values"]))
         _check_custom_key(name)
@@ -194,7 +185,6 @@ class ProfileObjectsProvider(Provider):
             profiles.add_keys(conn, domain.id, profile_id, {(name, normal_key_value(kind, value)) for value in values})
         return {"KeyName": name, "Values": values}
 
-    @profiles_api
     def delete_profile_key(self, call: Call) -> dict:
         name, values = call.params["KeyName"], call.params["Values"]
         _check_custom_key(name)

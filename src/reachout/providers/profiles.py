@@ -9,14 +9,13 @@ import uuid
 from reachout.aws.gateway import Call
 from reachout.domain.errors import DomainError, NotFound
 from reachout.domain.profile import apply_update, new_profile
-from reachout.providers import Provider, translated
+from reachout.providers import Provider
 from reachout.providers.paging import page, position
 from reachout.store import profile_domains as domains
 from reachout.store import profiles, tags
 from reachout.store.profile_domains import Domain
 
 SERVICE = "customer-profiles"
-profiles_api = translated("BadRequestException")
 DOMAIN_SETTINGS = ("DefaultExpirationDays", "DefaultEncryptionKey", "DeadLetterQueueUrl", "Matching",
                    "RuleBasedMatching", "DataStore")
 
@@ -31,7 +30,6 @@ def domain_or_404(conn, call: Call, *, for_update: bool = False) -> Domain:
 
 class ProfilesProvider(Provider):
     # --- domains ------------------------------------------------------------------------------
-    @profiles_api
     def create_domain(self, call: Call) -> dict:
         name, now = call.params["DomainName"], self.clock.now()
         config = {k: call.params[k] for k in DOMAIN_SETTINGS if k in call.params}
@@ -43,13 +41,11 @@ class ProfilesProvider(Provider):
             tags.put_tags(conn, domain.arn, call.params.get("Tags", {}))
             return self._domain_view(conn, domain)
 
-    @profiles_api
     def get_domain(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
             return {**self._domain_view(conn, domain), "Stats": domains.stats(conn, domain)}
 
-    @profiles_api
     def update_domain(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call, for_update=True)
@@ -60,7 +56,6 @@ class ProfilesProvider(Provider):
             tags.put_tags(conn, domain.arn, call.params.get("Tags", {}))
             return self._domain_view(conn, domain_or_404(conn, call))
 
-    @profiles_api
     def delete_domain(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call, for_update=True)
@@ -68,7 +63,6 @@ class ProfilesProvider(Provider):
             tags.remove_tags_under(conn, domain.arn)
         return {"Message": f"Domain {domain.name} and all its profiles, objects and segments were deleted"}
 
-    @profiles_api
     def list_domains(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         with self.db.transaction() as conn:
@@ -83,18 +77,15 @@ class ProfilesProvider(Provider):
                 "LastUpdatedAt": domain.updated_at, "Tags": tags.get_tags(conn, domain.arn)}
 
     # --- tags ---------------------------------------------------------------------------------
-    @profiles_api
     def tag_resource(self, call: Call) -> None:
         with self.db.transaction() as conn:
             arn = self._tagged(conn, call)
             tags.put_tags(conn, arn, call.params["tags"])
 
-    @profiles_api
     def untag_resource(self, call: Call) -> None:
         with self.db.transaction() as conn:
             tags.remove_tags(conn, self._tagged(conn, call), call.params["tagKeys"])
 
-    @profiles_api
     def list_tags_for_resource(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             return {"tags": tags.get_tags(conn, self._tagged(conn, call))}
@@ -115,7 +106,6 @@ class ProfilesProvider(Provider):
         return arn
 
     # --- profiles -----------------------------------------------------------------------------
-    @profiles_api
     def create_profile(self, call: Call) -> dict:
         profile = new_profile(uuid.uuid4().hex, _fields(call.params))
         with self.db.transaction() as conn:
@@ -123,7 +113,6 @@ class ProfilesProvider(Provider):
             profiles.save_profile(conn, domain.id, profile, self.clock.now(), new=True)
         return {"ProfileId": profile["ProfileId"]}
 
-    @profiles_api
     def update_profile(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
@@ -132,7 +121,6 @@ class ProfilesProvider(Provider):
                                   new=False)
         return {"ProfileId": profile["ProfileId"]}
 
-    @profiles_api
     def delete_profile(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
@@ -140,7 +128,6 @@ class ProfilesProvider(Provider):
                 raise NotFound(f"Profile {call.params['ProfileId']} not found in domain {domain.name}")
         return {"Message": f"Profile {call.params['ProfileId']} was deleted"}
 
-    @profiles_api
     def batch_get_profile(self, call: Call) -> dict:
         ids = call.params["ProfileIds"]
         with self.db.transaction() as conn:

@@ -25,14 +25,13 @@ from reachout.aws.gateway import Call
 from reachout.domain.errors import DomainError, NotFound
 from reachout.domain.profile import ADDRESS_FIELDS, ADDRESS_PARTS, TEXT_FIELDS
 from reachout.domain.segment import check, source_names
-from reachout.providers import Provider, translated
+from reachout.providers import Provider
 from reachout.providers.paging import page, position
 from reachout.providers.profiles import domain_or_404
 from reachout.store import profiles, tags
 from reachout.store import segments as store
 from reachout.store.profile_domains import Domain
 
-segments_api = translated("BadRequestException")
 DEFINITION_FIELDS = ("DisplayName", "Description", "SegmentGroups", "SegmentSort")
 SQL_REFUSED = ("SegmentSqlQuery is not supported: Reachout evaluates CLASSIC segments only; describe the "
                "segment with SegmentGroups")
@@ -48,7 +47,6 @@ def segment_or_404(conn, domain: Domain, name: str) -> store.SegmentDefinition:
 
 class SegmentsProvider(Provider):
     # --- definitions ----------------------------------------------------------------------------------
-    @segments_api
     def create_segment_definition(self, call: Call) -> dict:
         params, name = call.params, call.params["SegmentDefinitionName"]
         with self.db.transaction() as conn:
@@ -71,7 +69,6 @@ class SegmentsProvider(Provider):
                     "Description": definition.get("Description"), "CreatedAt": segment.created_at,
                     "SegmentDefinitionArn": arn, "Tags": tags.get_tags(conn, arn)}
 
-    @segments_api
     def get_segment_definition(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
@@ -80,7 +77,6 @@ class SegmentsProvider(Provider):
                     "SegmentDefinitionArn": segment.arn, "CreatedAt": segment.created_at,
                     "Tags": tags.get_tags(conn, segment.arn), "SegmentType": "CLASSIC"}
 
-    @segments_api
     def list_segment_definitions(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
@@ -94,7 +90,6 @@ class SegmentsProvider(Provider):
                      for s in rows]
         return {"Items": items, "NextToken": token}
 
-    @segments_api
     def delete_segment_definition(self, call: Call) -> dict:
         """Refused while another segment is built on this one: deleting it would leave those
         segments meaning nothing."""
@@ -110,7 +105,6 @@ class SegmentsProvider(Provider):
         return {"Message": f"Segment definition {segment.name} was deleted"}
 
     # --- membership and estimates ---------------------------------------------------------------------
-    @segments_api
     def get_segment_membership(self, call: Call) -> dict:
         ids = list(dict.fromkeys(call.params["ProfileIds"]))
         with self.db.transaction() as conn:
@@ -129,7 +123,6 @@ class SegmentsProvider(Provider):
                               "Status": 404} for i in ids if i not in found],
                 "LastComputedAt": self.clock.now()}
 
-    @segments_api
     def create_segment_estimate(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
@@ -145,7 +138,6 @@ class SegmentsProvider(Provider):
         # 201: the estimate exists (already computed) and can be read with GetSegmentEstimate.
         return {"DomainName": domain.name, "EstimateId": estimate.id, "StatusCode": 201}
 
-    @segments_api
     def get_segment_estimate(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)
@@ -156,7 +148,6 @@ class SegmentsProvider(Provider):
                 "Estimate": str(estimate.estimate), "Message": estimate.message, "StatusCode": 200}
 
     # --- snapshots ------------------------------------------------------------------------------------
-    @segments_api
     def create_segment_snapshot(self, call: Call) -> dict:
         params = call.params
         with self.db.transaction() as conn:
@@ -180,7 +171,6 @@ class SegmentsProvider(Provider):
                 snapshot_id, segment.name, data_format, params["DestinationUri"], status, message, self.clock.now()))
         return {"SnapshotId": snapshot_id}
 
-    @segments_api
     def get_segment_snapshot(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             domain = domain_or_404(conn, call)

@@ -13,17 +13,16 @@ import json
 import uuid
 
 from reachout.aws.gateway import Call
-from reachout.domain.errors import Conflict, DomainError, NotFound
+from reachout.domain.errors import Conflict, DomainError, NotFound, TokenReused
 from reachout.domain.template import (CHANNEL_CONTENT, LANGUAGES, attribute_types, check_content, content_sha256,
                                       merge, preview, template_variables)
-from reachout.providers import Provider, translated
+from reachout.providers import Provider
 from reachout.providers.paging import page, sequence_position
 from reachout.store import tags
 from reachout.store import templates as store
 from reachout.store.templates import KnowledgeBase, MessageTemplate, Version, split_qualifier
 
 SERVICE = "qconnect"
-templates_api = translated("ValidationException")
 KNOWLEDGE_BASE_SETTINGS = ("description", "serverSideEncryptionConfiguration", "vectorIngestionConfiguration")
 DRAFT_MEMBERS = ("content", "language", "defaultAttributes")  # what a version freezes
 DETAIL_MEMBERS = ("description", "groupingConfiguration")  # what every version shares
@@ -31,7 +30,6 @@ DETAIL_MEMBERS = ("description", "groupingConfiguration")  # what every version 
 
 class TemplatesProvider(Provider):
     # --- knowledge bases ----------------------------------------------------------------------
-    @templates_api
     def create_knowledge_base(self, call: Call) -> dict:
         params = call.params
         if params["knowledgeBaseType"] != "MESSAGE_TEMPLATES":
@@ -56,12 +54,10 @@ class TemplatesProvider(Provider):
             tags.put_tags(conn, knowledge_base.arn, params.get("tags", {}))
             return {"knowledgeBase": self._knowledge_base_view(conn, knowledge_base)}
 
-    @templates_api
     def get_knowledge_base(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             return {"knowledgeBase": self._knowledge_base_view(conn, self._knowledge_base(conn, call))}
 
-    @templates_api
     def list_knowledge_bases(self, call: Call) -> dict:
         limit = call.params.get("maxResults", 100)
         with self.db.transaction() as conn:
@@ -70,7 +66,6 @@ class TemplatesProvider(Provider):
             rows, token = page(rows, limit, lambda kb: (kb.created_at, str(kb.seq)))
             return {"knowledgeBaseSummaries": [self._knowledge_base_view(conn, kb) for kb in rows], "nextToken": token}
 
-    @templates_api
     def delete_knowledge_base(self, call: Call) -> None:
         """With its templates and versions, as deleting a Customer Profiles domain takes its profiles."""
         with self.db.transaction() as conn:
@@ -101,7 +96,6 @@ class TemplatesProvider(Provider):
                 "tags": tags.get_tags(conn, knowledge_base.arn)}
 
     # --- message templates --------------------------------------------------------------------
-    @templates_api
     def create_message_template(self, call: Call) -> dict:
         params = call.params
         channel = params["channelSubtype"]
@@ -133,7 +127,6 @@ class TemplatesProvider(Provider):
             store.touch_knowledge_base(conn, knowledge_base.id, now)
             return {"messageTemplate": self._template_view(conn, call, knowledge_base, template)}
 
-    @templates_api
     def get_message_template(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             knowledge_base = self._knowledge_base(conn, call)
@@ -141,7 +134,6 @@ class TemplatesProvider(Provider):
             version = self._version(conn, template, qualifier)
             return {"messageTemplate": self._template_view(conn, call, knowledge_base, template, version)}
 
-    @templates_api
     def update_message_template(self, call: Call) -> dict:
         """Changes $LATEST only: versions are immutable."""
         now = self.clock.now()
@@ -156,7 +148,6 @@ class TemplatesProvider(Provider):
                 store.touch_knowledge_base(conn, knowledge_base.id, now)
             return {"messageTemplate": self._template_view(conn, call, knowledge_base, template)}
 
-    @templates_api
     def update_message_template_metadata(self, call: Call) -> dict:
         """Name, description and grouping, which $LATEST and every version share."""
         with self.db.transaction() as conn:
@@ -170,7 +161,6 @@ class TemplatesProvider(Provider):
             store.save_template(conn, template, self.clock.now())
             return {"messageTemplate": self._template_view(conn, call, knowledge_base, template)}
 
-    @templates_api
     def list_message_templates(self, call: Call) -> dict:
         limit = call.params.get("maxResults", 100)
         with self.db.transaction() as conn:
@@ -186,7 +176,6 @@ class TemplatesProvider(Provider):
                           "tags": tags.get_tags(conn, t.arn)} for t in rows]
             return {"messageTemplateSummaries": summaries, "nextToken": token}
 
-    @templates_api
     def delete_message_template(self, call: Call) -> None:
         """The whole template, or with `id:{n}` that one version (never the active one)."""
         with self.db.transaction() as conn:
@@ -268,7 +257,6 @@ class TemplatesProvider(Provider):
         return view
 
     # --- versions and activation --------------------------------------------------------------
-    @templates_api
     def create_message_template_version(self, call: Call) -> dict:
         """Freezes $LATEST; while $LATEST stays as the newest version froze it, the same version comes back."""
         now = self.clock.now()
@@ -286,7 +274,6 @@ class TemplatesProvider(Provider):
                 store.touch_knowledge_base(conn, knowledge_base.id, now)
             return {"messageTemplate": self._template_view(conn, call, knowledge_base, template, version)}
 
-    @templates_api
     def list_message_template_versions(self, call: Call) -> dict:
         limit = call.params.get("maxResults", 100)
         with self.db.transaction() as conn:
@@ -301,12 +288,10 @@ class TemplatesProvider(Provider):
                          for v in rows]
             return {"messageTemplateVersionSummaries": summaries, "nextToken": token}
 
-    @templates_api
     def activate_message_template(self, call: Call) -> dict:
         """The version becomes $ACTIVE_VERSION; the one active before is deactivated."""
         return self._set_active(call, activate=True)
 
-    @templates_api
     def deactivate_message_template(self, call: Call) -> dict:
         return self._set_active(call, activate=False)
 
@@ -324,7 +309,6 @@ class TemplatesProvider(Provider):
         return {"messageTemplateArn": template.arn, "messageTemplateId": template.id, "versionNumber": number}
 
     # --- rendering ----------------------------------------------------------------------------
-    @templates_api
     def render_message_template(self, call: Call) -> dict:
         """As the model documents: a placeholder with no value, neither in `attributes` nor in the
         template's defaultAttributes, stays as it is and is listed in attributesNotInterpolated."""
@@ -339,17 +323,14 @@ class TemplatesProvider(Provider):
         return {"content": content, "attributesNotInterpolated": missing}
 
     # --- tags -----------------------------------------------------------------------------------
-    @templates_api
     def tag_resource(self, call: Call) -> None:
         with self.db.transaction() as conn:
             tags.put_tags(conn, self._tagged(conn, call), call.params["tags"])
 
-    @templates_api
     def untag_resource(self, call: Call) -> None:
         with self.db.transaction() as conn:
             tags.remove_tags(conn, self._tagged(conn, call), call.params["tagKeys"])
 
-    @templates_api
     def list_tags_for_resource(self, call: Call) -> dict:
         with self.db.transaction() as conn:
             return {"tags": tags.get_tags(conn, self._tagged(conn, call))}
@@ -376,7 +357,7 @@ def _idempotency(params: dict) -> tuple[str | None, str]:
 
 def _same_request(earlier: str | None, fingerprint: str) -> None:
     if earlier != fingerprint:
-        raise Conflict("The clientToken was already used for a different request")
+        raise TokenReused("The clientToken was already used for a different request")
 
 
 def _draft_sha256(draft: dict) -> str:

@@ -1,9 +1,8 @@
-"""The Connect view of contacts (table connect_contacts).
+"""The Connect view of contacts (table connect_contacts), read as domain.connect_contact.ConnectContact.
 
 Contacts started through the Connect APIs are also work items of the engine, claimed by due_at under
-a lease: created (an EMAIL contact waiting for StartOutboundEmailContact) -> pending (due to be handed
-to its channel) -> dispatching (recorded as handed over; its id is the idempotency key) -> sent
-(waiting for the outcome; a call while it lasts) -> disconnected. A call stopped while it was placed or
+a lease, through the states of domain/connect_contact.py (a dispatching contact's id is the
+idempotency key of its hand-over). A call stopped while it was placed or
 going on is disconnected with a due time: its hang-up is owed, and the engine's next pass does it. The
 campaign engine's own contacts are not recorded here:
 their Connect view (origin `campaign`) is read from the engine's contacts table
@@ -16,10 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Row, bindparam, case, func, insert, or_, select, update
 
-from reachout.store.tables import connect_contacts as contacts
+from reachout.domain.connect_contact import (API, CAMPAIGN, CREATED, DISCONNECTED, DISPATCHING,  # noqa: F401
+                                             PENDING, SENT, ConnectContact)
 
-CREATED, PENDING, DISPATCHING, SENT, DISCONNECTED = "created", "pending", "dispatching", "sent", "disconnected"
-API, CAMPAIGN = "api", "campaign"  # origins: campaign contacts are views of the engine's contacts table
+from reachout.store.tables import connect_contacts as contacts
 
 _OPTIONAL = {"customer_endpoint": None, "system_endpoint": None, "flow_id": None, "campaign_id": None,
              "related_contact_id": None, "name": None, "description": None, "attributes": {},
@@ -87,7 +86,7 @@ def owe_hang_ups(conn: Connection, contact_ids: list[str], now: datetime) -> Non
                      .values(due_at=now, lease_owner=None, lease_until=None))
 
 
-def still_leased(conn: Connection, contact_ids: list[str], state: str, owner: str) -> dict[str, Row]:
+def still_leased(conn: Connection, contact_ids: list[str], state: str, owner: str) -> dict[str, ConnectContact]:
     """Those of these contacts that are still in `state` under `owner`'s lease, locked: what a worker
     may change after asking a channel outside any transaction (StopContact may have come meanwhile,
     or the lease passed to another worker)."""
@@ -95,23 +94,25 @@ def still_leased(conn: Connection, contact_ids: list[str], state: str, owner: st
         return {}
     query = select(contacts).where(contacts.c.id.in_(contact_ids), contacts.c.state == state,
                                    contacts.c.lease_owner == owner)
-    return {row.id: row for row in conn.execute(query.with_for_update())}
+    return {row.id: _contact(row) for row in conn.execute(query.with_for_update())}
 
 
-def lock_contact(conn: Connection, contact_id: str) -> Row | None:
+def lock_contact(conn: Connection, contact_id: str) -> ConnectContact | None:
     """One contact, under a row lock (None if there is none)."""
-    return conn.execute(select(contacts).where(contacts.c.id == contact_id).with_for_update()).first()
+    row = conn.execute(select(contacts).where(contacts.c.id == contact_id).with_for_update()).first()
+    return _contact(row) if row is not None else None
 
 
 def get_contact(conn: Connection, region: str, instance_id: str, contact_id: str, *,
-                for_update: bool = False) -> Row | None:
+                for_update: bool = False) -> ConnectContact | None:
     query = select(contacts).where(contacts.c.id == contact_id, contacts.c.region == region,
                                    contacts.c.instance_id == instance_id)
-    return conn.execute(query.with_for_update() if for_update else query).first()
+    row = conn.execute(query.with_for_update() if for_update else query).first()
+    return _contact(row) if row is not None else None
 
 
 def claim_due(conn: Connection, states: Iterable[str], now: datetime, owner: str, lease: timedelta,
-              limit: int) -> list[Row]:
+              limit: int) -> list[ConnectContact]:
     """Leases up to `limit` API-started contacts in `states` that are due, oldest first. Their due time
     moves to the lease's end, so that a worker dying now leaves them due again when the lease ends."""
     free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
@@ -123,8 +124,8 @@ def claim_due(conn: Connection, states: Iterable[str], now: datetime, owner: str
         return []
     conn.execute(update(contacts).where(contacts.c.id.in_(ids))
                  .values(lease_owner=owner, lease_until=now + lease, due_at=now + lease))
-    return list(conn.execute(select(contacts).where(contacts.c.id.in_(ids))
-                             .order_by(contacts.c.initiated_at, contacts.c.id)))
+    return [_contact(row) for row in conn.execute(select(contacts).where(contacts.c.id.in_(ids))
+                                                  .order_by(contacts.c.initiated_at, contacts.c.id))]
 
 
 def next_due(conn: Connection) -> datetime | None:
@@ -132,3 +133,7 @@ def next_due(conn: Connection) -> datetime | None:
     query = select(func.min(contacts.c.due_at)).where(contacts.c.origin == API, contacts.c.state.in_(
         [PENDING, DISPATCHING, SENT, DISCONNECTED]))
     return conn.execute(query).scalar()
+
+
+def _contact(row: Row) -> ConnectContact:
+    return ConnectContact(**row._mapping)
