@@ -11,17 +11,19 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from reachout.domain import contact, participant
 from reachout.domain.campaign import PAUSED, RUNNING, STOPPED, Campaign
+from reachout.domain.contact import NewContact
 from reachout.domain.endpoint import ENDPOINT_FIELDS
+from reachout.domain.participant import NewParticipant
 from reachout.domain.schedule import parse_duration
 from reachout.engine import compliance, notify
 from reachout.engine.planning import PlannedContact, Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import outbound_requests, plans, profile_domains, work
 from reachout.store.segments import get_definition
-from reachout.store.tables import contacts, participants, plan_contacts
+from reachout.store.tables import plan_contacts
 from reachout.store.tables import plans as plans_table
-from reachout.store.work import ACTIVE, DROPPED
 
 RELEASE_BATCH = 2000  # participants whose contacts are made in one statement
 DROP_BATCH = 2000  # participants whose planned drops are recorded together
@@ -156,7 +158,8 @@ def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, st
     limits = campaign.entry_limits_config
     history = work.entry_history(conn, campaign.id, [profile_id for profile_id, _ in returning])
     ids = work.new_ids()
-    entering, refused = [], []
+    entering: list[NewParticipant] = []
+    refused = []
     for profile_id, reach_class in returning:
         entries, last_entry = history.get(profile_id, (0, None))
         refusal = _entry_refusal(limits, entries, last_entry, now)
@@ -164,11 +167,11 @@ def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, st
             refused.append({"campaign_id": campaign.id, "recipient": profile_id, "reason": refusal, "at": now})
             continue
         release_at = _first_due(planned[reach_class])
-        entering.append({"id": next(ids), "campaign_id": campaign.id, "profile_id": profile_id, "entry": entries + 1,
-                         "state": ACTIVE if release_at else DROPPED, "entered_at": now,
-                         "finished_at": None if release_at else now, "plan_id": plan_ids[reach_class],
-                         "release_at": release_at})
-    work.insert_rows(conn, participants, entering)
+        entering.append(NewParticipant(
+            id=next(ids), campaign_id=campaign.id, profile_id=profile_id, entry=entries + 1,
+            state=participant.ACTIVE if release_at else participant.DROPPED, entered_at=now,
+            finished_at=None if release_at else now, plan_id=plan_ids[reach_class], release_at=release_at))
+    work.insert_participants(conn, entering)
     notify.suppressed(conn, campaign, refused, now)
     return len(entering)
 
@@ -190,20 +193,21 @@ def _drop_planned(conn: Connection, campaign: Campaign, members: list[tuple[str,
     the plan None), planned again from the member's reach."""
     reach = plans.reach_of_profiles(conn, [profile_id for _, profile_id, plan_id in members if drops[plan_id] is None])
     ids = work.new_ids()
-    dropped, suppressed = [], []
+    dropped: list[NewContact] = []
+    suppressed = []
     for participant_id, profile_id, plan_id in members:
         its_drops = drops[plan_id]
         if its_drops is None:
             its_drops = [p for p in planner.plan(reach[profile_id]) if p.due_at is None]
         for p in its_drops:
             contact_id = next(ids)
-            dropped.append({"id": contact_id, "campaign_id": campaign.id, "participant_id": participant_id,
-                            "recipient": profile_id, "channel": p.channel, "endpoint": p.endpoint or "",
-                            "zones": p.zones, "attempt": 1, "state": work.DROPPED, "due_at": now, "reason": p.reason,
-                            "created_at": now, "completed_at": now})
+            dropped.append(NewContact(
+                id=contact_id, campaign_id=campaign.id, participant_id=participant_id, recipient=profile_id,
+                channel=p.channel, endpoint=p.endpoint or "", zones=p.zones, attempt=1, state=contact.DROPPED,
+                due_at=now, reason=p.reason, created_at=now, completed_at=now))
             suppressed.append({"campaign_id": campaign.id, "participant_id": participant_id, "contact_id": contact_id,
                                "recipient": profile_id, "channel": p.channel, "reason": p.reason, "at": now})
-    work.insert_rows(conn, contacts, dropped)
+    work.insert_contacts(conn, dropped)
     notify.suppressed(conn, campaign, suppressed, now)
 
 

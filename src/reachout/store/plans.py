@@ -21,9 +21,11 @@ from sqlalchemy import (Boolean, Column, Connection, MetaData, String, Table, an
                         null, select, true, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
+from reachout.domain import participant
+from reachout.domain.contact import DROPPED, PLANNED
 from reachout.store.segments import condition
 from reachout.store.tables import campaigns, contacts, participants, plan_contacts, plans, profiles
-from reachout.store.work import ACTIVE, DROPPED, PLANNED, id_head, numbered_ids
+from reachout.store.work import id_head, numbered_ids
 
 _LOOKUP = 500  # ids per IN list
 _ANALYZE_AFTER = 10_000  # members entered by one snapshot, past which PostgreSQL's statistics are refreshed
@@ -62,7 +64,7 @@ def entering(conn: Connection, campaign_id: str, domain_id: int, definition: dic
         entered_before = exists().where(participants.c.campaign_id == campaign_id,
                                         participants.c.profile_id == profiles.c.id)
         active = exists().where(participants.c.campaign_id == campaign_id,
-                                participants.c.profile_id == profiles.c.id, participants.c.state == ACTIVE)
+                                participants.c.profile_id == profiles.c.id, participants.c.state == participant.ACTIVE)
         members = and_(members, ~active)
     conn.execute(insert(_entering).from_select(
         ["profile_id", "reach_class", "entered_before"],
@@ -101,7 +103,8 @@ class Entering:
         alive = plans.c.release_at.is_not(None)
         at = literal(now, participants.c.entered_at.type)
         query = (select(numbered_ids(self.conn, id_head()), literal(self.campaign_id), _entering.c.profile_id,
-                        literal(1), case((alive, ACTIVE), else_=DROPPED), at, case((alive, null()), else_=at),
+                        literal(1), case((alive, participant.ACTIVE), else_=participant.DROPPED), at,
+                        case((alive, null()), else_=at),
                         plans.c.id, plans.c.release_at)
                  .join_from(_entering, plans, and_(plans.c.snapshot_id == snapshot_id,
                                                    plans.c.reach_class == _entering.c.reach_class))
