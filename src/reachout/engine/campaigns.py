@@ -16,14 +16,13 @@ from reachout.domain.campaign import PAUSED, RUNNING, STOPPED, Campaign
 from reachout.domain.contact import NewContact
 from reachout.domain.endpoint import ENDPOINT_FIELDS
 from reachout.domain.participant import NewParticipant
+from reachout.domain.plan import NewPlan, PlannedContact, first_due
 from reachout.domain.schedule import parse_duration
 from reachout.engine import compliance, notify
-from reachout.engine.planning import PlannedContact, Planner
+from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import outbound_requests, plans, profile_domains, work
 from reachout.store.segments import get_definition
-from reachout.store.tables import plan_contacts
-from reachout.store.tables import plans as plans_table
 
 RELEASE_BATCH = 2000  # participants whose contacts are made in one statement
 DROP_BATCH = 2000  # participants whose planned drops are recorded together
@@ -134,20 +133,10 @@ def _write_plans(conn: Connection, campaign_id: str, snapshot_id: str, planned: 
                  now: datetime) -> dict[str, str]:
     """Stores each class's plan; returns reach class -> plan id."""
     ids = work.new_ids()
-    plan_ids = {reach_class: next(ids) for reach_class in planned}
-    work.insert_rows(conn, plans_table, [
-        {"id": plan_ids[reach_class], "campaign_id": campaign_id, "snapshot_id": snapshot_id,
-         "reach_class": reach_class, "release_at": _first_due(its_plan), "created_at": now}
-        for reach_class, its_plan in planned.items()])
-    work.insert_rows(conn, plan_contacts, [
-        {"plan_id": plan_ids[reach_class], "channel": p.channel, "field": p.field, "zones": p.zones,
-         "due_at": p.due_at, "reason": p.reason}
-        for reach_class, its_plan in planned.items() for p in its_plan])
-    return plan_ids
-
-
-def _first_due(planned: list[PlannedContact]) -> datetime | None:
-    return min((p.due_at for p in planned if p.due_at), default=None)
+    new = [NewPlan(id=next(ids), campaign_id=campaign_id, snapshot_id=snapshot_id, reach_class=reach_class,
+                   created_at=now, contacts=tuple(its_plan)) for reach_class, its_plan in planned.items()]
+    plans.insert_plans(conn, new)
+    return {plan.reach_class: plan.id for plan in new}
 
 
 def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, str]], plan_ids: dict[str, str],
@@ -166,7 +155,7 @@ def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, st
         if refusal:
             refused.append({"campaign_id": campaign.id, "recipient": profile_id, "reason": refusal, "at": now})
             continue
-        release_at = _first_due(planned[reach_class])
+        release_at = first_due(planned[reach_class])
         entering.append(NewParticipant(
             id=next(ids), campaign_id=campaign.id, profile_id=profile_id, entry=entries + 1,
             state=participant.ACTIVE if release_at else participant.DROPPED, entered_at=now,

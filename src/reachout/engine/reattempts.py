@@ -21,9 +21,10 @@ from reachout.domain.campaign import Campaign
 from reachout.domain.contact import PLANNED, NewContact
 from reachout.domain.contact_flow import CAMPAIGN
 from reachout.domain.disposition import disposition_of
+from reachout.domain.plan import PlannedContact
 from reachout.domain.reach import reach_of
 from reachout.engine import compliance, notify
-from reachout.engine.planning import Planner, PlannedContact
+from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import contact_flows, profile_domains, work
 from reachout.store.profiles import get_profiles

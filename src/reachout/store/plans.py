@@ -13,7 +13,7 @@ instead of being sent to an address it no longer has.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -23,12 +23,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.domain import participant
 from reachout.domain.contact import DROPPED, PLANNED
+from reachout.domain.plan import NewPlan
+from reachout.store.bulk import insert_values
 from reachout.store.segments import condition
 from reachout.store.tables import campaigns, contacts, participants, plan_contacts, plans, profiles
 from reachout.store.work import id_head, numbered_ids
 
 _LOOKUP = 500  # ids per IN list
 _ANALYZE_AFTER = 10_000  # members entered by one snapshot, past which PostgreSQL's statistics are refreshed
+
+
+def insert_plans(conn: Connection, new: Sequence[NewPlan]) -> None:
+    """A snapshot's plans, each with its contacts."""
+    insert_values(conn, plans, ("id", "campaign_id", "snapshot_id", "reach_class", "release_at", "created_at"),
+                  [(p.id, p.campaign_id, p.snapshot_id, p.reach_class, p.release_at, p.created_at) for p in new])
+    insert_values(conn, plan_contacts, ("plan_id", "channel", "field", "zones", "due_at", "reason"),
+                  [(p.id, c.channel, c.field, c.zones, c.due_at, c.reason) for p in new for c in p.contacts])
 
 
 # --- entering a snapshot's members ---------------------------------------------------------------
