@@ -22,11 +22,6 @@ from reachout.store.tables import (campaigns, communications, contacts, particip
                                    suppressions)
 
 
-def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
-    """Rows with the same keys, many at a time (a snapshot writes thousands)."""
-    insert_many(conn, table, rows)
-
-
 def insert_contacts(conn: Connection, new: Sequence[NewContact]) -> None:
     """Contacts as they are made, many at a time."""
     insert_records(conn, contacts, new)
@@ -245,7 +240,7 @@ def reserve(conn: Connection, claimed: list, now: datetime, owner: str, lease_un
     what happened)."""
     if not claimed:
         return
-    insert_rows(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
+    insert_many(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
                                         "channel": c.channel, "at": now, "released": False} for c in claimed])
     conn.execute(update(contacts).where(contacts.c.id.in_([c.id for c in claimed]))
                  .values(state=DISPATCHING, dispatched_at=now, reason=None, lease_owner=owner, lease_until=lease_until))
@@ -259,7 +254,7 @@ def release_communications(conn: Connection, contact_ids: list[str]) -> None:
 # --- suppressions --------------------------------------------------------------------------------
 def suppress(conn: Connection, rows: list[dict]) -> None:
     """Records why recipients were dropped, deferred or limited (campaign_id, recipient, reason, ...)."""
-    insert_rows(conn, suppressions, rows)
+    insert_many(conn, suppressions, rows)
 
 
 def contact_in_campaign(conn: Connection, contact_id: str):
