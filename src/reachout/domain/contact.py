@@ -1,16 +1,46 @@
-"""A contact as Amazon Connect sees it: its channel and how the engine delivers it, what its
-endpoints and attributes may be, and how a channel's outcome ends it (disconnect reason and, for
-voice, the answering machine detection status).
+"""A contact: one communication to one recipient on one channel. Its states in the engine and the
+contact a campaign makes (NewContact); as Amazon Connect sees it, its channel and how the engine
+delivers it, what its endpoints and attributes may be, and how a channel's outcome ends it
+(disconnect reason and, for voice, the answering machine detection status).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from reachout.domain.contact_event import CONNECT_CHANNELS
 from reachout.domain.disposition import call_result, disposition_of
 from reachout.domain.endpoint import valid_number
 from reachout.domain.errors import DomainError
+
+# A campaign contact's states: planned (waiting for its window), dispatching (recorded, being handed
+# to the channel), sent (waiting for its outcome), then completed or dropped.
+PLANNED, DISPATCHING, SENT, COMPLETED, DROPPED = "planned", "dispatching", "sent", "completed", "dropped"
+OPEN_STATES = (PLANNED, DISPATCHING, SENT)
+
+
+@dataclass(frozen=True, slots=True)
+class NewContact:
+    """A campaign contact as it is made (store/work.py insert_contacts writes one row each: its
+    fields are the contacts table's columns, and the columns it leaves out start empty: lease,
+    outcome, disposition, dispatch time)."""
+    id: str
+    campaign_id: str
+    participant_id: str | None
+    recipient: str  # the profile id, or the endpoint of a request without one
+    channel: str
+    endpoint: str
+    zones: tuple[str, ...]
+    attempt: int
+    state: str  # PLANNED, or DROPPED with its reason
+    due_at: datetime
+    reason: str | None  # why dropped, or why deferred past its creation
+    created_at: datetime
+    completed_at: datetime | None = None  # a contact dropped when made: then
+    request_id: str | None = None  # made for an outbound request: the request and its expirationTime
+    expires_at: datetime | None = None
+
 
 # Connect channel of each engine channel (the engine's names are the campaigns' channel subtypes).
 CONNECT_CHANNEL = {delivery: channel for delivery, (channel, _) in CONNECT_CHANNELS.items()}

@@ -100,6 +100,22 @@ class Verdict:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """What one trigger made of one ingested object, as it is recorded (its fields are the columns of
+    the store's event_trigger_evaluations) and announced."""
+    domain_id: int
+    trigger_name: str
+    object_type: str
+    profile_id: str
+    object_key: str  # the object's ProfileObjectUniqueKey
+    fired: bool
+    reason: str  # why it fired, or exactly why not
+    campaign_id: str | None
+    request_id: str | None  # the profile outbound request the firing made
+    at: datetime
+
+
 def parse(name: str, params: Mapping, fields: Mapping[str, str]) -> EventTrigger:
     """The trigger CreateEventTrigger / UpdateEventTrigger describe (API shape). `fields`: the object
     type's mapped field names -> their Source. Raises DomainError saying what is wrong."""

@@ -18,6 +18,7 @@ from reachout.domain.errors import Conflict, NotFound
 from reachout.engine import notify
 from reachout.engine.calls import progress_since
 from reachout.domain.agent import ACW, CONNECTED, DEFAULT_STATUSES, IDLE, OFFERED, OFFLINE_NAME
+from reachout.domain.contact import PLANNED, SENT
 from reachout.engine.dialer import ACCEPTED_LEASE, PREVIEW_LEASE, agent_arn
 from reachout.engine.reattempts import _profile_domain
 from reachout.store import agents as agent_store
@@ -108,7 +109,7 @@ class AgentDesk:
         self.channel.disconnect(agent.contact_id, now)
         with self.db.transaction() as conn:
             row = work.lock_contact(conn, agent.contact_id)
-            if row is not None and row.state == work.SENT:
+            if row is not None and row.state == SENT:
                 work.update_contact(conn, row.id, due_at=now)  # its end is followed at once
             agent_store.set_activity(conn, instance_id, user_id, ACW, agent.contact_id, now)
         return self.view(instance_id, user_id, now)
@@ -146,7 +147,7 @@ class AgentDesk:
         state = self.channel.progress([agent.contact_id], now).get(agent.contact_id) if agent.contact_id else None
         with self.db.transaction() as conn:
             row = work.lock_contact(conn, agent.contact_id) if agent.contact_id else None
-            if row is None or row.state != work.SENT:
+            if row is None or row.state != SENT:
                 return False
             if row.lease_owner is not None and row.lease_until is not None and row.lease_until > now:
                 # The engine is recording the call's progress right now: completing it here would
@@ -186,14 +187,14 @@ class AgentDesk:
         if agent.activity != OFFERED or agent.contact_id != contact_id:
             raise Conflict(f"contact '{contact_id}' is not offered to this agent")
         contact = work.lock_contact(conn, contact_id)
-        if contact is None or contact.state != work.PLANNED or contact.lease_owner != PREVIEW_LEASE + user_id:
+        if contact is None or contact.state != PLANNED or contact.lease_owner != PREVIEW_LEASE + user_id:
             raise Conflict(f"contact '{contact_id}' is no longer waiting for this agent (accepted, dialed or gone)")
         return agent, contact
 
     def _withdraw(self, conn, agent) -> None:
         """An offer the agent leaves: the contact waits for the next agent."""
         contact = work.lock_contact(conn, agent.contact_id)
-        if contact is not None and contact.state == work.PLANNED:
+        if contact is not None and contact.state == PLANNED:
             work.update_contact(conn, contact.id, lease_owner=None, lease_until=None)
 
 

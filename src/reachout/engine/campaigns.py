@@ -11,17 +11,18 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from reachout.domain import contact, participant
 from reachout.domain.campaign import PAUSED, RUNNING, STOPPED, Campaign
+from reachout.domain.contact import NewContact
 from reachout.domain.endpoint import ENDPOINT_FIELDS
+from reachout.domain.participant import NewParticipant
+from reachout.domain.plan import NewPlan, PlannedContact, first_due
 from reachout.domain.schedule import parse_duration
 from reachout.engine import compliance, notify
-from reachout.engine.planning import PlannedContact, Planner
+from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import outbound_requests, plans, profile_domains, work
 from reachout.store.segments import get_definition
-from reachout.store.tables import contacts, participants, plan_contacts
-from reachout.store.tables import plans as plans_table
-from reachout.store.work import ACTIVE, DROPPED
 
 RELEASE_BATCH = 2000  # participants whose contacts are made in one statement
 DROP_BATCH = 2000  # participants whose planned drops are recorded together
@@ -132,20 +133,10 @@ def _write_plans(conn: Connection, campaign_id: str, snapshot_id: str, planned: 
                  now: datetime) -> dict[str, str]:
     """Stores each class's plan; returns reach class -> plan id."""
     ids = work.new_ids()
-    plan_ids = {reach_class: next(ids) for reach_class in planned}
-    work.insert_rows(conn, plans_table, [
-        {"id": plan_ids[reach_class], "campaign_id": campaign_id, "snapshot_id": snapshot_id,
-         "reach_class": reach_class, "release_at": _first_due(its_plan), "created_at": now}
-        for reach_class, its_plan in planned.items()])
-    work.insert_rows(conn, plan_contacts, [
-        {"plan_id": plan_ids[reach_class], "channel": p.channel, "field": p.field, "zones": p.zones,
-         "due_at": p.due_at, "reason": p.reason}
-        for reach_class, its_plan in planned.items() for p in its_plan])
-    return plan_ids
-
-
-def _first_due(planned: list[PlannedContact]) -> datetime | None:
-    return min((p.due_at for p in planned if p.due_at), default=None)
+    new = [NewPlan(id=next(ids), campaign_id=campaign_id, snapshot_id=snapshot_id, reach_class=reach_class,
+                   created_at=now, contacts=tuple(its_plan)) for reach_class, its_plan in planned.items()]
+    plans.insert_plans(conn, new)
+    return {plan.reach_class: plan.id for plan in new}
 
 
 def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, str]], plan_ids: dict[str, str],
@@ -156,19 +147,20 @@ def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, st
     limits = campaign.entry_limits_config
     history = work.entry_history(conn, campaign.id, [profile_id for profile_id, _ in returning])
     ids = work.new_ids()
-    entering, refused = [], []
+    entering: list[NewParticipant] = []
+    refused = []
     for profile_id, reach_class in returning:
         entries, last_entry = history.get(profile_id, (0, None))
         refusal = _entry_refusal(limits, entries, last_entry, now)
         if refusal:
             refused.append({"campaign_id": campaign.id, "recipient": profile_id, "reason": refusal, "at": now})
             continue
-        release_at = _first_due(planned[reach_class])
-        entering.append({"id": next(ids), "campaign_id": campaign.id, "profile_id": profile_id, "entry": entries + 1,
-                         "state": ACTIVE if release_at else DROPPED, "entered_at": now,
-                         "finished_at": None if release_at else now, "plan_id": plan_ids[reach_class],
-                         "release_at": release_at})
-    work.insert_rows(conn, participants, entering)
+        release_at = first_due(planned[reach_class])
+        entering.append(NewParticipant(
+            id=next(ids), campaign_id=campaign.id, profile_id=profile_id, entry=entries + 1,
+            state=participant.ACTIVE if release_at else participant.DROPPED, entered_at=now,
+            finished_at=None if release_at else now, plan_id=plan_ids[reach_class], release_at=release_at))
+    work.insert_participants(conn, entering)
     notify.suppressed(conn, campaign, refused, now)
     return len(entering)
 
@@ -190,20 +182,21 @@ def _drop_planned(conn: Connection, campaign: Campaign, members: list[tuple[str,
     the plan None), planned again from the member's reach."""
     reach = plans.reach_of_profiles(conn, [profile_id for _, profile_id, plan_id in members if drops[plan_id] is None])
     ids = work.new_ids()
-    dropped, suppressed = [], []
+    dropped: list[NewContact] = []
+    suppressed = []
     for participant_id, profile_id, plan_id in members:
         its_drops = drops[plan_id]
         if its_drops is None:
             its_drops = [p for p in planner.plan(reach[profile_id]) if p.due_at is None]
         for p in its_drops:
             contact_id = next(ids)
-            dropped.append({"id": contact_id, "campaign_id": campaign.id, "participant_id": participant_id,
-                            "recipient": profile_id, "channel": p.channel, "endpoint": p.endpoint or "",
-                            "zones": p.zones, "attempt": 1, "state": work.DROPPED, "due_at": now, "reason": p.reason,
-                            "created_at": now, "completed_at": now})
+            dropped.append(NewContact(
+                id=contact_id, campaign_id=campaign.id, participant_id=participant_id, recipient=profile_id,
+                channel=p.channel, endpoint=p.endpoint or "", zones=p.zones, attempt=1, state=contact.DROPPED,
+                due_at=now, reason=p.reason, created_at=now, completed_at=now))
             suppressed.append({"campaign_id": campaign.id, "participant_id": participant_id, "contact_id": contact_id,
                                "recipient": profile_id, "channel": p.channel, "reason": p.reason, "at": now})
-    work.insert_rows(conn, contacts, dropped)
+    work.insert_contacts(conn, dropped)
     notify.suppressed(conn, campaign, suppressed, now)
 
 

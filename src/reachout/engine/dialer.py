@@ -36,6 +36,7 @@ from reachout.domain.agent_call import ABANDONED, DialerSettings
 from reachout.domain.contact_event import contact_event
 from reachout.domain.disposition import DIAL_FAILURES
 from reachout.domain.pacing import TALK, WRAP, Observation, Predictive, Progressive
+from reachout.domain.contact import COMPLETED, DROPPED, PLANNED, SENT
 from reachout.engine import notify
 from reachout.engine.calls import progress_since
 from reachout.store import agents as agent_store
@@ -167,7 +168,7 @@ class Dialer:
         with self.db.transaction() as conn:
             flights = dialer_store.calls_in_flight(conn, campaigns)
             engaged = dialer_store.engaged_agents(conn, instance_id)
-        sent = [f.id for f in flights if f.state == work.SENT]
+        sent = [f.id for f in flights if f.state == SENT]
         states = self.channel.progress(sent, now) if sent else {}
         calls = {f.id: Call(f, states.get(f.id)) for f in flights}
         handled = self._release_agents(instance_id, engaged, calls, campaigns, now)
@@ -205,9 +206,9 @@ class Dialer:
                     if call is None or call.ended is not None:
                         changes.append((agent.user_id, ACW, agent.contact_id))
                 elif agent.activity == OFFERED:
-                    if contact is None or contact.state in (work.COMPLETED, work.DROPPED):
+                    if contact is None or contact.state in (COMPLETED, DROPPED):
                         changes.append((agent.user_id, IDLE, None))
-                    elif contact.state == work.PLANNED and not _offered_to(contact, agent.user_id, now):
+                    elif contact.state == PLANNED and not _offered_to(contact, agent.user_id, now):
                         changes.append((agent.user_id, IDLE, None))  # its offer's lease ran out (a restart)
                     elif call is not None and call.ended is not None and call.stage(CONNECTED_TO_AGENT) is None:
                         changes.append((agent.user_id, IDLE, None))
@@ -268,7 +269,7 @@ class Dialer:
         reason = agent_call.abandon_reason(answered)
         with self.db.transaction() as conn:
             row = work.lock_contact(conn, contact.id)
-            if row is None or row.state != work.SENT:
+            if row is None or row.state != SENT:
                 return
             if not dialer_store.record_abandon(conn, {
                     "contact_id": contact.id, "campaign_id": campaign.id, "endpoint": contact.endpoint,
@@ -360,7 +361,7 @@ class Dialer:
         preview offer) through the dispatcher's steps; numbers under a 72-hour block wait it out."""
         with self.db.transaction() as conn:
             if contact_ids is None:
-                claimed = work.claim_contacts(conn, [work.PLANNED], now, self.owner, self.lease, wanted,
+                claimed = work.claim_contacts(conn, [PLANNED], now, self.owner, self.lease, wanted,
                                               campaign_id=campaign.id, channel=dialer_store.TELEPHONY)
             else:
                 claimed = dialer_store.lease_contacts(conn, contact_ids, self.owner, now + self.lease)
@@ -400,7 +401,7 @@ class Dialer:
             contacts = dialer_store.contacts_by_id(conn, [a.contact_id for a in offered])
         for agent in offered:
             contact = contacts.get(agent.contact_id)
-            if contact is None or contact.campaign_id != campaign.id or contact.state != work.PLANNED:
+            if contact is None or contact.campaign_id != campaign.id or contact.state != PLANNED:
                 continue
             accepted = (contact.lease_owner or "") == ACCEPTED_LEASE + agent.user_id
             offered_at = agent.activity_since or now
@@ -411,7 +412,7 @@ class Dialer:
         while room > 0 and idle:
             agent = idle[0]
             with self.db.transaction() as conn:
-                offer = work.claim_contacts(conn, [work.PLANNED], now, PREVIEW_LEASE + agent.user_id,
+                offer = work.claim_contacts(conn, [PLANNED], now, PREVIEW_LEASE + agent.user_id,
                                             (setting.preview_timeout or timedelta(seconds=30)) + self.lease, 1,
                                             campaign_id=campaign.id, channel=dialer_store.TELEPHONY)
                 if offer:

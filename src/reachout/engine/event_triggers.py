@@ -60,18 +60,19 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
     fields = {name: spec.get("Source", "") for name, spec in ((found[0] if found else {}).get("Fields") or {}).items()}
     fields_key = tuple(sorted(fields.items()))
     links: dict[str, list[str]] | None = None  # trigger -> integration Uris, read once a trigger holds
-    records: list[dict] = []
+    records: list[event_trigger.Evaluation] = []
     for name, definition in triggers:
         # Each object's records, kept in the objects' order whatever step decided them.
-        made: list[list[dict]] = [[] for _ in ingested]
+        made: list[list[event_trigger.Evaluation]] = [[] for _ in ingested]
 
         # Called only within this pass of the loop, so binding `name` and `made` late is right.
         def record(index: int, fired: bool, reason: str, campaign_id: str | None = None,
                    request_id: str | None = None) -> None:
             item = ingested[index]
-            made[index].append({"domain_id": domain.id, "trigger_name": name, "object_type": object_type,  # noqa: B023
-                                "profile_id": item.profile_id, "object_key": item.unique_key, "fired": fired,
-                                "reason": reason, "campaign_id": campaign_id, "request_id": request_id, "at": now})
+            made[index].append(event_trigger.Evaluation(  # noqa: B023
+                domain_id=domain.id, trigger_name=name, object_type=object_type, profile_id=item.profile_id,  # noqa: B023
+                object_key=item.unique_key, fired=fired, reason=reason, campaign_id=campaign_id,
+                request_id=request_id, at=now))
 
         trigger = _parsed(name, definition, fields_key)
         if isinstance(trigger, DomainError):  # its object type changed under it since it was created
@@ -97,12 +98,12 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
         records += [row for rows in made for row in rows]
     store.record_evaluations(conn, records)
     account = domain.arn.split(":")[4]
-    outbox.emit(conn, [(row["profile_id"], envelope(
+    outbox.emit(conn, [(row.profile_id, envelope(
         EVALUATED_EVENT, REACHOUT_SOURCE, account, domain.region, now,
-        [f"{domain.arn}/event-triggers/{row['trigger_name']}"],
-        {"domainName": domain.name, "eventTriggerName": row["trigger_name"], "objectTypeName": object_type,
-         "profileId": row["profile_id"], "profileObjectUniqueKey": row["object_key"], "fired": row["fired"],
-         "reason": row["reason"], "campaignId": row["campaign_id"], "requestId": row["request_id"]}))
+        [f"{domain.arn}/event-triggers/{row.trigger_name}"],
+        {"domainName": domain.name, "eventTriggerName": row.trigger_name, "objectTypeName": object_type,
+         "profileId": row.profile_id, "profileObjectUniqueKey": row.object_key, "fired": row.fired,
+         "reason": row.reason, "campaignId": row.campaign_id, "requestId": row.request_id}))
         for row in records], now)
 
 

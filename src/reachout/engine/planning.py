@@ -15,26 +15,17 @@ per campaign and refresh.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from reachout.domain.campaign import Campaign
 from reachout.domain.endpoint import choose_endpoint
+from reachout.domain.plan import PlannedContact
 from reachout.domain.regime import Regime
 from reachout.domain.window import HORIZON_DAYS, Window
 from reachout.domain.zones import zones_from
-
-
-@dataclass(frozen=True)
-class PlannedContact:
-    channel: str
-    endpoint: str | None
-    zones: tuple[str, ...]
-    due_at: datetime | None  # None: dropped
-    reason: str | None = None  # why dropped, or why deferred past now
-    field: str | None = None  # the profile field the endpoint comes from
 
 
 class Planner:

@@ -18,15 +18,16 @@ from sqlalchemy import Connection
 
 from reachout.domain import reattempt
 from reachout.domain.campaign import Campaign
+from reachout.domain.contact import PLANNED, NewContact
 from reachout.domain.contact_flow import CAMPAIGN
 from reachout.domain.disposition import disposition_of
+from reachout.domain.plan import PlannedContact
 from reachout.domain.reach import reach_of
 from reachout.engine import compliance, notify
-from reachout.engine.planning import Planner, PlannedContact
+from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import contact_flows, profile_domains, work
 from reachout.store.profiles import get_profiles
-from reachout.store.tables import contacts as contacts_table
 
 
 def schedule(conn: Connection, completed: list[tuple], now: datetime) -> None:
@@ -65,7 +66,8 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
     planners: dict[tuple[str, timedelta], Planner] = {}
     regime = compliance.regime_of(conn, campaign)
     calls = compliance.calls_to(conn, regime, {c.recipient for c, _, _ in wanted}, now) if regime else {}
-    new_contacts, notes = [], []
+    new_contacts: list[NewContact] = []
+    notes = []
     for contact, outcome, rule in wanted:
         attempt = contact.attempt + 1
         what = f"reattempt {attempt} on {rule.channel} after {disposition_of(outcome).code}"
@@ -85,16 +87,14 @@ def _plan(conn: Connection, campaign: Campaign, wanted: list, now: datetime) -> 
             notes.append(_note(contact, rule.channel, f"{what} not made: {planned.reason}", now))
             continue
         contact_id = str(uuid.uuid4())
-        new_contacts.append({
-            "id": contact_id, "campaign_id": campaign.id, "participant_id": contact.participant_id,
-            "recipient": contact.recipient, "channel": rule.channel, "endpoint": planned.endpoint,
-            "zones": list(planned.zones), "attempt": attempt, "state": work.PLANNED, "due_at": planned.due_at,
-            "lease_owner": None, "lease_until": None, "outcome": None, "disposition": None, "reason": None,
-            "created_at": now, "dispatched_at": None, "completed_at": None})
+        new_contacts.append(NewContact(
+            id=contact_id, campaign_id=campaign.id, participant_id=contact.participant_id,
+            recipient=contact.recipient, channel=rule.channel, endpoint=planned.endpoint or "", zones=planned.zones,
+            attempt=attempt, state=PLANNED, due_at=planned.due_at, reason=None, created_at=now))
         held = f" ({planned.reason})" if planned.reason and planned.reason.startswith("deferred: the ") else ""
         notes.append({**_note(contact, rule.channel, f"deferred: {what}, due {planned.due_at.isoformat()}{held}", now),
                       "contact_id": contact_id})
-    work.insert_rows(conn, contacts_table, new_contacts)
+    work.insert_contacts(conn, new_contacts)
     notify.suppressed(conn, campaign, notes, now)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from reachout.clock import Clock
 from reachout.domain.disposition import disposition_of, overrides
+from reachout.domain.contact import COMPLETED, DISPATCHING, SENT
 from reachout.engine.connect_contacts import late_outcome
 from reachout.store import connect_contacts, work
 from reachout.store.db import Database
@@ -37,12 +38,12 @@ class Reports:
             contact = work.lock_contact(conn, contact_id)
             if contact is None:
                 self._connect_contact(conn, contact_id, outcome, due)
-            elif contact.state in (work.DISPATCHING, work.SENT):
+            elif contact.state in (DISPATCHING, SENT):
                 if contact.outcome is None:
                     work.update_contact(conn, contact_id, outcome=outcome, due_at=due)
                 elif overrides(outcome, contact.outcome):  # e.g. a bounce after the relay's 250
                     work.update_contact(conn, contact_id, outcome=outcome)
-            elif contact.state == work.COMPLETED and overrides(outcome, contact.outcome):
+            elif contact.state == COMPLETED and overrides(outcome, contact.outcome):
                 disposition = disposition_of(outcome)
                 work.update_contact(conn, contact_id, outcome=outcome, disposition=disposition.code)
                 if disposition.reached is False:

@@ -25,9 +25,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from reachout.domain import contact, participant
 from reachout.domain import outbound_request as requests
 from reachout.domain.campaign import RUNNING, Campaign
+from reachout.domain.contact import NewContact
 from reachout.domain.endpoint import ENDPOINT_FIELDS, valid_number
+from reachout.domain.participant import NewParticipant
 from reachout.domain.reach import reach_of
 from reachout.engine import campaigns as engine_campaigns
 from reachout.engine import compliance, notify
@@ -35,7 +38,6 @@ from reachout.engine.planning import Planner
 from reachout.store import campaigns as campaign_store
 from reachout.store import outbound_requests, profile_domains, profiles, work
 from reachout.store.db import Database
-from reachout.store.tables import contacts, participants
 
 # Requests taken per transaction: the write lock is held while they are planned (0.2-0.4 ms each),
 # and API writes queue behind it, so a small batch keeps their wait to a few milliseconds.
@@ -89,25 +91,26 @@ def _take(conn: Connection, campaign: Campaign, group: list[requests.OutboundReq
                            "reason": reason, "at": now})
 
     history = work.entry_history(conn, campaign.id, [recipient for _, recipient, _ in entering])
-    new_participants, new_contacts = [], []
+    new_participants: list[NewParticipant] = []
+    new_contacts: list[NewContact] = []
     for request, recipient, planned in entering:
         entries, last = history.get(recipient, (0, None))
         history[recipient] = (entries + 1, now)  # a batch may hold several requests for one recipient
         participant_id = str(uuid.uuid4())
         alive = any(p.due_at for p in planned)
-        new_participants.append({"id": participant_id, "campaign_id": campaign.id, "profile_id": recipient,
-                                 "entry": entries + 1, "state": "active" if alive else "dropped",
-                                 "entered_at": now, "finished_at": None if alive else now})
+        new_participants.append(NewParticipant(
+            id=participant_id, campaign_id=campaign.id, profile_id=recipient, entry=entries + 1,
+            state=participant.ACTIVE if alive else participant.DROPPED, entered_at=now,
+            finished_at=None if alive else now))
         for p in planned:
             contact_id = str(uuid.uuid4())
             due = min(p.due_at, request.expires_at) if p.due_at else None
-            new_contacts.append({
-                "id": contact_id, "campaign_id": campaign.id, "participant_id": participant_id,
-                "recipient": recipient, "channel": p.channel, "endpoint": p.endpoint or "", "zones": list(p.zones),
-                "attempt": 1, "state": work.PLANNED if due else work.DROPPED, "due_at": due or now,
-                "lease_owner": None, "lease_until": None, "outcome": None, "disposition": None, "reason": p.reason,
-                "created_at": now, "dispatched_at": None, "completed_at": None if due else now,
-                "request_id": request.id, "expires_at": request.expires_at})
+            new_contacts.append(NewContact(
+                id=contact_id, campaign_id=campaign.id, participant_id=participant_id, recipient=recipient,
+                channel=p.channel, endpoint=p.endpoint or "", zones=p.zones, attempt=1,
+                state=contact.PLANNED if due else contact.DROPPED, due_at=due or now, reason=p.reason,
+                created_at=now, completed_at=None if due else now, request_id=request.id,
+                expires_at=request.expires_at))
             where = {"campaign_id": campaign.id, "participant_id": participant_id, "contact_id": contact_id,
                      "recipient": recipient, "channel": p.channel, "at": now}
             if p.due_at is None:
@@ -117,8 +120,8 @@ def _take(conn: Connection, campaign: Campaign, group: list[requests.OutboundReq
                     f", after its expirationTime {request.expires_at.isoformat()}: it will expire unsent"
                 suppressed.append({**where, "reason": f"deferred: communication time closed until "
                                                       f"{p.due_at.isoformat()}{later}"})
-    work.insert_rows(conn, participants, new_participants)
-    work.insert_rows(conn, contacts, new_contacts)
+    work.insert_participants(conn, new_participants)
+    work.insert_contacts(conn, new_contacts)
     notify.suppressed(conn, campaign, suppressed, now)
     for status, ids in settled.items():
         outbound_requests.set_status(conn, ids, status)

@@ -3,8 +3,10 @@ thousands of at a time, where SQLAlchemy's per-row bookkeeping would cost more t
 own work."""
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,11 +24,17 @@ def insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:
     but not through SQLAlchemy's per-row bookkeeping, which costs more than SQLite's own insert.
     SQLite runs one prepared statement over all the rows; PostgreSQL, whose driver would send one
     statement per row, takes them through COPY."""
-    if not rows:
+    if rows:
+        names = tuple(rows[0])
+        insert_values(conn, table, names, [tuple([row[name] for name in names]) for row in rows])
+
+
+def insert_values(conn: Connection, table: Table, names: tuple[str, ...], values: list[tuple]) -> None:
+    """insert_many of rows given as tuples of the columns `names`, in that order (as typed rows
+    become, store/work.py, without a dict per row on the way)."""
+    if not values:
         return
-    names = tuple(rows[0])
     plan = _insert_plan(conn.dialect, table, names)
-    values = [tuple([row[name] for name in names]) for row in rows]
     if plan.processors:
         values = _bound(values, plan.processors)
     if conn.dialect.name != "postgresql":
@@ -39,6 +47,23 @@ def insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:
                 copy.write_row(row)
     except dbapi_error as error:  # as SQLAlchemy would have raised it, for callers catching DataError & co
         raise DBAPIError.instance(plan.statement, None, error, dbapi_error) from error
+
+
+def insert_records(conn: Connection, table: Table, records: Sequence) -> None:
+    """insert_many of dataclass instances of one class, whose fields are columns of the table (the
+    columns it has no field for start empty)."""
+    if records:
+        names, values_of = _record_shape(type(records[0]))
+        insert_values(conn, table, names, list(map(values_of, records)))
+
+
+@functools.lru_cache(maxsize=64)
+def _record_shape(kind: type) -> tuple[tuple[str, ...], Callable]:
+    """(field names, what makes the tuple of a record's values in their order) of a dataclass."""
+    names = tuple(field.name for field in dataclasses.fields(kind))
+    if len(names) == 1:  # attrgetter of one name gives the value, not a tuple of it
+        return names, lambda record: (getattr(record, names[0]),)
+    return names, operator.attrgetter(*names)
 
 
 def _bound(values: list[tuple], processors: tuple[tuple[int, Callable], ...]) -> list[tuple]:

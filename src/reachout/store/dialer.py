@@ -10,8 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from reachout.store.campaigns import _campaign
 from reachout.domain.agent import IDLE
+from reachout.domain.contact import DISPATCHING, PLANNED, SENT
 from reachout.store.tables import abandoned_calls, agent_states, campaigns, contacts
-from reachout.store.work import DISPATCHING, PLANNED, SENT
 
 TELEPHONY = "telephony"
 

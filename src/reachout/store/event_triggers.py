@@ -2,11 +2,13 @@
 each trigger's per-profile limits, and the record of every evaluation."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, Text, bindparam, cast, delete, func, insert, select, update
 
-from reachout.store.bulk import insert_many
+from reachout.domain.event_trigger import Evaluation
+from reachout.store.bulk import insert_many, insert_records
 from reachout.store.tables import (campaigns, contacts, event_trigger_evaluations, event_trigger_invocations,
                                    event_triggers, outbound_requests, profile_integrations)
 from reachout.store.work import lock_recipients
@@ -154,8 +156,8 @@ def add_invocations(conn: Connection, domain_id: int, trigger_name: str, profile
                                                    "profile_id": profile_id, "at": at} for profile_id in profile_ids])
 
 
-def record_evaluations(conn: Connection, rows: list[dict]) -> None:
-    insert_many(conn, event_trigger_evaluations, rows)
+def record_evaluations(conn: Connection, evaluations: Sequence[Evaluation]) -> None:
+    insert_records(conn, event_trigger_evaluations, evaluations)
 
 
 def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = None, profile_id: str | None = None,

@@ -13,7 +13,7 @@ instead of being sent to an address it no longer has.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -21,12 +21,24 @@ from sqlalchemy import (Boolean, Column, Connection, MetaData, String, Table, an
                         null, select, true, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
+from reachout.domain import participant
+from reachout.domain.contact import DROPPED, PLANNED
+from reachout.domain.plan import NewPlan
+from reachout.store.bulk import insert_values
 from reachout.store.segments import condition
 from reachout.store.tables import campaigns, contacts, participants, plan_contacts, plans, profiles
-from reachout.store.work import ACTIVE, DROPPED, PLANNED, id_head, numbered_ids
+from reachout.store.work import id_head, numbered_ids
 
 _LOOKUP = 500  # ids per IN list
 _ANALYZE_AFTER = 10_000  # members entered by one snapshot, past which PostgreSQL's statistics are refreshed
+
+
+def insert_plans(conn: Connection, new: Sequence[NewPlan]) -> None:
+    """A snapshot's plans, each with its contacts."""
+    insert_values(conn, plans, ("id", "campaign_id", "snapshot_id", "reach_class", "release_at", "created_at"),
+                  [(p.id, p.campaign_id, p.snapshot_id, p.reach_class, p.release_at, p.created_at) for p in new])
+    insert_values(conn, plan_contacts, ("plan_id", "channel", "field", "zones", "due_at", "reason"),
+                  [(p.id, c.channel, c.field, c.zones, c.due_at, c.reason) for p in new for c in p.contacts])
 
 
 # --- entering a snapshot's members ---------------------------------------------------------------
@@ -62,7 +74,7 @@ def entering(conn: Connection, campaign_id: str, domain_id: int, definition: dic
         entered_before = exists().where(participants.c.campaign_id == campaign_id,
                                         participants.c.profile_id == profiles.c.id)
         active = exists().where(participants.c.campaign_id == campaign_id,
-                                participants.c.profile_id == profiles.c.id, participants.c.state == ACTIVE)
+                                participants.c.profile_id == profiles.c.id, participants.c.state == participant.ACTIVE)
         members = and_(members, ~active)
     conn.execute(insert(_entering).from_select(
         ["profile_id", "reach_class", "entered_before"],
@@ -101,7 +113,8 @@ class Entering:
         alive = plans.c.release_at.is_not(None)
         at = literal(now, participants.c.entered_at.type)
         query = (select(numbered_ids(self.conn, id_head()), literal(self.campaign_id), _entering.c.profile_id,
-                        literal(1), case((alive, ACTIVE), else_=DROPPED), at, case((alive, null()), else_=at),
+                        literal(1), case((alive, participant.ACTIVE), else_=participant.DROPPED), at,
+                        case((alive, null()), else_=at),
                         plans.c.id, plans.c.release_at)
                  .join_from(_entering, plans, and_(plans.c.snapshot_id == snapshot_id,
                                                    plans.c.reach_class == _entering.c.reach_class))

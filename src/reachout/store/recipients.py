@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
+from reachout.domain.contact import PLANNED
 from reachout.store.plans import unreleased_contacts
 from reachout.store.tables import contacts, suppressions
-from reachout.store.work import PLANNED
 
 
 def campaign_contacts(conn: Connection, campaign_id: str) -> list[dict]:

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, case, exists, func, literal, or_, select, update
 
-from reachout.store.bulk import execute_many, insert_many, insert_new
+from reachout.domain import participant
+from reachout.domain.contact import COMPLETED, DISPATCHING, DROPPED, OPEN_STATES, PLANNED, SENT, NewContact
+from reachout.domain.participant import NewParticipant
+from reachout.store.bulk import execute_many, insert_many, insert_new, insert_records
 from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
                                    suppressions)
 
-PLANNED, DISPATCHING, SENT, COMPLETED, DROPPED = "planned", "dispatching", "sent", "completed", "dropped"
-OPEN_STATES = (PLANNED, DISPATCHING, SENT)
-ACTIVE = "active"
+
+def insert_contacts(conn: Connection, new: Sequence[NewContact]) -> None:
+    """Contacts as they are made, many at a time."""
+    insert_records(conn, contacts, new)
 
 
-def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
-    """Rows with the same keys, many at a time (a snapshot writes thousands)."""
-    insert_many(conn, table, rows)
+def insert_participants(conn: Connection, new: Sequence[NewParticipant]) -> None:
+    """Participants as they enter, many at a time."""
+    insert_records(conn, participants, new)
 
 
 def new_ids() -> Iterator[str]:
@@ -174,7 +178,7 @@ def lock_contact(conn: Connection, contact_id: str):
 # --- participants --------------------------------------------------------------------------------
 def active_profiles(conn: Connection, campaign_id: str) -> set[str]:
     query = select(participants.c.profile_id).where(participants.c.campaign_id == campaign_id,
-                                                    participants.c.state == ACTIVE)
+                                                    participants.c.state == participant.ACTIVE)
     return set(conn.execute(query).scalars())
 
 
@@ -197,13 +201,14 @@ def finish_participants(conn: Connection, participant_ids: Iterable[str], now: d
     for participant_id, state in conn.execute(select(contacts.c.participant_id, contacts.c.state)
                                               .where(contacts.c.participant_id.in_(ids))).all():
         states.setdefault(participant_id, set()).add(state)
-    finished = {COMPLETED: [], DROPPED: []}
+    finished: dict[str, list[str]] = {participant.COMPLETED: [], participant.DROPPED: []}
     for participant_id, seen in states.items():
         if not seen & set(OPEN_STATES):
-            finished[COMPLETED if COMPLETED in seen else DROPPED].append(participant_id)
+            finished[participant.COMPLETED if COMPLETED in seen else participant.DROPPED].append(participant_id)
     for state, exiting in finished.items():
         if exiting:
-            conn.execute(update(participants).where(participants.c.id.in_(exiting), participants.c.state == ACTIVE)
+            conn.execute(update(participants)
+                         .where(participants.c.id.in_(exiting), participants.c.state == participant.ACTIVE)
                          .values(state=state, finished_at=now))
 
 
@@ -235,7 +240,7 @@ def reserve(conn: Connection, claimed: list, now: datetime, owner: str, lease_un
     what happened)."""
     if not claimed:
         return
-    insert_rows(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
+    insert_many(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
                                         "channel": c.channel, "at": now, "released": False} for c in claimed])
     conn.execute(update(contacts).where(contacts.c.id.in_([c.id for c in claimed]))
                  .values(state=DISPATCHING, dispatched_at=now, reason=None, lease_owner=owner, lease_until=lease_until))
@@ -249,7 +254,7 @@ def release_communications(conn: Connection, contact_ids: list[str]) -> None:
 # --- suppressions --------------------------------------------------------------------------------
 def suppress(conn: Connection, rows: list[dict]) -> None:
     """Records why recipients were dropped, deferred or limited (campaign_id, recipient, reason, ...)."""
-    insert_rows(conn, suppressions, rows)
+    insert_many(conn, suppressions, rows)
 
 
 def contact_in_campaign(conn: Connection, contact_id: str):
