@@ -97,7 +97,8 @@ class Browser:
 
 
 def operations_of(app):
-    console = next(route.app for route in app.routes if getattr(route, "path", "") == "/console")
+    # build_app gives the Front, whose Starlette app (`.app`) mounts the console.
+    console = next(route.app for route in app.app.routes if getattr(route, "path", "") == "/console")
     return console.state.console.operations
 
 
