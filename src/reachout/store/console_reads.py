@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import Connection, func, literal, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from reachout.domain.campaign import Campaign
 from reachout.store.campaigns import _campaign
-from reachout.store.tables import (campaigns, communications, contacts, event_outbox, participants, profiles,
-                                   suppressions)
+from reachout.store.tables import (CONTACT_OUTCOME, campaigns, communications, contacts, event_outbox, hour_of,
+                                   participants, profiles, suppressions)
+from reachout.store.work import ACTIVE, COMPLETED, DROPPED
+
+PARTICIPANT_STATES = (ACTIVE, COMPLETED, DROPPED)  # in the order the page lists them
 
 
 def _like(text: str) -> str:
@@ -39,13 +42,9 @@ def campaign(conn: Connection, campaign_id: str) -> Campaign | None:
     return _campaign(row) if row else None
 
 
-def _hour(conn: Connection, column):
-    """The hour a timestamp falls in, as text 'YYYY-MM-DDTHH' (UTC), on either backend."""
-    if conn.dialect.name == "postgresql":
-        return func.to_char(column, literal("YYYY-MM-DD\"T\"HH24"))
-    # SQLite keeps the instant as text 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): its first 13 characters
-    # are the hour, several times cheaper than strftime over 100,000 rows.
-    return func.replace(func.substr(column, 1, 13), " ", "T")
+def _hour_text(hour) -> str:
+    """An hour_of value as 'YYYY-MM-DDTHH' (UTC): SQLite gives 'YYYY-MM-DD HH', PostgreSQL a datetime."""
+    return hour.replace(" ", "T") if isinstance(hour, str) else hour.strftime("%Y-%m-%dT%H")
 
 
 def _before_colon(conn: Connection, column):
@@ -55,43 +54,68 @@ def _before_colon(conn: Connection, column):
     return func.iif(func.instr(column, ":") > 0, func.substr(column, 1, func.instr(column, ":") - 1), column)
 
 
+def _participants_by_state(conn: Connection, campaign_id: str) -> dict[str, int]:
+    """How many of the campaign's participants are in each state, in the states' order. Counted for
+    the states the engine gives in one pass over the (campaign, profile, state) index, which a GROUP
+    BY state would follow with a sort of every entry; grouped after all only if some other state
+    turns up."""
+    counts = conn.execute(select(func.count(), *(func.count().filter(participants.c.state == state)
+                                                 for state in PARTICIPANT_STATES))
+                          .where(participants.c.campaign_id == campaign_id)).one()
+    if counts[0] != sum(counts[1:]):
+        return dict(conn.execute(select(participants.c.state, func.count())
+                                 .where(participants.c.campaign_id == campaign_id)
+                                 .group_by(participants.c.state).order_by(participants.c.state)).all())
+    return {state: count for state, count in zip(PARTICIPANT_STATES, counts[1:]) if count}
+
+
+def _suppressions_by_kind(conn: Connection, campaign_id: str, examples: int) -> list[dict]:
+    """The campaign's suppressions by kind of reason, most frequent first (at most 30 kinds), each
+    with its latest `examples`: two passes over the campaign's suppressions, however many kinds."""
+    kind = _before_colon(conn, suppressions.c.reason)
+    groups = conn.execute(select(kind, func.count()).where(suppressions.c.campaign_id == campaign_id)
+                          .group_by(kind).order_by(func.count().desc()).limit(30)).all()
+    latest = (select(kind.label("kind"), suppressions.c.recipient, suppressions.c.channel, suppressions.c.reason,
+                     suppressions.c.at, func.row_number().over(partition_by=kind, order_by=suppressions.c.id.desc())
+                     .label("n"))
+              .where(suppressions.c.campaign_id == campaign_id).subquery())
+    found: dict[str, list[dict]] = {}
+    for row in conn.execute(select(latest.c.kind, latest.c.recipient, latest.c.channel, latest.c.reason, latest.c.at)
+                            .where(latest.c.n <= examples).order_by(latest.c.kind, latest.c.n)):
+        found.setdefault(row.kind, []).append(
+            {"recipient": row.recipient, "channel": row.channel, "reason": row.reason, "at": row.at})
+    return [{"reason": reason, "count": count, "examples": found.get(reason, [])} for reason, count in groups]
+
+
 def live_figures(conn: Connection, campaign_id: str, *, examples: int = 3, events: int = 20) -> dict:
     """Where a campaign stands: participants and contacts by state, dispositions, sends per hour,
     suppressions by kind of reason with examples, and its latest contact events."""
     figures: dict = {}
-    figures["participants"] = dict(conn.execute(
-        select(participants.c.state, func.count()).where(participants.c.campaign_id == campaign_id)
-        .group_by(participants.c.state)).all())
+    figures["participants"] = _participants_by_state(conn, campaign_id)
     waiting = conn.execute(select(func.count()).select_from(participants).where(
         participants.c.campaign_id == campaign_id, participants.c.release_at.is_not(None))).scalar_one()
-    # One pass over the campaign's contacts gives states, dispositions and sends per hour together.
-    hour = _hour(conn, contacts.c.dispatched_at)
-    by_state: Counter = Counter()
+    # Each from an index, in its order, without reading a contact or sorting: states from the claims'
+    # index, dispositions and sends per hour from the outcomes index (which holds no planned contact).
+    by_state: Counter = Counter(dict(conn.execute(
+        select(contacts.c.state, func.count()).where(contacts.c.campaign_id == campaign_id)
+        .group_by(contacts.c.state)).all()))
     by_disposition: Counter = Counter()
     per_hour: Counter = Counter()
-    for state, disposition, at_hour, count in conn.execute(
-            select(contacts.c.state, contacts.c.disposition, hour, func.count())
-            .where(contacts.c.campaign_id == campaign_id)
-            .group_by(contacts.c.state, contacts.c.disposition, hour)):
-        by_state[state] += count
+    hour = hour_of(contacts.c.dispatched_at)
+    for disposition, at_hour, count in conn.execute(
+            select(contacts.c.disposition, hour, func.count())
+            .where(contacts.c.campaign_id == campaign_id, CONTACT_OUTCOME)
+            .group_by(contacts.c.disposition, hour)):
         if disposition:
             by_disposition[disposition] += count
         if at_hour:
-            per_hour[at_hour] += count
+            per_hour[_hour_text(at_hour)] += count
     if waiting:
         by_state["planned (not yet made)"] += waiting
     figures["contacts"] = dict(by_state.most_common())
     figures["dispositions"] = dict(by_disposition.most_common())
     figures["per_hour"] = sorted(per_hour.items())
-    kind = _before_colon(conn, suppressions.c.reason)
-    groups = conn.execute(select(kind, func.count()).where(suppressions.c.campaign_id == campaign_id)
-                          .group_by(kind).order_by(func.count().desc()).limit(30)).all()
-    figures["suppressions"] = [
-        {"reason": reason, "count": count, "examples": [row._asdict() for row in conn.execute(
-            select(suppressions.c.recipient, suppressions.c.channel, suppressions.c.reason, suppressions.c.at)
-            .where(suppressions.c.campaign_id == campaign_id, kind == reason)
-            .order_by(suppressions.c.id.desc()).limit(examples))]}
-        for reason, count in groups]
+    figures["suppressions"] = _suppressions_by_kind(conn, campaign_id, examples)
     figures["limits_hit"] = [group for group in figures["suppressions"]
                              if group["reason"].startswith("communication limit")]
     figures["events"] = [row.event for row in conn.execute(
