@@ -30,7 +30,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, postgres_schema_url, start_server
+from tests.support import ACCESS_KEY, SECRET_KEY, postgres_schema_url, start_server
 
 SERVICES = ["connectcampaigns", "connectcampaignsv2", "customer-profiles", "connect", "qconnect", "events"]
 CASES_PER_OPERATION = 18

@@ -12,10 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
+from tests.support import (ACCOUNT, World, advance, hours, log_group_events, make_client, postgres_schema_url, records,
+                           start_server)
 from tests.expect import aws_error
-from tests.test_connect import log_group_events
-from tests.test_engine import World, advance, hours, records
 
 START = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)  # a Monday, 01:00 in New York
 REGION = "us-east-1"

@@ -16,9 +16,8 @@ from sqlalchemy import select
 
 from reachout.store.db import Database, database_url
 from reachout.store.tables import event_deliveries
-from tests.conftest import make_client, postgres_schema_url, start_server
+from tests.support import START, make_client, postgres_schema_url, start_server
 from tests.expect import aws_error
-from tests.test_engine import START
 
 PATTERN = json.dumps({"source": ["orders.app"]})
 
