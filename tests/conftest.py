@@ -3,7 +3,7 @@ real boto3 clients against it, once on SQLite and once on PostgreSQL. The helper
 tests/support.py (and tests/peers.py); the fixtures several modules share are here.
 
 PostgreSQL comes from REACHOUT_TEST_POSTGRES (default postgresql://127.0.0.1:5432/test); each server
-gets a schema of its own. Where the server is absent its tests skip with the reason, unless
+gets a database of its own. Where the server is absent its tests skip with the reason, unless
 REACHOUT_TEST_REQUIRE_SERVICES=1 (CI), where they fail.
 """
 from __future__ import annotations
@@ -17,17 +17,24 @@ import pytest
 
 from reachout.channels.email import EmailChannel
 from tests.peers import LocalSmsc, LocalSmtpServer, Mailbox, Peers
-from tests.support import (START, ClientFactory, Receiver, Server, make_client, own_server, postgres_schema_url,
-                           start_server, wait_for)
+from tests.support import (START, ClientFactory, Receiver, Server, drop_templates, make_client, own_server,
+                           postgres_database, sqlite_database, start_server, wait_for)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database_templates() -> Iterator[None]:
+    """The migrated databases that servers' databases are copied from (tests/support.py), dropped at the end."""
+    yield
+    drop_templates()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request, tmp_path_factory) -> Iterator[str]:
     """A database URL for each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'reachout.db'}"
+        yield sqlite_database(tmp_path_factory.mktemp("sqlite") / "reachout.db")
     else:
-        yield from postgres_schema_url("reachout_test")
+        yield from postgres_database("reachout_test")
 
 
 @pytest.fixture(scope="session")

@@ -286,6 +286,22 @@ class Reports:
             assert self._lock.wait_for(lambda: len(self.got) >= count, timeout), f"reports: {self.got}"
         return {contact: outcome for contact, outcome, _ in self.got}
 
+    def before_barrier(self, channel: Any, smsc: LocalSmsc) -> list[str]:
+        """The contacts reported before a barrier: one more message sent through `channel`, whose receipt
+        the SMS centre sends on the same bind after every receipt it already owed, and whose report the
+        adapter makes after reading those. A late or duplicate report of earlier messages is among them;
+        no fixed sleep has to guess how long it might take."""
+        smsc.receipt_first = False
+        smsc.hold = True  # so that its outcome is reported, not returned by send()
+        [receipt] = channel.send([sms("c-barrier", "+4915199999999")], NOW)
+        assert receipt.outcome is None, receipt
+        smsc.release()  # receipts still held go out first, in the order they were owed
+        with self._lock:
+            assert self._lock.wait_for(lambda: any(c == "c-barrier" for c, _, _ in self.got), 10), \
+                f"no report of the barrier: {self.got}"
+            contacts = [contact for contact, _, _ in self.got]
+        return contacts[:contacts.index("c-barrier")]
+
 
 def sms(contact_id: str, endpoint: str, text: str = "Your code is 1234") -> Outgoing:
     return Outgoing(contact_id, contact_id, "campaign-1", "sms", endpoint, 1, text=text, origination_number=SENDER)

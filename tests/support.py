@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections import defaultdict
@@ -56,20 +59,67 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0, 
 
 
 # --- the server under test -----------------------------------------------------------------------
-def postgres_schema_url(prefix: str) -> Iterator[str]:
-    """A fresh schema in the test database, dropped afterwards; skips when PostgreSQL is absent."""
+# Each server gets a database of its own, already migrated: a copy of one migrated once per run (a file
+# copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL), which spares every start the migrations
+# (a third of a second on SQLite, two thirds on PostgreSQL). The server still runs them: they find
+# nothing to do.
+_templates: dict[str, str] = {}
+
+
+def _migrate(url: str) -> None:
+    from reachout.store.db import Database, database_url
+
+    database = Database(database_url(url, Path(".")))
+    database.migrate()
+    database.dispose()
+
+
+def sqlite_database(path: Path) -> str:
+    """The URL of a migrated SQLite database at `path`."""
+    if "sqlite" not in _templates:
+        template = Path(tempfile.mkdtemp(prefix="reachout-template-")) / "template.db"
+        _migrate(f"sqlite:///{template}")
+        assert not template.with_name("template.db-wal").exists(), "the template's last commits are not in its file"
+        _templates["sqlite"] = str(template)
+    shutil.copyfile(_templates["sqlite"], path)
+    return f"sqlite:///{path}"
+
+
+def _postgres_url(database: str) -> str:
+    return urllib.parse.urlsplit(POSTGRES)._replace(path=f"/{database}").geturl()
+
+
+def postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a migrated PostgreSQL database of its own, dropped afterwards; skips when PostgreSQL
+    is absent."""
     import psycopg
 
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as error:
         unavailable(f"PostgreSQL not reachable at {POSTGRES}: {error}".strip())
     with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        separator = "&" if "?" in POSTGRES else "?"
-        yield f"{POSTGRES}{separator}options=-csearch_path%3D{schema}"
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        if "postgresql" not in _templates:
+            template = f"reachout_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            admin.execute(f'CREATE DATABASE "{template}"')
+            _templates["postgresql"] = template
+            _migrate(_postgres_url(template))  # and disconnects: a template must have no sessions to be copied
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        template = _templates["postgresql"]
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        yield _postgres_url(name)
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # sessions a test left open end here
+
+
+def drop_templates() -> None:
+    """At the end of the run."""
+    if "sqlite" in _templates:
+        shutil.rmtree(Path(_templates.pop("sqlite")).parent, ignore_errors=True)
+    if "postgresql" in _templates:
+        import psycopg
+
+        with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{_templates.pop("postgresql")}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -108,19 +158,19 @@ def start_server(db_url: str, data_dir: Path, *extra_args: str, **env: str) -> S
             with urllib.request.urlopen(url + "/_reachout/health", timeout=1):
                 return Server(url, process, log, db_url)
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.02)  # refused at once until it listens: polling often costs little
     process.kill()
     raise RuntimeError(f"reachout serve did not come up:\n{log.read_text()}")
 
 
 def own_server(kind: str, data: Path, *args: str, **env: str) -> Iterator[Server]:
     """For a fixture: a server of the test's own on `kind` ("sqlite" or "postgresql", the latter in a
-    schema of its own, dropped afterwards), its data directory `data`; stops it, asserting a clean exit."""
-    urls = iter([f"sqlite:///{data / 'reachout.db'}"]) if kind == "sqlite" else postgres_schema_url("reachout_own")
+    database of its own, dropped afterwards), its data directory `data`; stops it, asserting a clean exit."""
+    urls = iter([sqlite_database(data / "reachout.db")]) if kind == "sqlite" else postgres_database("reachout_own")
     running = start_server(next(urls), data, *args, **env)
     yield running
     assert running.stop() == 0, running.log.read_text()
-    next(urls, None)  # drops the PostgreSQL schema
+    next(urls, None)  # drops the PostgreSQL database
 
 ClientFactory = Callable[..., object]
 

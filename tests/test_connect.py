@@ -29,8 +29,8 @@ from reachout.store.db import Database, database_url
 from reachout.store.tables import sim_calls, sim_sends
 from tests.peers import Peers, dsn
 from tests.support import (ACCOUNT, EMAIL as EMAIL_CHANNEL, SMS as SMS_CHANNEL, World, advance, channels, internal,
-                           log_group_events, make_client, post_raw, postgres_schema_url, records, start_server,
-                           templates, unique, wait_for)
+                           log_group_events, make_client, post_raw, postgres_database, records, sqlite_database,
+                           start_server, templates, unique, wait_for)
 from tests.expect import aws_error
 
 REGION = "us-east-1"
@@ -546,8 +546,8 @@ START = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 def engine(request, tmp_path_factory):
     """A server of this module's own, its virtual clock at START; tests move it forward."""
     data = tmp_path_factory.mktemp("connect")
-    urls = (iter([f"sqlite:///{data / 'connect.db'}"]) if request.param == "sqlite"
-            else postgres_schema_url("reachout_connect"))
+    urls = (iter([sqlite_database(data / "connect.db")]) if request.param == "sqlite"
+            else postgres_database("reachout_connect"))
     running = start_server(next(urls), data, "--virtual-clock", START.isoformat())
     running.data = data
     yield running
@@ -899,8 +899,8 @@ def real(request, tmp_path_factory):
     (both in this process), its virtual clock at START; yields (server, peers)."""
     peers = Peers()
     data = tmp_path_factory.mktemp("connect-real")
-    urls = (iter([f"sqlite:///{data / 'connect.db'}"]) if request.param == "sqlite"
-            else postgres_schema_url("reachout_connect_real"))
+    urls = (iter([sqlite_database(data / "connect.db")]) if request.param == "sqlite"
+            else postgres_database("reachout_connect_real"))
     running = start_server(next(urls), data, "--virtual-clock", START.isoformat(), *peers.args())
     running.data = data
     try:

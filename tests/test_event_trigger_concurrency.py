@@ -20,7 +20,7 @@ from reachout.engine.event_triggers import Ingested, on_ingested
 from reachout.importer import ingest_chunk
 from reachout.store.db import Database, database_url
 from reachout.store.profile_domains import get_domain
-from tests.support import (EMAIL, REGION, START, World, event_campaign, explain, link, order_type, postgres_schema_url,
+from tests.support import (EMAIL, REGION, START, World, event_campaign, explain, link, order_type, postgres_database,
                            start_server)
 
 LIMIT = 3
@@ -30,7 +30,7 @@ ATTEMPTS = 6  # per worker and profile: 12 tries at a limit of 3
 
 @pytest.fixture
 def postgres_server(tmp_path_factory):
-    urls = postgres_schema_url("reachout_race")
+    urls = postgres_database("reachout_race")
     url = next(urls)
     running = start_server(url, tmp_path_factory.mktemp("race"), "--virtual-clock", START.isoformat())
     yield running

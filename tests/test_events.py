@@ -12,8 +12,8 @@ import json5
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import (EMAIL, NOT_DATA_UPDATES, START, Receiver, World, advance, make_client, postgres_schema_url,
-                           route_to, start_server)
+from tests.support import (EMAIL, NOT_DATA_UPDATES, START, Receiver, World, advance, make_client, postgres_database,
+                           route_to, sqlite_database, start_server)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "eventbridge-patterns"
 ENVELOPE = {"id": "1", "account": "111122223333", "source": "test", "time": "2026-01-05T08:00:00Z",
@@ -127,9 +127,9 @@ def test_the_aws_recorded_corpus_through_boto3(events):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'events.db'}"
+        yield sqlite_database(tmp_path / "events.db")
     else:
-        yield from postgres_schema_url("reachout_events")
+        yield from postgres_database("reachout_events")
 
 
 def run_campaign(server, people: int) -> str:

@@ -11,7 +11,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.support import (ACCESS_KEY, ACCOUNT, EMAIL, SECRET_KEY, make_client, postgres_schema_url, records,
+from tests.support import (ACCESS_KEY, ACCOUNT, EMAIL, SECRET_KEY, make_client, postgres_database, records,
                            start_server, wait_for)
 
 PEOPLE = 150
@@ -19,7 +19,7 @@ PEOPLE = 150
 
 @pytest.fixture
 def shared_database():
-    urls = postgres_schema_url("reachout_workers")
+    urls = postgres_database("reachout_workers")
     yield next(urls)
     next(urls, None)
 
