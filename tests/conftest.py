@@ -18,14 +18,16 @@ import pytest
 from reachout.channels.email import EmailChannel
 from tests.peers import LocalSmsc, LocalSmtpServer, Mailbox, Peers
 from tests.support import (START, ClientFactory, Receiver, Server, drop_templates, make_client, own_server,
-                           postgres_database, sqlite_database, start_server, wait_for)
+                           postgres_database, sqlite_database, start_server, stop_fork_server, wait_for)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def database_templates() -> Iterator[None]:
-    """The migrated databases that servers' databases are copied from (tests/support.py), dropped at the end."""
+    """The migrated databases that servers' databases are copied from, and the fork server that starts
+    servers (tests/support.py): dropped and stopped at the end."""
     yield
     drop_templates()
+    stop_fork_server()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -128,10 +128,77 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ForkedProcess:
+    """A server forked by tests/forkserver.py and handed to this process (its child subreaper), with
+    the part of subprocess.Popen the tests use."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"reachout serve (pid {self.pid})", timeout or 0)
+            time.sleep(0.01)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+_forkserver: subprocess.Popen | None = None
+
+
+def _fork_server(argv: list[str], environment: dict[str, str], log: Path) -> ForkedProcess:
+    """`reachout serve` forked from a process that imported Reachout once (tests/forkserver.py): a
+    start without the interpreter's start and the imports. REACHOUT_TEST_FORK=0 turns it off."""
+    global _forkserver
+    if _forkserver is None or _forkserver.poll() is not None:
+        import ctypes
+
+        # PR_SET_CHILD_SUBREAPER: the servers, orphaned on purpose, become children of this process.
+        if ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+        _forkserver = subprocess.Popen([sys.executable, str(Path(__file__).with_name("forkserver.py"))],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert _forkserver.stdin is not None and _forkserver.stdout is not None
+    _forkserver.stdin.write(json.dumps({"argv": argv, "env": environment, "log": str(log)}) + "\n")
+    _forkserver.stdin.flush()
+    reply = _forkserver.stdout.readline()
+    assert reply, "the fork server ended"
+    return ForkedProcess(json.loads(reply)["pid"])
+
+
+def stop_fork_server() -> None:
+    global _forkserver
+    if _forkserver is not None:
+        assert _forkserver.stdin is not None
+        _forkserver.stdin.close()
+        _forkserver.wait(timeout=20)
+        _forkserver = None
+
+
+FORK = os.environ.get("REACHOUT_TEST_FORK", "1") != "0" and sys.platform == "linux"
+
+
 @dataclass
 class Server:
     url: str
-    process: subprocess.Popen
+    process: subprocess.Popen | ForkedProcess
     log: Path
     db: str
 
@@ -145,10 +212,13 @@ def start_server(db_url: str, data_dir: Path, *extra_args: str, **env: str) -> S
     log = data_dir / "server.log"
     environment = {**os.environ, "REACHOUT_ACCESS_KEY_ID": ACCESS_KEY, "REACHOUT_SECRET_ACCESS_KEY": SECRET_KEY,
                    "REACHOUT_ACCOUNT_ID": ACCOUNT, **env}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reachout", "serve", "--port", str(port), "--db", db_url,
-         "--data-dir", str(data_dir), *extra_args],
-        env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    argv = ["serve", "--port", str(port), "--db", db_url, "--data-dir", str(data_dir), *extra_args]
+    process: subprocess.Popen | ForkedProcess
+    if FORK:
+        process = _fork_server(argv, environment, log)
+    else:
+        process = subprocess.Popen([sys.executable, "-m", "reachout", *argv], env=environment, stdout=log.open("w"),
+                                   stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
