@@ -254,11 +254,7 @@ def make_client(url: str, service: str, region: str = "us-east-1", **overrides):
 
 # --- the world: campaigns on the engine's virtual clock ------------------------------------------
 START = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)  # a Monday, before anyone's window opens
-
-
 REGION = "us-east-1"
-
-
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")
 
 
@@ -315,8 +311,6 @@ class World:
 EMAIL = {"email": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
     "connectSourceEmailAddress": "news@example.com",
     "wisdomTemplateArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:message-template/kb/t1"}}}
-
-
 SMS = {"sms": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
     "connectSourcePhoneNumberArn": f"arn:aws:sms-voice:{REGION}:{ACCOUNT}:phone-number/p1",
     "wisdomTemplateArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:message-template/kb/t2"}}}
@@ -358,11 +352,7 @@ def connect_instance(world: World) -> str:
 
 # --- real channels: templates, channel configs, events to a file ----------------------------------
 ORIGINATION = "+15550100"
-
-
 SMS_ARN = f"arn:aws:sms-voice:{REGION}:{ACCOUNT}:phone-number/{ORIGINATION}"
-
-
 EMAIL_TEMPLATE = {"email": {
     "subject": "{{Attributes.Customer.FirstName}}, your {{Attributes.Campaign.Name}} code",
     "body": {"plainText": {"content": "Dear {{Attributes.Customer.FirstName}} {{Attributes.Customer.LastName}},\n"
@@ -371,8 +361,6 @@ EMAIL_TEMPLATE = {"email": {
                                  "<p>your code is <b>{{Attributes.Customer.Attributes.code}}</b>.</p>"}},
     "headers": [{"name": "List-Unsubscribe",
                  "value": "<mailto:stop@example.com?subject={{Attributes.Customer.ProfileId}}>"}]}}
-
-
 SMS_TEMPLATE = {"sms": {"body": {"plainText": {"content": "Hi {{Attributes.Customer.FirstName}}, your code is "
                                                           "{{Attributes.Customer.Attributes.code}}"}}}}
 
@@ -435,12 +423,8 @@ FIELDS = {"OrderId": {"Source": "_source.OrderId", "Target": "WebOrder.OrderId"}
           "Email": {"Source": "_source.Email", "Target": "_profile.EmailAddress"},
           "FirstName": {"Source": "_source.FirstName", "Target": "_profile.FirstName"},
           "Total": {"Source": "_source.Total", "Target": "WebOrder.Total"}}
-
-
 KEYS = {"OrderId": [{"StandardIdentifiers": ["UNIQUE"], "FieldNames": ["OrderId"]}],
         "_email": [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["Email"]}]}
-
-
 BIG = [{"LogicalOperator": "ALL", "EventTriggerDimensions": [{"ObjectAttributes": [
     {"FieldName": "Total", "ComparisonOperator": "GREATER_THAN", "Values": ["100"]}]}]}]
 
@@ -579,8 +563,6 @@ class Center:
 
 
 RING_TIMEOUT = 20
-
-
 # What each outcome is recorded as (seeds/001's statuses; dial attempts that failed).
 DISPOSITIONS = {
     "HUMAN_ANSWERED": "HUMAN_ANSWERED", "VOICEMAIL_BEEP": "VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP": "VOICEMAIL_NO_BEEP",
@@ -610,8 +592,6 @@ def unchecked(server, service: str):
 
 ZONES = ["America/New_York", "America/Los_Angeles", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata",
          "America/St_Johns", "Pacific/Chatham", "UTC"]
-
-
 # Instants near the 2026 DST transitions of the zones above, and some ordinary ones.
 ANCHORS = [datetime(2026, 3, 8, 6, 30), datetime(2026, 3, 29, 0, 45), datetime(2026, 4, 4, 15, 0),
            datetime(2026, 10, 25, 0, 30), datetime(2026, 11, 1, 5, 59), datetime(2026, 6, 17, 12, 0),
