@@ -1,104 +1,42 @@
 """Tests drive Reachout the way users do: `reachout serve` in its own process on an ephemeral port,
-real boto3 clients against it, once on SQLite and once on PostgreSQL.
+real boto3 clients against it, once on SQLite and once on PostgreSQL. The helpers are in
+tests/support.py (and tests/peers.py); the fixtures several modules share are here.
 
-PostgreSQL comes from REACHOUT_TEST_POSTGRES (default postgresql://127.0.0.1:5432/test); each run
-gets a schema of its own. Where the server is absent its tests skip with the reason, unless
+PostgreSQL comes from REACHOUT_TEST_POSTGRES (default postgresql://127.0.0.1:5432/test); each server
+gets a database of its own. Where the server is absent its tests skip with the reason, unless
 REACHOUT_TEST_REQUIRE_SERVICES=1 (CI), where they fail.
 """
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
+from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
-ACCESS_KEY, SECRET_KEY, ACCOUNT = "AKIDREACHOUTTEST", "reachout-test-secret", "111122223333"
-POSTGRES = os.environ.get("REACHOUT_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
-REQUIRE_SERVICES = os.environ.get("REACHOUT_TEST_REQUIRE_SERVICES") == "1"
-
-
-def unavailable(reason: str) -> None:
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (REACHOUT_TEST_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
+from reachout.channels.email import EmailChannel
+from tests.peers import LocalSmsc, LocalSmtpServer, Mailbox, Peers
+from tests.support import (START, ClientFactory, Receiver, Server, drop_templates, make_client, own_server,
+                           postgres_database, sqlite_database, start_server, stop_fork_server, wait_for)
 
 
-def postgres_schema_url(prefix: str) -> Iterator[str]:
-    """A fresh schema in the test database, dropped afterwards; skips when PostgreSQL is absent."""
-    import psycopg
-
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        unavailable(f"PostgreSQL not reachable at {POSTGRES}: {error}".strip())
-    with admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        separator = "&" if "?" in POSTGRES else "?"
-        yield f"{POSTGRES}{separator}options=-csearch_path%3D{schema}"
-        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+@pytest.fixture(scope="session", autouse=True)
+def database_templates() -> Iterator[None]:
+    """The migrated databases that servers' databases are copied from, and the fork server that starts
+    servers (tests/support.py): dropped and stopped at the end."""
+    yield
+    drop_templates()
+    stop_fork_server()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request, tmp_path_factory) -> Iterator[str]:
     """A database URL for each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'reachout.db'}"
+        yield sqlite_database(tmp_path_factory.mktemp("sqlite") / "reachout.db")
     else:
-        yield from postgres_schema_url("reachout_test")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Path
-    db: str
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=20)
-
-
-def start_server(db_url: str, data_dir: Path, *extra_args: str, **env: str) -> Server:
-    port = free_port()
-    log = data_dir / "server.log"
-    environment = {**os.environ, "REACHOUT_ACCESS_KEY_ID": ACCESS_KEY, "REACHOUT_SECRET_ACCESS_KEY": SECRET_KEY,
-                   "REACHOUT_ACCOUNT_ID": ACCOUNT, **env}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reachout", "serve", "--port", str(port), "--db", db_url,
-         "--data-dir", str(data_dir), *extra_args],
-        env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"reachout serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/_reachout/health", timeout=1):
-                return Server(url, process, log, db_url)
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"reachout serve did not come up:\n{log.read_text()}")
+        yield from postgres_database("reachout_test")
 
 
 @pytest.fixture(scope="session")
@@ -109,16 +47,6 @@ def server(backend, tmp_path_factory) -> Iterator[Server]:
     running = start_server(backend, tmp_path_factory.mktemp("data"), "--virtual-clock", now)
     yield running
     assert running.stop() == 0, running.log.read_text()
-
-
-ClientFactory = Callable[..., object]
-
-
-def make_client(url: str, service: str, region: str = "us-east-1", **overrides):
-    credentials = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": SECRET_KEY, **overrides}
-    # No retries: a test must see the first answer, and a 5xx must not be hidden by a retry.
-    config = Config(retries={"max_attempts": 1, "mode": "standard"})
-    return boto3.client(service, endpoint_url=url, region_name=region, config=config, **credentials)
 
 
 @pytest.fixture
@@ -140,3 +68,74 @@ def v2(client):
 def instance_id() -> str:
     """A Connect instance of the test's own, so that listings and quotas see only its campaigns."""
     return f"inst-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_server(request, tmp_path_factory) -> Iterator[Server]:
+    """A server of the test's own, its virtual clock at START."""
+    yield from own_server(request.param, tmp_path_factory.mktemp("engine"), "--virtual-clock", START.isoformat())
+
+
+# --- real peers: an SMTP relay and an SMS centre ---------------------------------------------------
+@pytest.fixture
+def peers() -> Iterator[Peers]:
+    running = Peers()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def channel_server(request, peers: Peers, tmp_path_factory) -> Iterator[Server]:
+    """A server of the test's own on a virtual clock at START, sending through `peers`."""
+    yield from own_server(request.param, tmp_path_factory.mktemp("channels"), "--virtual-clock", START.isoformat(),
+                          *peers.args())
+    # Every SMPP bind was closed cleanly at shutdown.
+    wait_for(lambda: peers.smsc.unbinds == len(peers.smsc.binds), "the unbind")
+
+
+@pytest.fixture
+def mailbox() -> Mailbox:
+    return Mailbox()
+
+
+@pytest.fixture
+def serve(mailbox: Mailbox) -> Iterator[Callable[..., LocalSmtpServer]]:
+    """Starts relays delivering into `mailbox`; stops them after the test."""
+    servers: list[LocalSmtpServer] = []
+
+    def start(**options: Any) -> LocalSmtpServer:
+        servers.append(LocalSmtpServer(mailbox, **options))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def channels() -> Iterator[Callable[..., EmailChannel]]:
+    """Opens email adapters (quick to retry, quick to give up); closes them after the test."""
+    opened: list[EmailChannel] = []
+
+    def open_(url: str, **options: Any) -> EmailChannel:
+        opened.append(EmailChannel(url, **{"backoff": 0.01, "timeout": 5.0, **options}))
+        return opened[-1]
+
+    yield open_
+    for channel in opened:
+        channel.close()
+
+
+@pytest.fixture
+def smsc() -> Iterator[LocalSmsc]:
+    centre = LocalSmsc()
+    yield centre
+    centre.stop()
+
+
+# --- an HTTP target for EventBridge rules ---------------------------------------------------------------
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.server.shutdown()

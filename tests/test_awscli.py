@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ACCESS_KEY, ACCOUNT, SECRET_KEY
+from tests.support import ACCESS_KEY, ACCOUNT, SECRET_KEY
 
 AWS = Path(sys.executable).parent / "aws"
 TELEPHONY = {"telephony": {"capacity": 0.5, "connectQueueId": "queue-1",

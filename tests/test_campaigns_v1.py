@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCOUNT
+from tests.support import ACCOUNT
 
 FLOW = "contact-flow-1"
 SOURCE_NUMBER = "+15555550199"

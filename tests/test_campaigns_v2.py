@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import ACCOUNT, make_client, start_server
+from tests.support import ACCOUNT, make_client, start_server
 from tests.expect import aws_error
 
 REGION, OTHER_REGION = "us-east-1", "us-west-2"

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from reachout.aws.catalog import SERVED, ServiceCatalog
-from tests.conftest import make_client
+from tests.support import make_client
 
 CATALOG = ServiceCatalog()
 LABEL = re.compile(r"\{([^}+]+)(\+?)\}")

@@ -1,16 +1,11 @@
 """The SMTP adapter against a real aiosmtpd server on an ephemeral port of 127.0.0.1."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import email
-import email.policy
 import ipaddress
 import socket
 import ssl
-import threading
-from collections.abc import Callable, Iterator
-from email.message import EmailMessage
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,131 +14,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from reachout.channels import Outgoing
 from reachout.channels.email import EmailChannel, SmtpConfig, parse_bounce
+from tests.peers import NOW, LocalSmtpServer, Mailbox, dsn, rendered
 
-NOW = dt.datetime(2025, 3, 4, 12, 30, tzinfo=dt.timezone.utc)
 USER, PASSWORD = "campaigns", "s3cret:/@"
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it received. `rcpt_replies[address]` scripts the answers
-    to RCPT TO for that address, one per try, the last one repeating; `mail_replies` does the same
-    for MAIL FROM by sender."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.rcpt_replies: dict[str, list[str]] = {}
-        self.mail_replies: dict[str, list[str]] = {}
-        self.rcpt_tries: dict[str, int] = {}
-
-    @staticmethod
-    def _next(script: list[str] | None) -> str | None:
-        if not script:
-            return None
-        return script.pop(0) if len(script) > 1 else script[0]
-
-    async def handle_MAIL(self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        reply = self._next(self.mail_replies.get(address))
-        if reply and not reply.startswith("250"):
-            return reply
-        envelope.mail_from = address
-        envelope.mail_options.extend(options)
-        return "250 OK"
-
-    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]) -> str:
-        self.rcpt_tries[address] = self.rcpt_tries.get(address, 0) + 1
-        reply = self._next(self.rcpt_replies.get(address))
-        if reply and not reply.startswith("250"):
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
-        self.received.append({
-            "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos), "content": envelope.content,
-            "tls": server.transport is not None and server.transport.get_extra_info("ssl_object") is not None,
-            "authenticated": bool(session.authenticated),
-            "session": id(session)})
-        return "250 Message accepted"
-
-    def parsed(self, index: int = 0) -> EmailMessage:
-        message = email.message_from_bytes(self.received[index]["content"], policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        return message
-
-
-class LocalSmtpServer:
-    """aiosmtpd on an ephemeral port of 127.0.0.1, on an event loop in a thread of its own.
-    `implicit_tls` makes it an SMTPS server; `smtp_options` go to aiosmtpd's SMTP (STARTTLS, AUTH)."""
-
-    def __init__(self, handler: object, *, implicit_tls: ssl.SSLContext | None = None, **smtp_options: Any):
-        self.connections = 0
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-smtpd", daemon=True)
-        self.thread.start()
-
-        def session() -> SMTP:
-            self.connections += 1
-            # A hostname given spares aiosmtpd a DNS lookup (getfqdn) per connection.
-            return SMTP(handler, loop=self.loop, **{"hostname": "localhost", **smtp_options})
-
-        async def start() -> asyncio.base_events.Server:
-            return await self.loop.create_server(session, "127.0.0.1", 0, ssl=implicit_tls)
-
-        self.server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
-        self.port: int = self.server.sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        async def stop() -> None:
-            self.server.close()
-            await self.server.wait_closed()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:  # sessions a client left open
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
-def rendered(contact_id: str, endpoint: str, **content: Any) -> Outgoing:
-    fields: dict[str, Any] = {"subject": "Your March statement", "text": "Hello Ana,\nyour statement is ready.",
-                              "html": "<p>Hello Ana,<br>your statement is <b>ready</b>.</p>",
-                              "sender": "billing@example.com", "sender_name": "Example Billing"}
-    fields.update(content)
-    return Outgoing(contact_id, contact_id, "campaign-1", "email", endpoint, 1, **fields)
-
-
-@pytest.fixture
-def mailbox() -> Mailbox:
-    return Mailbox()
-
-
-@pytest.fixture
-def serve(mailbox: Mailbox) -> Iterator[Callable[..., LocalSmtpServer]]:
-    servers: list[LocalSmtpServer] = []
-
-    def start(**options: Any) -> LocalSmtpServer:
-        servers.append(LocalSmtpServer(mailbox, **options))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
-def channels() -> Iterator[Callable[..., EmailChannel]]:
-    opened: list[EmailChannel] = []
-
-    def open_(url: str, **options: Any) -> EmailChannel:
-        opened.append(EmailChannel(url, **{"backoff": 0.01, "timeout": 5.0, **options}))
-        return opened[-1]
-
-    yield open_
-    for channel in opened:
-        channel.close()
 
 
 @pytest.fixture(scope="module")
@@ -413,21 +286,6 @@ def test_plain_outgoing_without_content_is_refused_alone(channels: Callable[...,
     channel = channels("smtp://127.0.0.1:9")
     [receipt] = channel.send([Outgoing("c-1", "c-1", "campaign-1", "email", "ana@example.org", 1)], NOW)
     assert receipt.outcome == "REJECTED" and "needs rendered content" in (receipt.reason or "")
-
-
-def dsn(message_id: str, action: str) -> bytes:
-    """A delivery status notification as a relay sends it back, with the original headers."""
-    return (
-        "From: MAILER-DAEMON@relay.example\r\nTo: billing@example.com\r\nSubject: Undelivered Mail\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
-        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-        "Reporting-MTA: dns; relay.example\r\n\r\n"
-        f"Final-Recipient: rfc822; ana@example.org\r\nAction: {action}\r\nStatus: 5.1.1\r\n\r\n"
-        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"From: billing@example.com\r\nTo: ana@example.org\r\nMessage-ID: {message_id}\r\n\r\n"
-        "--B--\r\n").encode()
 
 
 def test_asynchronous_bounce_is_reported() -> None:

@@ -1,212 +1,23 @@
 """The SMPP adapter against a real SMS centre: smpp34's server on a free port of 127.0.0.1."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-import smpp34
 # smpp34 re-exports these at run time only; its stubs declare them here.
-from smpp34._smpp34 import (ESME_RINVDSTADR, ESME_RSYSERR, ESME_RTHROTTLED, TLV_MESSAGE_STATE,
-                            TLV_RECEIPTED_MESSAGE_ID)
+from smpp34._smpp34 import (ESME_RINVDSTADR, ESME_RSYSERR, ESME_RTHROTTLED)
 
-from reachout.channels import Outgoing
 from reachout.channels.sms import (GSM7, UCS2, EncodedSms, SmppConfig, SmsChannel, address, encode_sms,
                                    parse_receipt, relative_time)
-
-NOW = dt.datetime(2025, 3, 4, 12, 30, tzinfo=dt.timezone.utc)
-SENDER = "+15550100"
-
-
-def free_port() -> int:
-    # smpp34's server does not tell which port it got for port 0: take one the system just handed out.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class LocalSmsc:
-    """An SMS centre on 127.0.0.1 (smpp34's Server) on an event loop in a thread of its own.
-
-    It accepts each submit_sm with message id m1, m2, ..., unless `refuse[destination]` scripts the
-    command_status to answer, one per try and the last repeating (0 accepts). For each accepted part
-    it sends a delivery receipt whose stat is `stat[destination]` (DELIVRD by default; None sends
-    none), in the receipt text, plus the receipted_message_id and message_state TLVs if `tlvs`.
-    While `hold` is set the receipts wait for `release()`; with `receipt_first` a receipt goes out
-    before the submit_sm_resp that names its message id; submits to `silent` destinations are never
-    answered. smpp34's Server accepts any bind (its Python API cannot refuse one or see the password)."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.submits: list[dict[str, Any]] = []
-        self.binds: list[str] = []
-        self.unbinds = 0
-        self.refuse: dict[str, list[int]] = {}
-        self.stat: dict[str, str | None] = {}
-        self.tlvs = False
-        self.receipt_first = False
-        self.silent: set[str] = set()  # destinations whose submits are never answered
-        self._unanswered: list[smpp34.SubmitSmEvent] = []
-        self._sessions: dict[str, smpp34.Esme] = {}
-        self._count = 0
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-smsc", daemon=True)
-        self.thread.start()
-        self._released = asyncio.Event()
-        self._released.set()
-        self.server = smpp34.Server(host="127.0.0.1", port=self.port, system_id="TESTSMSC")
-
-        async def start() -> None:  # smpp34's awaitables are made on the loop they run on
-            await self.server.start()
-
-        asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
-        self._pump = asyncio.run_coroutine_threadsafe(self._serve(), self.loop)
-
-    @property
-    def hold(self) -> bool:
-        return not self._released.is_set()
-
-    @hold.setter
-    def hold(self, value: bool) -> None:
-        async def change() -> None:
-            self._released.clear() if value else self._released.set()
-
-        asyncio.run_coroutine_threadsafe(change(), self.loop).result(10)  # in force once this returns
-
-    def release(self) -> None:
-        self.hold = False
-
-    async def _serve(self) -> None:
-        while True:
-            event = await self.server.next()
-            if isinstance(event, smpp34.Esme):
-                self.binds.append(event.system_id)
-                self._sessions[event.session_id] = event
-            elif isinstance(event, smpp34.Unbound):
-                self.unbinds += 1
-            elif isinstance(event, smpp34.SubmitSmEvent):
-                self.loop.create_task(self._answer(event))
-
-    async def _answer(self, event: smpp34.SubmitSmEvent) -> None:
-        destination = event.destination_addr
-        self.submits.append({
-            "at": time.monotonic(), "source": event.source_addr, "source_ton": event.source_addr_ton,
-            "destination": destination, "destination_ton": event.dest_addr_ton,
-            "data_coding": event.data_coding, "esm_class": event.esm_class,
-            "registered_delivery": event.registered_delivery, "short_message": event.short_message})
-        if destination in self.silent:
-            self._unanswered.append(event)  # kept, so that smpp34 does not answer in our place
-            return
-        script = self.refuse.get(destination)
-        status = (script.pop(0) if len(script) > 1 else script[0]) if script else 0
-        if status:
-            event.reject(status)
-            return
-        self._count += 1
-        message_id = f"m{self._count}"
-        stat = self.stat.get(destination, "DELIVRD")
-        if stat is None:
-            event.accept(message_id)
-            return
-        if self.receipt_first:
-            # smpp34 reads nothing more from a session until the submit is answered, so the receipt's
-            # answer cannot be awaited first: send it, give it time to arrive, then answer the submit.
-            receipt = self.loop.create_task(self._receipt(event, message_id, stat))
-            await asyncio.sleep(0.05)
-            event.accept(message_id)
-            await receipt
-        else:
-            event.accept(message_id)
-            await self._released.wait()
-            await self._receipt(event, message_id, stat)
-
-    async def _receipt(self, event: smpp34.SubmitSmEvent, message_id: str, stat: str) -> None:
-        text = (f"id:{message_id} sub:001 dlvrd:{'001' if stat == 'DELIVRD' else '000'} "
-                f"submit date:2503041230 done date:2503041231 stat:{stat} err:000 text:").encode()
-        states = {"DELIVRD": 2, "EXPIRED": 3, "UNDELIV": 5, "REJECTD": 8}
-        tlvs = [smpp34.Tlv(TLV_RECEIPTED_MESSAGE_ID, message_id.encode() + b"\0"),
-                smpp34.Tlv(TLV_MESSAGE_STATE, bytes([states[stat]]))] if self.tlvs else []
-        # With the TLVs, the text says something else: the TLVs must win.
-        if self.tlvs:
-            text = text.replace(f"stat:{stat}".encode(), b"stat:ENROUTE")
-        session = self._sessions.get(event.session_id)
-        try:
-            if session is not None:
-                await session.deliver_sm(event.source_addr, text, source_addr=event.destination_addr,
-                                         esm_class=0x04, tlvs=tlvs)
-        except smpp34.SmppError:
-            pass  # the bind ended first: this centre keeps no receipt for a later one
-
-    def unbind_all(self) -> None:
-        """The SMS centre ends every bind (as at a restart)."""
-        async def unbind() -> None:
-            for session in list(self._sessions.values()):
-                await session.unbind()
-            self._sessions.clear()
-
-        asyncio.run_coroutine_threadsafe(unbind(), self.loop).result(10)
-
-    def stop(self) -> None:
-        self._released.set()
-
-        async def stop() -> None:
-            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            for task in tasks:  # the event pump, and receipts still waiting
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self.server.stop()
-            await asyncio.sleep(0.1)  # smpp34's threads hand back what they still held to this loop
-
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()  # smpp34 needs its loop closed before the interpreter exits
-
-
-class Reports:
-    """The `report` callback: what the adapter learnt later, kept in order."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[str, str, dt.datetime]] = []
-        self._lock = threading.Condition()
-
-    def __call__(self, contact_id: str, outcome: str, at: dt.datetime) -> None:
-        with self._lock:
-            self.got.append((contact_id, outcome, at))
-            self._lock.notify_all()
-
-    def wait(self, count: int, timeout: float = 10.0) -> dict[str, str]:
-        with self._lock:
-            assert self._lock.wait_for(lambda: len(self.got) >= count, timeout), f"reports: {self.got}"
-        return {contact: outcome for contact, outcome, _ in self.got}
+from tests.peers import NOW, LocalSmsc, Reports, sms
+from tests.support import free_port, wait_for
 
 
 class FixedClock:
     def now(self) -> dt.datetime:
         return NOW + dt.timedelta(minutes=1)
-
-
-def sms(contact_id: str, endpoint: str, text: str = "Your code is 1234") -> Outgoing:
-    return Outgoing(contact_id, contact_id, "campaign-1", "sms", endpoint, 1, text=text, origination_number=SENDER)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def smsc() -> Iterator[LocalSmsc]:
-    centre = LocalSmsc()
-    yield centre
-    centre.stop()
 
 
 @pytest.fixture
@@ -300,14 +111,13 @@ def test_long_message_goes_in_concatenated_parts(smsc: LocalSmsc, channel: SmsCh
     assert b"".join(p["short_message"][6:] for p in parts).decode("ascii") == text
     smsc.release()
     assert reports.wait(1) == {"c-1": "SMS_DELIVERED"}  # once, when all three parts are
-    time.sleep(0.1)
-    assert len(reports.got) == 1
+    assert reports.before_barrier(channel, smsc) == ["c-1"]
 
 
 def test_unicode_message_in_ucs2(smsc: LocalSmsc, channel: SmsChannel, reports: Reports) -> None:
     text = "Ваш код: 1234 ✓ " * 6  # 96 characters: two parts of UCS-2
     channel.send([sms("c-1", "+79161234567", text)], NOW)
-    wait_until(lambda: len(smsc.submits) == 2)
+    wait_for(lambda: len(smsc.submits) == 2, "both submits", timeout=10, interval=0.01)
     assert {p["data_coding"] for p in smsc.submits} == {UCS2}
     assert b"".join(p["short_message"][6:] for p in smsc.submits).decode("utf-16-be") == text
 
@@ -323,8 +133,7 @@ def test_receipt_states_become_outcomes(smsc: LocalSmsc, channel: SmsChannel, re
     smsc.release()
     assert reports.wait(5) == {"c-1": "SMS_DELIVERED", "c-2": "SMS_UNDELIVERABLE", "c-3": "SMS_EXPIRED",
                                "c-4": "REJECTED", "c-5": "SMS_UNDELIVERABLE"}
-    time.sleep(0.1)
-    assert len(reports.got) == 5
+    assert len(reports.before_barrier(channel, smsc)) == 5
 
 
 def test_receipt_tlvs(smsc: LocalSmsc, channel: SmsChannel, reports: Reports) -> None:
@@ -353,8 +162,8 @@ def test_a_part_refused_rejects_the_whole_message(smsc: LocalSmsc, channel: SmsC
     smsc.refuse["4915100000001"] = [0, ESME_RSYSERR]  # the first part passes, the second not
     [receipt] = channel.send([sms("c-1", "+4915100000001", "y" * 200)], NOW)
     assert receipt.outcome == "REJECTED"
-    time.sleep(0.2)  # the first part's receipt comes, and must not become a second outcome
-    assert reports.got == []
+    # The first part's receipt comes, and must not become a second outcome.
+    assert reports.before_barrier(channel, smsc) == []
 
 
 def test_persistent_throttling_is_rejected_after_the_tries(smsc: LocalSmsc, channel: SmsChannel) -> None:
@@ -370,8 +179,7 @@ def test_receipt_before_the_submit_response(smsc: LocalSmsc, channel: SmsChannel
     # Known before send() returned: returned, not reported.
     assert [(r.outcome, r.outcome_at) for r in receipts] == [("SMS_DELIVERED", FixedClock().now()),
                                                              ("SMS_UNDELIVERABLE", FixedClock().now())]
-    time.sleep(0.1)
-    assert reports.got == []
+    assert reports.before_barrier(channel, smsc) == []
 
 
 def test_submits_are_paced(smsc: LocalSmsc, reports: Reports) -> None:
@@ -389,7 +197,7 @@ def test_unbind_on_close_and_bind_again_after(smsc: LocalSmsc, reports: Reports)
     adapter = SmsChannel(url, reports, rate=1000, response_timeout=2.0, tries=1)
     adapter.send([sms("c-1", "+4915100000001")], NOW)
     adapter.close()
-    wait_until(lambda: smsc.unbinds == 1)
+    wait_for(lambda: smsc.unbinds == 1, "the unbind", timeout=10, interval=0.01)
     # A send after close binds again.
     adapter.send([sms("c-2", "+4915100000001")], NOW)
     assert smsc.binds == ["reachout", "reachout"]
@@ -402,7 +210,7 @@ def test_rebind_after_the_sms_centre_unbinds(smsc: LocalSmsc, channel: SmsChanne
         reports.wait(1)
     reported = len(reports.got)
     smsc.unbind_all()
-    wait_until(lambda: smsc.unbinds == 1)
+    wait_for(lambda: smsc.unbinds == 1, "the unbind", timeout=10, interval=0.01)
     smsc.hold = True
     [receipt] = channel.send([sms("c-2", "+4915100000001")], NOW)
     assert receipt.outcome is None and smsc.binds == ["reachout", "reachout"]

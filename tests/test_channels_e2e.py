@@ -7,121 +7,20 @@ comes completes at its deadline and still counts against limits."""
 from __future__ import annotations
 
 import json
-import time
-import urllib.request
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import insert
 
+from reachout.channels.sms import UCS2
 from reachout.store.db import Database, database_url
 from reachout.store.tables import contacts
-from tests.conftest import ACCOUNT, Server, make_client, postgres_schema_url, start_server
-from tests.test_channel_email import LocalSmtpServer, Mailbox, dsn
-from tests.test_channel_sms import UCS2, LocalSmsc
-from tests.test_engine import REGION, START, World, advance, internal, records
-from tests.test_reattempts import connect_instance, rules_flow
-
-ORIGINATION = "+15550100"
-SMS_ARN = f"arn:aws:sms-voice:{REGION}:{ACCOUNT}:phone-number/{ORIGINATION}"
-EMAIL_TEMPLATE = {"email": {
-    "subject": "{{Attributes.Customer.FirstName}}, your {{Attributes.Campaign.Name}} code",
-    "body": {"plainText": {"content": "Dear {{Attributes.Customer.FirstName}} {{Attributes.Customer.LastName}},\n"
-                                      "your code is {{Attributes.Customer.Attributes.code}}."},
-             "html": {"content": "<p>Dear {{Attributes.Customer.FirstName}} {{Attributes.Customer.LastName}},</p>"
-                                 "<p>your code is <b>{{Attributes.Customer.Attributes.code}}</b>.</p>"}},
-    "headers": [{"name": "List-Unsubscribe",
-                 "value": "<mailto:stop@example.com?subject={{Attributes.Customer.ProfileId}}>"}]}}
-SMS_TEMPLATE = {"sms": {"body": {"plainText": {"content": "Hi {{Attributes.Customer.FirstName}}, your code is "
-                                                          "{{Attributes.Customer.Attributes.code}}"}}}}
-
-
-class Peers:
-    """The relay and the SMS centre the server sends to."""
-
-    def __init__(self) -> None:
-        self.mailbox = Mailbox()
-        self.relay = LocalSmtpServer(self.mailbox)
-        self.smsc = LocalSmsc()
-
-    def args(self) -> list[str]:
-        return ["--smtp-url", f"smtp://127.0.0.1:{self.relay.port}",
-                "--smpp-url", f"smpp://reachout:secret@127.0.0.1:{self.smsc.port}"]
-
-    def stop(self) -> None:
-        self.relay.stop()
-        self.smsc.stop()
-
-
-@pytest.fixture
-def peers() -> Iterator[Peers]:
-    running = Peers()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def channel_server(request, peers: Peers, tmp_path_factory) -> Iterator[Server]:
-    """A server of the test's own on a virtual clock at START, sending through `peers`."""
-    data = tmp_path_factory.mktemp("channels")
-    urls = (iter([f"sqlite:///{data / 'channels.db'}"]) if request.param == "sqlite"
-            else postgres_schema_url("reachout_channels"))
-    url = next(urls)
-    running = start_server(url, data, "--virtual-clock", START.isoformat(), *peers.args())
-    yield running
-    assert running.stop() == 0, running.log.read_text()
-    # Every SMPP bind was closed cleanly at shutdown.
-    wait_for(lambda: peers.smsc.unbinds == len(peers.smsc.binds), "the unbind")
-    next(urls, None)  # drops the PostgreSQL schema
-
-
-def templates(server: Server) -> tuple[str, str]:
-    """(email template ARN, SMS template ARN) in a new knowledge base."""
-    qc = make_client(server.url, "qconnect")
-    kb = qc.create_knowledge_base(name=f"kb-{uuid.uuid4().hex[:8]}", knowledgeBaseType="MESSAGE_TEMPLATES")
-    kb_id = kb["knowledgeBase"]["knowledgeBaseId"]
-    arns = []
-    for subtype, content in (("EMAIL", EMAIL_TEMPLATE), ("SMS", SMS_TEMPLATE)):
-        arns.append(qc.create_message_template(knowledgeBaseId=kb_id, name=f"{subtype.lower()}-code",
-                                               channelSubtype=subtype, content=content)
-                    ["messageTemplate"]["messageTemplateArn"])
-    return arns[0], arns[1]
-
-
-def channels(email_template: str | None, sms_template: str | None) -> dict:
-    config = {}
-    if email_template:
-        config["email"] = {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
-            "connectSourceEmailAddress": "news@example.com", "sourceEmailAddressDisplayName": "Example News",
-            "wisdomTemplateArn": email_template}}
-    if sms_template:
-        config["sms"] = {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
-            "connectSourcePhoneNumberArn": SMS_ARN, "wisdomTemplateArn": sms_template}}
-    return config
-
-
-def wait_for(condition, what: str, timeout: float = 30.0):
-    """Receipts come from the SMS centre in their own time: polls until they are in."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = condition()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"still waiting for {what}"
-        time.sleep(0.05)
-
-
-def subscribe(server: Server) -> Path:
-    """Every contact and suppression event into a JSONL file (a log-group target); returns the file."""
-    events = make_client(server.url, "events")
-    rule = f"all-{uuid.uuid4().hex[:6]}"
-    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.connect", "reachout.campaigns"]}))
-    events.put_targets(Rule=rule, Targets=[{"Id": "file", "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{rule}"}])
-    return server.log.parent / "events" / f"{rule}.jsonl"  # DATA_DIR/events/NAME.jsonl
+from tests.peers import Peers, dsn
+from tests.support import (ACCOUNT, ORIGINATION, REGION, START, Server, World, advance, channels, connect_instance,
+                           event_campaign, internal, make_client, post_raw, records, rules_flow, subscribe, templates,
+                           wait_for)
 
 
 def test_campaign_renders_and_sends_real_email_and_sms(channel_server: Server, peers: Peers) -> None:
@@ -288,25 +187,6 @@ def test_a_bounced_email_is_retried_by_sms_after_the_wait(channel_server: Server
     assert (done["state"], done["disposition"], datetime.fromisoformat(done["dispatched_at"])) == \
         ("completed", "DELIVERED", bounced_at + timedelta(hours=1))
     assert [m["rcpt_tos"] for m in peers.mailbox.received] == [["ana@example.org"]]
-
-
-def post_raw(server: Server, path: str, body: bytes) -> dict:
-    request = urllib.request.Request(server.url + path, method="POST", data=body,
-                                     headers={"Content-Type": "message/rfc822"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def event_campaign(world: World, config: dict, name: str | None = None) -> str:
-    """A running campaign fed by event triggers: the engine makes no contacts for it on its own, and it
-    does not complete while none are left."""
-    campaign_id = world.campaigns.create_campaign(
-        name=name or f"c-{uuid.uuid4().hex[:6]}", connectInstanceId=world.instance, channelSubtypeConfig=config,
-        source={"eventTrigger": {"customerProfilesDomainArn":
-                                 f"arn:aws:profile:{REGION}:{ACCOUNT}:domains/{world.domain}"}})["id"]
-    world.campaigns.start_campaign(id=campaign_id)
-    advance(world.server, seconds=1)
-    return campaign_id
 
 
 def test_outbound_request_template_parameters_render_the_message(channel_server: Server, peers: Peers) -> None:

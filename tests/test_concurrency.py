@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_client, start_server
+from tests.support import make_client, start_server
 
 RACERS = 12
 

@@ -27,13 +27,11 @@ from reachout.engine.calls import api_call
 from reachout.engine.connect_contacts import ConnectContacts
 from reachout.store.db import Database, database_url
 from reachout.store.tables import sim_calls, sim_sends
-from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
+from tests.peers import Peers, dsn
+from tests.support import (ACCOUNT, EMAIL as EMAIL_CHANNEL, SMS as SMS_CHANNEL, World, advance, channels, internal,
+                           log_group_events, make_client, post_raw, postgres_database, records, sqlite_database,
+                           start_server, templates, unique, wait_for)
 from tests.expect import aws_error
-from tests.test_engine import EMAIL as EMAIL_CHANNEL
-from tests.test_engine import SMS as SMS_CHANNEL
-from tests.test_engine import World, advance, internal, records
-from tests.test_channel_email import dsn
-from tests.test_channels_e2e import Peers, channels, post_raw, templates, wait_for
 
 REGION = "us-east-1"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -43,10 +41,6 @@ FLOW = json.dumps({"Version": "2019-10-30", "StartAction": "hello", "Actions": [
     {"Identifier": "bye", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}]})
 RULES = {"Version": "reachout-2026-11",
          "ReattemptRules": [{"Dispositions": ["HARD_BOUNCE"], "Channel": "sms", "Wait": "PT1H", "MaxAttempts": 2}]}
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
 def new_instance(connect, **overrides) -> dict:
@@ -557,8 +551,8 @@ START = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
 def engine(request, tmp_path_factory):
     """A server of this module's own, its virtual clock at START; tests move it forward."""
     data = tmp_path_factory.mktemp("connect")
-    urls = (iter([f"sqlite:///{data / 'connect.db'}"]) if request.param == "sqlite"
-            else postgres_schema_url("reachout_connect"))
+    urls = (iter([sqlite_database(data / "connect.db")]) if request.param == "sqlite"
+            else postgres_database("reachout_connect"))
     running = start_server(next(urls), data, "--virtual-clock", START.isoformat())
     running.data = data
     yield running
@@ -597,21 +591,6 @@ def instant(stamp: str) -> datetime:
 def events_to_file(server, instance_arn: str) -> object:
     """A rule sending this instance's contact events to a JSONL file; returns a reader."""
     return log_group_events(server, {"source": ["aws.connect"], "detail": {"instanceArn": [instance_arn]}})
-
-
-def log_group_events(server, pattern: dict) -> object:
-    """A rule sending the events matching `pattern` to a log group's JSONL file; returns a reader."""
-    events = make_client(server.url, "events")
-    group = f"events-{uuid.uuid4().hex[:8]}"
-    name = unique("rule")
-    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=name, Targets=[{"Id": "file", "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"}])
-
-    def read() -> list[dict]:
-        written = server.data / "events" / f"{group}.jsonl"
-        return [json.loads(line) for line in written.read_text().splitlines()] if written.exists() else []
-
-    return read
 
 
 # How a contact ends (its DisconnectReason), by its channel's outcome; a call's outcome is its
@@ -925,8 +904,8 @@ def real(request, tmp_path_factory):
     (both in this process), its virtual clock at START; yields (server, peers)."""
     peers = Peers()
     data = tmp_path_factory.mktemp("connect-real")
-    urls = (iter([f"sqlite:///{data / 'connect.db'}"]) if request.param == "sqlite"
-            else postgres_schema_url("reachout_connect_real"))
+    urls = (iter([sqlite_database(data / "connect.db")]) if request.param == "sqlite"
+            else postgres_database("reachout_connect_real"))
     running = start_server(next(urls), data, "--virtual-clock", START.isoformat(), *peers.args())
     running.data = data
     try:

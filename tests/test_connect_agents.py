@@ -21,7 +21,7 @@ from reachout.domain.errors import DomainError, InvalidState, NotFound
 from reachout.store import agents, connect_instances
 from reachout.store.db import database_url, open_database
 from tests.expect import aws_error
-from tests.test_engine import internal
+from tests.support import Center, internal
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -253,13 +253,8 @@ def test_default_statuses_are_made_once_with_the_same_ids(database):
 # --- the API through boto3 ---------------------------------------------------------------------------
 REGION = "us-east-1"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
-PASSWORD = "Secret123!"
 FLOW = ('{"Version": "2019-10-30", "StartAction": "bye", "Actions": [{"Identifier": "bye", '
         '"Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}]}')
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture
@@ -272,46 +267,6 @@ def server_db(server):
     database = open_database(database_url(server.db, Path(".")))
     yield database
     database.dispose()
-
-
-class Center:
-    """An instance of the test's own, with helpers that make its queues, profiles and agents."""
-
-    def __init__(self, connect, **instance):
-        self.connect = connect
-        created = connect.create_instance(**{"IdentityManagementType": "CONNECT_MANAGED",
-                                             "InstanceAlias": unique("agents"), "InboundCallsEnabled": True,
-                                             "OutboundCallsEnabled": True, **instance})
-        self.id, self.arn = created["Id"], created["Arn"]
-        statuses = connect.list_agent_statuses(InstanceId=self.id)["AgentStatusSummaryList"]
-        self.status = {s["Name"]: s["Id"] for s in statuses}
-
-    def queue(self, name: str | None = None, **extra) -> str:
-        return self.connect.create_queue(InstanceId=self.id, Name=name or unique("q"), HoursOfOperationId="hours",
-                                         **extra)["QueueId"]
-
-    def profile(self, queues: dict[str, list[str]], name: str | None = None, **extra) -> str:
-        """`queues`: channel -> queue ids."""
-        configs = [{"QueueReference": {"QueueId": q, "Channel": channel}, "Priority": 1, "Delay": 0}
-                   for channel, ids in queues.items() for q in ids]
-        concurrencies = [{"Channel": "VOICE", "Concurrency": 1}, {"Channel": "CHAT", "Concurrency": 3}]
-        default = next(iter(queues.values()))[0]
-        return self.connect.create_routing_profile(
-            InstanceId=self.id, Name=name or unique("rp"), Description="agents", DefaultOutboundQueueId=default,
-            QueueConfigs=configs, MediaConcurrencies=extra.pop("MediaConcurrencies", concurrencies),
-            **extra)["RoutingProfileId"]
-
-    def user(self, profile_id: str, username: str | None = None, **extra) -> str:
-        request = {"Username": username or unique("u"), "Password": PASSWORD, "SecurityProfileIds": ["agent"],
-                   "RoutingProfileId": profile_id, "InstanceId": self.id,
-                   "IdentityInfo": {"FirstName": "Ada", "LastName": "Lovelace"},
-                   "PhoneConfig": {"PhoneType": "SOFT_PHONE", "AutoAccept": True, "AfterContactWorkTimeLimit": 30},
-                   **extra}
-        return self.connect.create_user(**request)["UserId"]
-
-    def available(self, *users: str) -> None:
-        for user in users:
-            self.connect.put_user_status(InstanceId=self.id, UserId=user, AgentStatusId=self.status["Available"])
 
 
 def test_queues_are_made_described_listed_and_switched_on_and_off(connect):

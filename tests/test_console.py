@@ -20,7 +20,7 @@ import pytest
 
 from playwright import sync_api as playwright
 
-from tests.conftest import ACCOUNT, make_client, start_server, unavailable
+from tests.support import ACCOUNT, make_client, start_server, unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)  # a Monday

@@ -16,11 +16,7 @@ from datetime import datetime, timedelta
 
 from reachout.channels.simulated import outcome_for
 from reachout.domain.agent_call import CONNECT_WINDOW
-from tests.conftest import make_client, start_server
-from tests.test_engine import World, advance, engine_server, internal, records  # noqa: F401 (fixture)
-from tests.test_events import receiver  # noqa: F401 (fixture)
-from tests.test_connect_agents import Center
-from tests.test_reattempts import rules_flow
+from tests.support import Center, World, advance, internal, make_client, records, rules_flow, start_server
 
 REGION = "us-east-1"
 

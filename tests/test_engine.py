@@ -6,106 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import urllib.request
-import uuid
-from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
-
-import pytest
-
-from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
-
-START = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)  # a Monday, before anyone's window opens
-REGION = "us-east-1"
-WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")
+from datetime import datetime, timedelta, timezone
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine_server(request, tmp_path_factory):
-    """A server of the test's own, its virtual clock at START."""
-    data = tmp_path_factory.mktemp("engine")
-    urls = iter([f"sqlite:///{data / 'engine.db'}"]) if request.param == "sqlite" else postgres_schema_url("reachout_engine")
-    url = next(urls)
-    running = start_server(url, data, "--virtual-clock", START.isoformat())
-    yield running
-    assert running.stop() == 0, running.log.read_text()
-    next(urls, None)  # drops the PostgreSQL schema
-
-
-def internal(server, method: str, path: str, body: dict | None = None):
-    request = urllib.request.Request(server.url + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    with urllib.request.urlopen(request, timeout=600) as response:
-        return json.loads(response.read())
-
-
-def advance(server, **span) -> datetime:
-    return datetime.fromisoformat(internal(server, "POST", "/_reachout/clock/advance", span)["now"])
-
-
-def records(server, campaign_id: str, kind: str) -> list[dict]:
-    return internal(server, "GET", f"/_reachout/campaigns/{campaign_id}/{kind}")
-
-
-class World:
-    """A Customer Profiles domain with a segment of everyone in `cohort`, and campaign helpers."""
-
-    def __init__(self, server):
-        self.server = server
-        self.profiles = make_client(server.url, "customer-profiles")
-        self.campaigns = make_client(server.url, "connectcampaignsv2")
-        self.domain = f"d{uuid.uuid4().hex[:10]}"
-        self.profiles.create_domain(DomainName=self.domain, DefaultExpirationDays=365)
-        self.instance = f"inst-{uuid.uuid4().hex[:8]}"
-
-    def person(self, cohort: str, **fields) -> str:
-        return self.profiles.create_profile(DomainName=self.domain, Attributes={"cohort": cohort}, **fields)["ProfileId"]
-
-    def segment(self, cohort: str) -> str:
-        name = f"seg_{cohort}"
-        self.profiles.create_segment_definition(
-            DomainName=self.domain, SegmentDefinitionName=name, DisplayName=name,
-            SegmentGroups={"Include": "ALL", "Groups": [{"Type": "ALL", "Dimensions": [{"ProfileAttributes": {
-                "Attributes": {"cohort": {"DimensionType": "INCLUSIVE", "Values": [cohort]}}}}]}]})
-        return f"arn:aws:profile:{REGION}:{ACCOUNT}:domains/{self.domain}/segment-definitions/{name}"
-
-    def campaign(self, segment_arn: str, channels: dict, time_config: dict | None = None, **extra) -> str:
-        request = {"name": f"c-{uuid.uuid4().hex[:6]}", "connectInstanceId": self.instance,
-                   "channelSubtypeConfig": channels, "source": {"customerProfilesSegmentArn": segment_arn}, **extra}
-        if time_config:
-            request["communicationTimeConfig"] = time_config
-        campaign_id = self.campaigns.create_campaign(**request)["id"]
-        self.campaigns.start_campaign(id=campaign_id)
-        return campaign_id
-
-    def state(self, campaign_id: str) -> str:
-        return self.campaigns.get_campaign_state(id=campaign_id)["state"]
-
-
-EMAIL = {"email": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
-    "connectSourceEmailAddress": "news@example.com",
-    "wisdomTemplateArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:message-template/kb/t1"}}}
-SMS = {"sms": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
-    "connectSourcePhoneNumberArn": f"arn:aws:sms-voice:{REGION}:{ACCOUNT}:phone-number/p1",
-    "wisdomTemplateArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:message-template/kb/t2"}}}
-
-
-def hours(start: str, end: str, days=WEEKDAYS) -> dict:
-    return {"openHours": {"dailyHours": {d: [{"startTime": start, "endTime": end}] for d in days}}}
-
-
-def inside(window: dict, instant: datetime, zone: str) -> bool:
-    """The plain reading of a window: the local weekday's ranges hold the local time of day and the
-    local date is in no restricted period (end exclusive)."""
-    local = instant.astimezone(ZoneInfo(zone))
-    for period in (window.get("restrictedPeriods") or {}).get("restrictedPeriodList", []):
-        if date.fromisoformat(period["startDate"]) <= local.date() < date.fromisoformat(period["endDate"]):
-            return False
-    ranges = window["openHours"]["dailyHours"].get(WEEKDAYS[local.weekday()] if local.weekday() < 5 else
-                                                   ("SATURDAY", "SUNDAY")[local.weekday() - 5], [])
-    minute = local.hour * 60 + local.minute
-    return any(int(r["startTime"][1:3]) * 60 + int(r["startTime"][4:6]) <= minute <
-               int(r["endTime"][1:3]) * 60 + int(r["endTime"][4:6]) for r in ranges)
+from tests.support import EMAIL, SMS, START, World, advance, hours, inside, internal, records
 
 
 def test_email_and_sms_reach_us_and_uk_recipients_only_inside_their_windows(engine_server):

@@ -10,10 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 from reachout.engine.shared_clock import engine_clock
 from reachout.store.db import database_url, open_database
-from tests.conftest import Server, start_server
-from tests.test_channels_e2e import event_campaign
-from tests.test_engine import EMAIL, START, World, advance, engine_server, records  # noqa: F401
-from tests.test_event_trigger_firing import explain, link, order_type
+from tests.support import (EMAIL, START, Server, World, advance, event_campaign, explain, link, order_type, records,
+                           start_server)
 
 
 def test_imported_objects_fire_on_the_servers_virtual_clock(engine_server: Server, tmp_path) -> None:

@@ -20,10 +20,8 @@ from reachout.engine.event_triggers import Ingested, on_ingested
 from reachout.importer import ingest_chunk
 from reachout.store.db import Database, database_url
 from reachout.store.profile_domains import get_domain
-from tests.conftest import postgres_schema_url, start_server
-from tests.test_channels_e2e import event_campaign
-from tests.test_engine import EMAIL, REGION, START, World
-from tests.test_event_trigger_firing import explain, link, order_type
+from tests.support import (EMAIL, REGION, START, World, event_campaign, explain, link, order_type, postgres_database,
+                           start_server)
 
 LIMIT = 3
 PROFILES = 8
@@ -32,7 +30,7 @@ ATTEMPTS = 6  # per worker and profile: 12 tries at a limit of 3
 
 @pytest.fixture
 def postgres_server(tmp_path_factory):
-    urls = postgres_schema_url("reachout_race")
+    urls = postgres_database("reachout_race")
     url = next(urls)
     running = start_server(url, tmp_path_factory.mktemp("race"), "--virtual-clock", START.isoformat())
     yield running

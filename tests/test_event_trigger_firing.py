@@ -15,46 +15,15 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import ACCOUNT, Server, make_client
-from tests.test_channels_e2e import (Peers, channel_server, channels, event_campaign, peers,  # noqa: F401
-                                     subscribe, templates)
-from tests.test_engine import (EMAIL, REGION, START, World, advance, engine_server, hours,  # noqa: F401
-                               internal, records)
-
-FIELDS = {"OrderId": {"Source": "_source.OrderId", "Target": "WebOrder.OrderId"},
-          "Email": {"Source": "_source.Email", "Target": "_profile.EmailAddress"},
-          "FirstName": {"Source": "_source.FirstName", "Target": "_profile.FirstName"},
-          "Total": {"Source": "_source.Total", "Target": "WebOrder.Total"}}
-KEYS = {"OrderId": [{"StandardIdentifiers": ["UNIQUE"], "FieldNames": ["OrderId"]}],
-        "_email": [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["Email"]}]}
-BIG = [{"LogicalOperator": "ALL", "EventTriggerDimensions": [{"ObjectAttributes": [
-    {"FieldName": "Total", "ComparisonOperator": "GREATER_THAN", "Values": ["100"]}]}]}]
-
-
-def order_type(world: World) -> None:
-    world.profiles.put_profile_object_type(DomainName=world.domain, ObjectTypeName="WebOrder", Description="orders",
-                                           AllowProfileCreation=True, Fields=FIELDS, Keys=KEYS)
-
-
-def link(world: World, campaign_id: str, trigger: str = "big", **extra) -> None:
-    """The trigger, and the integration handing its firings to the campaign."""
-    world.profiles.create_event_trigger(DomainName=world.domain, EventTriggerName=trigger, ObjectTypeName="WebOrder",
-                                        EventTriggerConditions=BIG, **extra)
-    arn = world.campaigns.describe_campaign(id=campaign_id)["campaign"]["arn"]
-    world.profiles.put_integration(DomainName=world.domain, Uri=arn, EventTriggerNames=[trigger])
+from tests.peers import Peers
+from tests.support import (ACCOUNT, BIG, EMAIL, REGION, START, Server, World, advance, channels, event_campaign,
+                           explain, hours, internal, link, make_client, order_type, records, subscribe, templates)
 
 
 def order(world: World, email: str, total, first: str = "Ann") -> str:
     obj = {"OrderId": f"o-{uuid.uuid4().hex[:8]}", "Email": email, "FirstName": first, "Total": total}
     world.profiles.put_profile_object(DomainName=world.domain, ObjectTypeName="WebOrder", Object=json.dumps(obj))
     return obj["OrderId"]
-
-
-def explain(server: Server, domain: str, **query) -> list[dict]:
-    """The evaluations, oldest first."""
-    params = "&".join(f"{k}={v}" for k, v in query.items())
-    return list(reversed(internal(server, "GET", f"/_reachout/domains/{domain}/event-trigger-evaluations?"
-                                                 f"limit=1000&{params}")))
 
 
 def test_an_order_fires_the_trigger_and_the_email_renders_the_event(channel_server: Server, peers: Peers) -> None:

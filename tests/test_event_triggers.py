@@ -9,9 +9,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import ACCOUNT
+from tests.support import ACCOUNT, unchecked
 from tests.expect import aws_error
-from tests.test_hardening_validation import unchecked
 
 REGION = "us-east-1"
 ORDER_FIELDS = {"OrderId": {"Source": "_source.OrderId", "Target": "WebOrder.OrderId"},

@@ -5,22 +5,17 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 import uuid
-from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import json5
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import make_client, postgres_schema_url, start_server
-from tests.test_engine import EMAIL, START, World, advance
+from tests.support import (EMAIL, NOT_DATA_UPDATES, START, Receiver, World, advance, make_client, postgres_database,
+                           route_to, sqlite_database, start_server)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "eventbridge-patterns"
-NOT_DATA_UPDATES = {"source": ["aws.connect"], "detail-type": ["Amazon Connect Contact Event"],
-                    "detail": {"eventType": [{"anything-but": ["CONTACT_DATA_UPDATED"]}]}}
 ENVELOPE = {"id": "1", "account": "111122223333", "source": "test", "time": "2026-01-05T08:00:00Z",
             "region": "us-east-1", "detail-type": "test", "resources": []}
 
@@ -129,64 +124,12 @@ def test_the_aws_recorded_corpus_through_boto3(events):
 
 
 # --- contact events to an HTTP target ---------------------------------------------------------------
-class Receiver:
-    """A local HTTP endpoint that records what it is sent, or answers 503 while `down`."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        self.down = False
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.down:
-                    self.send_response(503)
-                else:
-                    receiver.received.append(json.loads(body))
-                    self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def by_contact(self) -> dict[str, list[str]]:
-        seen = defaultdict(list)
-        for event in self.received:
-            if event["detail-type"] == "Amazon Connect Contact Event":
-                seen[event["detail"]["contactId"]].append(event["detail"]["eventType"])
-        return seen
-
-
-@pytest.fixture
-def receiver():
-    running = Receiver()
-    yield running
-    running.server.shutdown()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'events.db'}"
+        yield sqlite_database(tmp_path / "events.db")
     else:
-        yield from postgres_schema_url("reachout_events")
-
-
-def route_to(server, receiver: Receiver) -> None:
-    events = make_client(server.url, "events")
-    connection = events.create_connection(Name=f"c{uuid.uuid4().hex[:6]}", AuthorizationType="API_KEY",
-                                          AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x-key",
-                                                                                   "ApiKeyValue": "k"}})
-    destination = events.create_api_destination(Name=f"d{uuid.uuid4().hex[:6]}", HttpMethod="POST",
-                                                ConnectionArn=connection["ConnectionArn"],
-                                                InvocationEndpoint=receiver.url)
-    events.put_rule(Name="contacts", EventPattern=json.dumps(NOT_DATA_UPDATES))
-    events.put_targets(Rule="contacts", Targets=[{"Id": "hook", "Arn": destination["ApiDestinationArn"]}])
+        yield from postgres_database("reachout_events")
 
 
 def run_campaign(server, people: int) -> str:

@@ -30,7 +30,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, postgres_schema_url, start_server
+from tests.support import ACCESS_KEY, SECRET_KEY, postgres_database, sqlite_database, start_server
 
 SERVICES = ["connectcampaigns", "connectcampaignsv2", "customer-profiles", "connect", "qconnect", "events"]
 CASES_PER_OPERATION = 18
@@ -378,15 +378,15 @@ def fuzz_server(request, tmp_path_factory):
     """A server of the fuzz's own: what the fuzz creates must not show up in other tests' listings."""
     data = tmp_path_factory.mktemp("fuzz")
     if request.param == "sqlite":
-        urls = iter([f"sqlite:///{data / 'reachout.db'}"])
+        urls = iter([sqlite_database(data / "reachout.db")])
     else:
-        urls = postgres_schema_url("reachout_fuzz")
+        urls = postgres_database("reachout_fuzz")
     db = next(urls)
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     running = start_server(db, data, "--virtual-clock", now)
     yield running
     assert running.stop() == 0, running.log.read_text()
-    next(urls, None)  # drops the PostgreSQL schema
+    next(urls, None)  # drops the PostgreSQL database
 
 
 @pytest.mark.parametrize("service_name", SERVICES)

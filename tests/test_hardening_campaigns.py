@@ -12,10 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
+from tests.support import (ACCOUNT, World, advance, hours, log_group_events, make_client, postgres_database, records,
+                           sqlite_database, start_server)
 from tests.expect import aws_error
-from tests.test_connect import log_group_events
-from tests.test_engine import World, advance, hours, records
 
 START = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)  # a Monday, 01:00 in New York
 REGION = "us-east-1"
@@ -38,8 +37,8 @@ EMAIL_HOURS = {"email": hours("T09:00", "T17:00")}
 def engine(request, tmp_path_factory):
     """A server of the test's own, its virtual clock at START."""
     data = tmp_path_factory.mktemp("hardening")
-    urls = (iter([f"sqlite:///{data / 'hardening.db'}"]) if request.param == "sqlite"
-            else postgres_schema_url("reachout_hardening"))
+    urls = (iter([sqlite_database(data / "hardening.db")]) if request.param == "sqlite"
+            else postgres_database("reachout_hardening"))
     running = start_server(next(urls), data, "--virtual-clock", START.isoformat())
     running.data = data
     yield running

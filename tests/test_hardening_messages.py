@@ -12,12 +12,9 @@ from reachout.channels import Outgoing
 from reachout.channels.email import EmailChannel
 from reachout.channels.sms import SmsChannel
 from reachout.domain.template_limits import MAX_RENDERED
-from tests.conftest import Server, make_client
+from tests.peers import NOW, LocalSmsc, LocalSmtpServer, Mailbox, Peers, Reports, rendered, sms
+from tests.support import Server, World, advance, make_client, records
 from tests.expect import aws_error
-from tests.test_channel_email import NOW, LocalSmtpServer, Mailbox, channels, mailbox, rendered, serve  # noqa: F401
-from tests.test_channel_sms import LocalSmsc, Reports, sms, smsc  # noqa: F401
-from tests.test_channels_e2e import Peers, channel_server, peers  # noqa: F401
-from tests.test_engine import World, advance, records
 
 INJECTED = "Eve\r\nBcc: attacker@example.com"
 LEASE = 120  # seconds: the engine's default lease on claimed work

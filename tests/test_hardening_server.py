@@ -15,7 +15,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -25,7 +24,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, Server, free_port, make_client, start_server
+from tests.support import ACCESS_KEY, SECRET_KEY, Server, free_port, make_client, start_server, wait_for
 
 V2_CAMPAIGNS = "/v2/campaigns"
 TOKEN = "admin-token-for-tests-0123456789"
@@ -288,10 +287,11 @@ def test_tls_round_trip_with_boto3(backend, tmp_path):
     context = ssl.create_default_context(cafile=cert)
     running = Server(url, process, log, backend)
     try:
-        deadline = time.monotonic() + 30
-        while not _healthy(url, context):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        def healthy() -> bool:
+            assert process.poll() is None, log.read_text()
+            return _healthy(url, context)
+
+        wait_for(healthy, "the TLS server to come up")
         v2 = make_client(url, "connectcampaignsv2", verify=cert)
         campaign_id = v2.create_campaign(name="over-tls", connectInstanceId="inst-tls", channelSubtypeConfig={
             "telephony": {"outboundMode": {"progressive": {"bandwidthAllocation": 0.5}},

@@ -16,9 +16,8 @@ from sqlalchemy import select
 
 from reachout.store.db import Database, database_url
 from reachout.store.tables import event_deliveries
-from tests.conftest import make_client, postgres_schema_url, start_server
+from tests.support import START, make_client, postgres_database, sqlite_database, start_server
 from tests.expect import aws_error
-from tests.test_engine import START
 
 PATTERN = json.dumps({"source": ["orders.app"]})
 
@@ -33,12 +32,12 @@ def served(request, tmp_path):
     tmp_path/outside is outside it)."""
     data = tmp_path / "data"
     data.mkdir()
-    urls = iter([f"sqlite:///{data / 'reachout.db'}"]) if request.param == "sqlite" \
-        else postgres_schema_url("reachout_targets")
+    urls = iter([sqlite_database(data / "reachout.db")]) if request.param == "sqlite" \
+        else postgres_database("reachout_targets")
     running = start_server(next(urls), data, "--virtual-clock", START.isoformat())
     yield running, data
     assert running.stop() == 0, running.log.read_text()
-    next(urls, None)  # drops the PostgreSQL schema
+    next(urls, None)  # drops the PostgreSQL database
 
 
 def advance(server, seconds: int) -> int:

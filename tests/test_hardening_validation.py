@@ -14,18 +14,16 @@ import json
 import uuid
 from urllib.parse import quote, urlsplit
 
-import boto3
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.model import ShapeResolver
 
 from reachout.aws.errors import ParamValidationError
 from reachout.aws.validation import validate
 from reachout.json_text import MAX_JSON_DEPTH
-from tests.conftest import ACCESS_KEY, SECRET_KEY
+from tests.support import ACCESS_KEY, SECRET_KEY, unchecked
 from tests.expect import aws_error
 
 DEEP = 5000
@@ -44,13 +42,6 @@ def raw(server, signing_name: str, method: str, path: str, body: bytes, **header
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         connection.close()
-
-
-def unchecked(server, service: str):
-    """A boto3 client that sends what it is given: the server must do the checking."""
-    config = Config(parameter_validation=False, retries={"max_attempts": 1, "mode": "standard"})
-    return boto3.client(service, endpoint_url=server.url, region_name="us-east-1", config=config,
-                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
 
 
 # --- patterns ----------------------------------------------------------------------------------------

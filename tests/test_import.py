@@ -13,7 +13,7 @@ import pytest
 from reachout.clock import SystemClock
 from reachout.importer import ImportSummary, import_objects
 from reachout.store.db import Database, database_url
-from tests.conftest import make_client
+from tests.support import make_client
 
 CUSTOMER_TYPE = {
     "Description": "CRM export", "AllowProfileCreation": True,

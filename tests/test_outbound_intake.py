@@ -15,11 +15,8 @@ from sqlalchemy import select
 from reachout.engine import requests as intake
 from reachout.store.db import Database, database_url
 from reachout.store.tables import communications, contacts, outbound_requests, sim_sends
-from tests.conftest import ACCOUNT, make_client, postgres_schema_url, start_server
-from tests.test_engine import (EMAIL, REGION, SMS, START, World, advance, engine_server, hours,  # noqa: F401
-                               inside, records)
-from tests.test_events import receiver  # noqa: F401 (fixture)
-from tests.test_voice import DISPOSITIONS
+from tests.support import (ACCOUNT, DISPOSITIONS, EMAIL, REGION, SMS, START, World, advance, hours, inside, make_client,
+                           postgres_database, records, start_server)
 
 NEW_YORK = "America/New_York"
 SUPPRESSIONS = {"source": ["reachout.campaigns"], "detail-type": ["Reachout Recipient Suppressed"]}
@@ -181,7 +178,7 @@ def test_v1_dial_requests_place_calls(engine_server):
 
 
 def test_two_workers_take_each_request_exactly_once(tmp_path):
-    urls = postgres_schema_url("reachout_intake")
+    urls = postgres_database("reachout_intake")
     url = next(urls)
     api = start_server(url, tmp_path, "--no-engine")
     try:

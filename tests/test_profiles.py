@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import ACCOUNT
+from tests.support import ACCOUNT
 from tests.expect import aws_error
 
 REGION, OTHER_REGION = "us-east-1", "us-west-2"

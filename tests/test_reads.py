@@ -11,7 +11,7 @@ import boto3
 import psycopg
 from botocore.config import Config
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY
+from tests.support import ACCESS_KEY, SECRET_KEY
 
 
 @contextlib.contextmanager

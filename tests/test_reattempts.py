@@ -6,15 +6,13 @@ communication limits."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from reachout.channels.simulated import outcome_for
 from reachout.domain.reattempt import InvalidRules, parse
-from tests.conftest import make_client
-from tests.test_engine import EMAIL, START, World, advance, engine_server, hours, inside, records  # noqa: F401
+from tests.support import EMAIL, START, World, advance, connect_instance, hours, inside, records, rules_flow
 
 NEW_YORK = "America/New_York"
 
@@ -26,22 +24,6 @@ def address(*outcomes: str) -> str:
         if all(outcome_for(0, "email", candidate, n) == o for n, o in enumerate(outcomes, 1)):
             return candidate
     raise AssertionError(f"no address with outcomes {outcomes}")
-
-
-def rules_flow(server, instance_id: str, *rules: dict) -> str:
-    connect = make_client(server.url, "connect")
-    content = json.dumps({"Version": "reachout-2026-11", "ReattemptRules": list(rules)})
-    return connect.create_contact_flow(InstanceId=instance_id, Name=f"retries-{uuid.uuid4().hex[:6]}",
-                                       Type="CAMPAIGN", Content=content)["ContactFlowArn"]
-
-
-def connect_instance(world: World) -> str:
-    """A Connect instance for the world's campaigns (they name it by id)."""
-    connect = make_client(world.server.url, "connect")
-    world.instance = connect.create_instance(IdentityManagementType="CONNECT_MANAGED",
-                                             InstanceAlias=f"r{uuid.uuid4().hex[:10]}", InboundCallsEnabled=False,
-                                             OutboundCallsEnabled=True)["Id"]
-    return world.instance
 
 
 def at(text: str) -> datetime:

@@ -16,7 +16,7 @@ from reachout.domain.errors import DomainError
 from reachout.domain.regime import (ABANDONED, FL, LIVE, MACHINE, OK, REGIME_TAG, REGIMES, UK, US, CallRecord,
                                     call_records, regime_from_tags)
 from reachout.domain.window import Window
-from tests.test_window_properties import ANCHORS, ZONES, windows
+from tests.support import ANCHORS, ZONES, windows
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 AGENT = "arn:aws:connect:us-east-1:123456789012:instance/inst/agent/a1"

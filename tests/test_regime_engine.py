@@ -13,9 +13,7 @@ from botocore.exceptions import ClientError
 
 from reachout.channels.simulated import outcome_for
 from reachout.domain.regime import REGIME_TAG
-from tests.test_engine import START, World, advance, engine_server, hours, records  # noqa: F401 (fixture)
-from tests.test_reattempts import connect_instance, rules_flow
-from tests.test_voice import agentless
+from tests.support import START, World, advance, agentless, connect_instance, hours, records, rules_flow
 
 NEW_YORK, LOS_ANGELES = ZoneInfo("America/New_York"), ZoneInfo("America/Los_Angeles")
 # Numbers the simulated carrier (seed 0) never gets an answer from, on attempts 1 to 5.

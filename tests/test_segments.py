@@ -14,7 +14,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.conftest import ACCOUNT
+from tests.support import ACCOUNT
 from tests.expect import aws_error
 
 REGION = "us-east-1"

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 
@@ -20,10 +19,8 @@ from reachout.engine.shared_clock import engine_clock
 from reachout.store import stream_entries
 from reachout.store.db import database_url, open_database
 from reachout.stream_ingest import StreamIngest
-from tests.conftest import Server, unavailable
-from tests.test_channels_e2e import event_campaign
-from tests.test_engine import EMAIL, REGION, World, advance, engine_server, records  # noqa: F401
-from tests.test_event_trigger_firing import explain, link, order_type
+from tests.support import (EMAIL, REGION, Server, World, advance, event_campaign, explain, internal, link, order_type,
+                           records, unavailable, wait_for)
 
 REDIS = os.environ.get("REACHOUT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 UNLIMITED = {"Periods": [{"Unit": "DAYS", "Value": 1, "Unlimited": True}]}
@@ -65,7 +62,6 @@ def consumer(server: Server, stream: str, name: str = "c1", **options) -> Stream
 def datetime_of(server: Server):
     from datetime import datetime
 
-    from tests.test_engine import internal
     return datetime.fromisoformat(internal(server, "GET", "/_reachout/clock")["now"])
 
 
@@ -87,15 +83,14 @@ def start_ingest(server: Server, stream: str, domain: str, *extra: str) -> subpr
 def wait_until_consumed(client, stream: str, process: subprocess.Popen | None = None) -> None:
     """Until the group has read every entry and acknowledged it."""
     last = client.xrevrange(stream, count=1)[0][0].decode()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def consumed() -> bool:
         if process is not None and process.poll() is not None:
             raise AssertionError(f"reachout ingest exited with {process.returncode}: {process.stderr.read()}")
         groups = client.xinfo_groups(stream)  # none until the consumer has started
-        if groups and groups[0]["last-delivered-id"].decode() == last and groups[0]["pending"] == 0:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"stream {stream} not consumed: {client.xinfo_groups(stream)}")
+        return bool(groups and groups[0]["last-delivered-id"].decode() == last and groups[0]["pending"] == 0)
+
+    wait_for(consumed, f"stream {stream} to be consumed", timeout=120)
 
 
 def test_entries_fire_triggers_and_bad_entries_are_recorded(engine_server: Server, redis_client) -> None:
@@ -249,9 +244,7 @@ def test_a_killed_consumer_resumes_and_fires_each_entry_once(engine_server: Serv
         redis_client.xadd(stream, entry(f"o-{n}", f"p{n % 50}@example.org", 500))
 
     process = start_ingest(engine_server, stream, world.domain, "--batch", "7")
-    deadline = time.monotonic() + 120
-    while len(handled(engine_server, stream)) < 40 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: len(handled(engine_server, stream)) >= 40, "40 entries handled", timeout=120, interval=0.01)
     process.send_signal(signal.SIGKILL)  # wherever it is: mid-batch, between commit and XACK, waiting
     process.wait()
     assert len(handled(engine_server, stream)) < count, "killed too late to test anything"

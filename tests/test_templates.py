@@ -15,7 +15,7 @@ from reachout.domain import template as templating
 from reachout.domain.template import TemplateError, check_content, preview, render, render_for_contact
 from reachout.store.db import Database, database_url
 from reachout.store.templates import content_for_arn
-from tests.conftest import ACCOUNT
+from tests.support import ACCOUNT
 from tests.expect import aws_error
 
 REGION, OTHER_REGION = "us-east-1", "us-west-2"

@@ -11,31 +11,12 @@ from datetime import datetime, timedelta
 from reachout.channels.simulated import outcome_for
 from reachout.channels.telephony import OutgoingCall, SimulatedTelephony
 from reachout.store.db import open_database
-from tests.test_engine import START, World, advance, engine_server, records  # noqa: F401 (fixture)
-from tests.test_events import receiver, route_to  # noqa: F401 (fixture)
+from tests.support import DISPOSITIONS, RING_TIMEOUT, START, World, advance, agentless, records, route_to
 
 NUMBERS = [f"+1212555{n:04d}" for n in range(100, 160)]
-RING_TIMEOUT = 20
-# What each outcome is recorded as (seeds/001's statuses; dial attempts that failed).
-DISPOSITIONS = {
-    "HUMAN_ANSWERED": "HUMAN_ANSWERED", "VOICEMAIL_BEEP": "VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP": "VOICEMAIL_NO_BEEP",
-    "AMD_DISABLED": "ANSWERED", "AMD_UNANSWERED": "NO_ANSWER", "AMD_UNRESOLVED": "AMD_UNRESOLVED",
-    "AMD_ERROR": "AMD_ERROR", "SIT_TONE_BUSY": "BUSY", "SIT_TONE_INVALID_NUMBER": "INVALID_NUMBER",
-    "SIT_TONE_DETECTED": "SIT_TONE", "FAX_MACHINE_DETECTED": "FAX_MACHINE", "AMD_NOT_APPLICABLE": "NOT_CONNECTED",
-    "OUTBOUND_DESTINATION_ENDPOINT_ERROR": "DIAL_FAILED", "OUTBOUND_RESOURCE_ERROR": "DIAL_FAILED",
-    "OUTBOUND_ATTEMPT_FAILED": "DIAL_FAILED", "EXPIRED": "DIAL_FAILED",
-}
 DIAL_FAILURES = {"OUTBOUND_DESTINATION_ENDPOINT_ERROR", "OUTBOUND_RESOURCE_ERROR", "OUTBOUND_ATTEMPT_FAILED", "EXPIRED"}
 ANSWERED = {"HUMAN_ANSWERED", "VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP", "FAX_MACHINE_DETECTED", "AMD_UNRESOLVED",
             "AMD_ERROR"}
-
-
-def agentless(detect_machines: bool = True) -> dict:
-    return {"telephony": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
-        "connectContactFlowId": "flow-agentless", "connectSourcePhoneNumber": "+12065550100",
-        "answerMachineDetectionConfig": {"enableAnswerMachineDetection": detect_machines,
-                                         "awaitAnswerMachinePrompt": detect_machines},
-        "ringTimeout": RING_TIMEOUT}}}
 
 
 def instant(stamp: str) -> datetime:

@@ -2,40 +2,16 @@
 half-hour and 45-minute zones, restricted periods and several candidate zones at once."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reachout.domain.window import DAYS, Window
+from tests.support import ANCHORS, ZONES, windows
 
-ZONES = ["America/New_York", "America/Los_Angeles", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata",
-         "America/St_Johns", "Pacific/Chatham", "UTC"]
-# Instants near the 2026 DST transitions of the zones above, and some ordinary ones.
-ANCHORS = [datetime(2026, 3, 8, 6, 30), datetime(2026, 3, 29, 0, 45), datetime(2026, 4, 4, 15, 0),
-           datetime(2026, 10, 25, 0, 30), datetime(2026, 11, 1, 5, 59), datetime(2026, 6, 17, 12, 0),
-           datetime(2026, 12, 24, 23, 0)]
 SCAN = timedelta(days=6)
-
-
-@st.composite
-def windows(draw) -> dict:
-    daily = {}
-    for day in draw(st.sets(st.sampled_from(DAYS), min_size=1, max_size=7)):
-        ranges = []
-        for _ in range(draw(st.integers(1, 3))):
-            start = draw(st.integers(0, 1439))
-            end = draw(st.integers(start + 1, 1440))
-            ranges.append({"startTime": f"T{start // 60:02d}:{start % 60:02d}",
-                           "endTime": f"T{end // 60:02d}:{end % 60:02d}"})
-        daily[day] = ranges
-    periods = []
-    for _ in range(draw(st.integers(0, 2))):
-        start = date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 364)))
-        periods.append({"startDate": start.isoformat(),
-                        "endDate": (start + timedelta(days=draw(st.integers(1, 4)))).isoformat()})
-    return {"openHours": {"dailyHours": daily}, "restrictedPeriods": {"restrictedPeriodList": periods}}
 
 
 def reference_next_open(window: Window, zones, after: datetime) -> datetime | None:

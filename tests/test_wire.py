@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCESS_KEY, ACCOUNT, SECRET_KEY, make_client
+from tests.support import ACCESS_KEY, ACCOUNT, SECRET_KEY, make_client
 
 FLOW = "contact-flow-1"
 SEGMENT_ARN = f"arn:aws:profile:us-east-1:{ACCOUNT}:domains/d1/segment-definitions/s1"

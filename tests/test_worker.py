@@ -6,21 +6,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import psycopg
 import pytest
 
-from tests.conftest import ACCESS_KEY, ACCOUNT, SECRET_KEY, make_client, postgres_schema_url, start_server
-from tests.test_engine import EMAIL, records
+from tests.support import (ACCESS_KEY, ACCOUNT, EMAIL, SECRET_KEY, make_client, postgres_database, records,
+                           start_server, wait_for)
 
 PEOPLE = 150
 
 
 @pytest.fixture
 def shared_database():
-    urls = postgres_schema_url("reachout_workers")
+    urls = postgres_database("reachout_workers")
     yield next(urls)
     next(urls, None)
 
@@ -32,15 +31,6 @@ def start_worker(db_url: str, log_path) -> subprocess.Popen:
            "REACHOUT_SIM_RATE": "25", "REACHOUT_LEASE_SECONDS": "2"}
     return subprocess.Popen([sys.executable, "-m", "reachout", "worker", "--db", db_url], env=env,
                             stdout=log_path.open("w"), stderr=subprocess.STDOUT)
-
-
-def wait_for(condition, what: str, seconds: float = 120):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (value := condition()):
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(shared_database, tmp_path):
@@ -66,13 +56,13 @@ def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(shared_database, 
         doomed = start_worker(shared_database, tmp_path / "doomed.log")
         workers.append(doomed)
         wait_for(lambda: sum(1 for c in records(api, campaign_id, "contacts") if c["dispatched_at"]) >= PEOPLE // 3,
-                 "the first worker to dispatch a third of the campaign")
+                 "the first worker to dispatch a third of the campaign", timeout=120)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
         survivor = start_worker(shared_database, tmp_path / "survivor.log")
         workers.append(survivor)
         wait_for(lambda: campaigns.get_campaign_state(id=campaign_id)["state"] == "Completed",
-                 "the survivor to complete the campaign")
+                 "the survivor to complete the campaign", timeout=120)
 
         contacts = records(api, campaign_id, "contacts")
         assert sorted(c["recipient"] for c in contacts) == sorted(people)  # each participant once
