@@ -13,6 +13,7 @@ import pytest
 
 from reachout.server import build_app
 from reachout.settings import Settings
+from tests.support import postgres_database, sqlite_database
 
 PAGES = ["/console/", "/console/campaigns", "/console/campaigns/new", "/console/campaigns/x",
          "/console/campaigns/x/live", "/console/profiles", "/console/profiles/p", "/console/segments"]
@@ -116,13 +117,23 @@ def test_every_page_needs_a_session_and_every_post_its_csrf_token(tmp_path, monk
     app.state.database.dispose()
 
 
-def test_the_pages_read_a_campaign_that_ran_on_either_backend(backend, tmp_path, monkeypatch):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database(request, tmp_path):
+    """A database of the test's own: its engine runs an hour, and the queues and agents other tests
+    left in the shared one would be that engine's work too (a dialer tick every second)."""
+    if request.param == "sqlite":
+        yield sqlite_database(tmp_path / "own.db")
+    else:
+        yield from postgres_database("reachout_gate")
+
+
+def test_the_pages_read_a_campaign_that_ran_on_either_backend(own_database, tmp_path, monkeypatch):
     """The console's own queries (grouped by hour and by kind of reason) on SQLite and PostgreSQL."""
     from datetime import datetime, timedelta, timezone
 
     monkeypatch.setenv("REACHOUT_CONSOLE_PASSWORD", "backend-test-password")
     start = datetime(2026, 1, 5, 8, tzinfo=timezone.utc)
-    app = build_app(Settings(db=backend, data_dir=tmp_path, virtual_clock=start))
+    app = build_app(Settings(db=own_database, data_dir=tmp_path, virtual_clock=start))
     console = next(route.app for route in app.app.routes if getattr(route, "path", "") == "/console")
     ops = console.state.console.operations
     domain = f"gate{tmp_path.name[-8:].replace('-', '')}"[:60]

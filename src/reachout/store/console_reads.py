@@ -8,10 +8,19 @@ from collections import Counter
 from sqlalchemy import Connection, func, or_, select
 
 from reachout.domain.campaign import Campaign
+from reachout.domain.participant import ACTIVE, COMPLETED, DROPPED
 from reachout.store.campaigns import _campaign
-from reachout.store.tables import (CONTACT_OUTCOME, campaigns, communications, contacts, event_outbox, hour_of,
-                                   participants, profiles, suppressions)
-from reachout.store.work import ACTIVE, COMPLETED, DROPPED
+from reachout.store.tables import (
+    CONTACT_OUTCOME,
+    campaigns,
+    communications,
+    contacts,
+    event_outbox,
+    hour_of,
+    participants,
+    profiles,
+    suppressions,
+)
 
 PARTICIPANT_STATES = (ACTIVE, COMPLETED, DROPPED)  # in the order the page lists them
 
