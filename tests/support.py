@@ -487,7 +487,8 @@ class Receiver:
         return seen
 
 
-def route_to(server, receiver: Receiver) -> None:
+def route_to(server, receiver: Receiver, pattern: dict = NOT_DATA_UPDATES) -> None:
+    """A rule on the default bus sending the events `pattern` matches to `receiver`'s endpoint."""
     events = make_client(server.url, "events")
     connection = events.create_connection(Name=f"c{uuid.uuid4().hex[:6]}", AuthorizationType="API_KEY",
                                           AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x-key",
@@ -495,7 +496,7 @@ def route_to(server, receiver: Receiver) -> None:
     destination = events.create_api_destination(Name=f"d{uuid.uuid4().hex[:6]}", HttpMethod="POST",
                                                 ConnectionArn=connection["ConnectionArn"],
                                                 InvocationEndpoint=receiver.url)
-    events.put_rule(Name="contacts", EventPattern=json.dumps(NOT_DATA_UPDATES))
+    events.put_rule(Name="contacts", EventPattern=json.dumps(pattern))
     events.put_targets(Rule="contacts", Targets=[{"Id": "hook", "Arn": destination["ApiDestinationArn"]}])
 
 

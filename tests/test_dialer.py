@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from reachout.channels.simulated import outcome_for
 from reachout.domain.agent_call import CONNECT_WINDOW
-from tests.support import Center, World, advance, internal, make_client, records, rules_flow, start_server
+from tests.support import Center, World, advance, internal, make_client, records, route_to, rules_flow, start_server
 
 REGION = "us-east-1"
 
@@ -47,15 +47,7 @@ def telephony(queue_id: str, mode: dict, *, detect: bool = True, capacity: float
 
 
 def route_all(server, receiver) -> None:
-    events = make_client(server.url, "events")
-    connection = events.create_connection(Name=f"c{uuid.uuid4().hex[:6]}", AuthorizationType="API_KEY",
-                                          AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x",
-                                                                                   "ApiKeyValue": "k"}})
-    destination = events.create_api_destination(Name=f"d{uuid.uuid4().hex[:6]}", HttpMethod="POST",
-                                                ConnectionArn=connection["ConnectionArn"],
-                                                InvocationEndpoint=receiver.url)
-    events.put_rule(Name="all-contacts", EventPattern=json.dumps({"source": ["aws.connect"]}))
-    events.put_targets(Rule="all-contacts", Targets=[{"Id": "hook", "Arn": destination["ApiDestinationArn"]}])
+    route_to(server, receiver, {"source": ["aws.connect"]})
 
 
 def simulate(server, instance_id: str, users: list[str], **extra) -> None:

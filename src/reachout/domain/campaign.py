@@ -160,11 +160,6 @@ class Campaign:
         })
         return {**self.v1_summary(), "dialerConfig": {V1_DIALERS[mode]: dialer}, "outboundCallConfig": call_config}
 
-    @property
-    def v1_state(self) -> str:
-        # v1's CampaignState has no Completed: to a v1 client a finished campaign is Stopped.
-        return STOPPED if self.state == COMPLETED else self.state
-
     def copy(self) -> Campaign:
         return replace(self)
 

@@ -35,12 +35,6 @@ def insert_requests(conn: Connection, requests: list[OutboundRequest]) -> None:
     insert_many(conn, outbound_requests, [_row(r) for r in requests])  # a batch's 25 rows, without per-row bookkeeping
 
 
-def campaign_requests(conn: Connection, campaign_id: str) -> list[OutboundRequest]:
-    t = outbound_requests
-    rows = conn.execute(select(t).where(t.c.campaign_id == campaign_id).order_by(t.c.created_at, t.c.id))
-    return [_request(row) for row in rows]
-
-
 def get_requests(conn: Connection, request_ids: list[str]) -> dict[str, OutboundRequest]:
     if not request_ids:
         return {}

@@ -98,8 +98,3 @@ def next_due(conn: Connection) -> datetime | None:
     found = [t for t in (unfanned, pending) if t is not None]
     return min(found) if found else None
 
-
-def deliveries_of(conn: Connection, target: str) -> list[dict]:
-    rows = conn.execute(select(event_deliveries).where(event_deliveries.c.target == target)
-                        .order_by(event_deliveries.c.seq))
-    return [row._asdict() for row in rows]

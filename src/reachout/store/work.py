@@ -176,12 +176,6 @@ def lock_contact(conn: Connection, contact_id: str):
 
 
 # --- participants --------------------------------------------------------------------------------
-def active_profiles(conn: Connection, campaign_id: str) -> set[str]:
-    query = select(participants.c.profile_id).where(participants.c.campaign_id == campaign_id,
-                                                    participants.c.state == participant.ACTIVE)
-    return set(conn.execute(query).scalars())
-
-
 def entry_history(conn: Connection, campaign_id: str, profile_ids: list[str]) -> dict[str, tuple[int, datetime]]:
     """profile id -> (entries so far, last entry time), for entry limits."""
     query = (select(participants.c.profile_id, func.count(), func.max(participants.c.entered_at))
