@@ -399,6 +399,9 @@ def test_the_live_page_follows_the_campaign_as_the_virtual_clock_moves(tab, cons
     expect(page.locator("#suppressions")).to_contain_text("1")
     assert page.locator("#events tbody tr").count() >= len(people)
     assert page.locator("svg.chart rect.bar").count() == 1
+    # the head's actions follow the state too: a completed campaign can only be deleted
+    expect(page.locator("#live-state")).to_have_text("Completed")
+    expect(page.locator(".head .actions button")).to_have_text(["Delete"])
     tab.shoot("live-running")
 
 

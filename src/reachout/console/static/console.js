@@ -62,7 +62,13 @@ if (live) {
   const refresh = async () => {
     try {
       const answer = await fetch(live.getAttribute("data-live"), {credentials: "same-origin", cache: "no-store"});
-      if (answer.ok) live.innerHTML = await answer.text();
+      if (answer.ok) {
+        live.innerHTML = await answer.text();
+        // The state moved on (say, to Completed): the head offers the actions it now allows.
+        const fresh = live.querySelector("#live-actions"), shown = document.querySelector(".head .actions");
+        const actions = fresh && fresh.content.querySelector(".actions");
+        if (actions && shown && actions.dataset.state !== shown.dataset.state) shown.replaceWith(actions);
+      }
     } catch (error) {
       // The server is away for a moment: the next round tries again.
     }
