@@ -36,8 +36,10 @@ def test_a_message_that_cannot_be_sent_is_refused_alone_and_header_text_is_one_l
     assert receipts[0].reason is None and receipts[1].reason is None
     assert "not an email address" in (receipts[2].reason or "")
     assert "needs rendered content" in (receipts[3].reason or "")
-    assert [m["rcpt_tos"] for m in mailbox.received] == [["ana@example.org"], ["eve@example.org"]]
-    eve = mailbox.parsed(1)
+    # the relay may take them in either order (the channel sends over more than one connection)
+    recipients = [m["rcpt_tos"] for m in mailbox.received]
+    assert sorted(recipients) == [["ana@example.org"], ["eve@example.org"]]
+    eve = mailbox.parsed(recipients.index(["eve@example.org"]))
     assert eve["Subject"] == "Hello Eve Bcc: attacker@example.com"
     assert eve["From"].addresses[0].display_name == "Billing Bcc: x@example.com"
     assert all("Bcc" not in mailbox.parsed(i) for i in range(2))
@@ -49,7 +51,9 @@ def test_an_sms_that_cannot_be_made_is_refused_alone(smsc: LocalSmsc) -> None:
         bare = Outgoing("c-bare", "c-bare", "campaign-1", "sms", "+4915112345602", 1)  # no text
         good, refused = channel.send([bare, sms("c-1", "+4915112345601")], NOW)[::-1]
     assert refused.outcome == "REJECTED" and "needs rendered content" in (refused.reason or "")
-    assert good.outcome is None  # handed over: its receipt comes later
+    # handed over: its receipt comes later, or came already (the SMSC may report delivery before the
+    # send returns, and then the send gives the final outcome)
+    assert good.outcome in (None, "SMS_DELIVERED")
     assert [s["destination"] for s in smsc.submits] == ["4915112345601"]
 
 
