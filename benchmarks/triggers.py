@@ -246,6 +246,7 @@ def consume(args) -> None:
     each batch's commit (wall clock, as the XADD times are)."""
     import redis
 
+    from reachout import collector
     from reachout.engine.shared_clock import engine_clock
     from reachout.store.db import database_url, open_database
     from reachout.stream_ingest import StreamIngest
@@ -255,6 +256,7 @@ def consume(args) -> None:
                              group="bench", consumer="bench-1", region=REGION, domain=args.domain,
                              object_type="WebOrder", batch=args.batch)
     ingesting.prepare()
+    collector.settle_after_start()  # as the command does
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with open(args.consume, "w") as out:

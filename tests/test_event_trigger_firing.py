@@ -59,7 +59,12 @@ def test_an_order_fires_the_trigger_and_the_email_renders_the_event(channel_serv
         (big, True, campaign_id, "taken")
     announced = [json.loads(line) for line in events_file.read_text().splitlines()]
     evaluated = [e["detail"] for e in announced if e["detail-type"] == "Reachout Event Trigger Evaluated"]
-    assert [(e["profileObjectUniqueKey"], e["fired"]) for e in evaluated] == [(small, False), (big, True)]
+    # One event per object, each trigger's verdict in it.
+    assert [(e["profileObjectUniqueKey"], e["firedEventTriggerNames"]) for e in evaluated] == [(small, []),
+                                                                                             (big, ["big"])]
+    assert [[(v["eventTriggerName"], v["fired"], v["campaignId"]) for v in e["evaluations"]] for e in evaluated] == \
+        [[("big", False, None)], [("big", True, campaign_id)]]
+    assert evaluated[1]["evaluations"][0]["requestId"] == second["request_id"]
 
 
 def test_the_eleventh_event_of_a_day_does_not_fire_and_says_why(engine_server: Server) -> None:

@@ -201,3 +201,32 @@ def test_each_comparison_operator_means_what_the_reference_says(attribute, tagge
     verdict = event_trigger.evaluate(trigger, {name: tagged[2]}, FIELD_SOURCES)
     assert verdict.fired == reference_compare(attribute["ComparisonOperator"], tagged, attribute["Values"]), \
         verdict.reason
+
+
+
+# Readings that Python holds equal but a trigger does not: 1, 1.0 and True; 0.0 and -0.0; lists.
+_LOOK_ALIKE = [1, 1.0, True, 0, 0.0, -0.0, False, "1", "1.0", "true", "-0.0", None, ["1"], [1, "x"], {"a": 1}]
+_OPERATORS = (event_trigger.STRING_OPERATORS + event_trigger.NUMBER_OPERATORS + event_trigger.RANGE_OPERATORS)
+
+
+@st.composite
+def _look_alike_attribute(draw):
+    operator = draw(st.sampled_from(_OPERATORS))
+    values = draw(st.lists(st.sampled_from(["1", "1.0", "true", "0", "0.0", "-0.0", "x"]), min_size=1, max_size=2)
+                  .filter(lambda values: event_trigger.values_problem(operator, values) is None))
+    return {"FieldName": draw(st.sampled_from(sorted(FIELD_SOURCES))), "ComparisonOperator": operator,
+            "Values": values}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(conditions, st.lists(_look_alike_attribute(), min_size=1, max_size=2).map(lambda attributes: [
+    {"LogicalOperator": "ANY", "EventTriggerDimensions": [{"ObjectAttributes": [a]} for a in attributes]}])),
+    st.lists(st.dictionaries(st.sampled_from(FIELDS), tagged_values.map(lambda tagged: tagged[2])), max_size=8))
+def test_a_batch_evaluated_together_gives_each_object_its_own_verdict(given_conditions, batch):
+    trigger = event_trigger.parse("t", {"ObjectTypeName": "Order", "EventTriggerConditions": given_conditions},
+                                  FIELD_SOURCES)
+    # Every look-alike reading in each field, then the drawn objects twice: readings repeat and share
+    # an evaluation.
+    batch = [{name: value} for name in FIELDS for value in _LOOK_ALIKE] + batch + batch[::-1]
+    assert event_trigger.evaluate_each(trigger, batch, FIELD_SOURCES) == \
+        [event_trigger.evaluate(trigger, obj, FIELD_SOURCES) for obj in batch]

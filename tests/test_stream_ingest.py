@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections import Counter
 
@@ -239,15 +241,25 @@ def test_a_killed_consumer_resumes_and_fires_each_entry_once(engine_server: Serv
     campaign_id = event_campaign(world, EMAIL)
     link(world, campaign_id, EventTriggerLimits=UNLIMITED)
     stream = redis_client.reachout_stream()
-    count = 900  # far more than it handles while the test sees its 40th (300 were all done first once); explain lists 1000
-    for n in range(count):
-        redis_client.xadd(stream, entry(f"o-{n}", f"p{n % 50}@example.org", 500))
+    count = 900  # explain lists up to 1000
 
+    def add(numbers) -> None:
+        for n in numbers:
+            redis_client.xadd(stream, entry(f"o-{n}", f"p{n % 50}@example.org", 500))
+            time.sleep(0.001)
+
+    add(range(10))
     process = start_ingest(engine_server, stream, world.domain, "--batch", "7")
+    wait_for(lambda: len(handled(engine_server, stream)) >= 10, "the consumer up", timeout=120, interval=0.01)
+    # Entries keep coming while it is killed, so the kill lands mid-stream: mid-batch, between commit
+    # and XACK, or waiting for the next entries.
+    producer = threading.Thread(target=add, args=(range(10, count),))
+    producer.start()
     wait_for(lambda: len(handled(engine_server, stream)) >= 40, "40 entries handled", timeout=120, interval=0.01)
-    process.send_signal(signal.SIGKILL)  # wherever it is: mid-batch, between commit and XACK, waiting
+    process.send_signal(signal.SIGKILL)
     process.wait()
-    assert len(handled(engine_server, stream)) < count, "killed too late to test anything"
+    assert producer.is_alive(), "killed too late to test anything"
+    producer.join()
 
     process = start_ingest(engine_server, stream, world.domain, "--batch", "7")
     try:

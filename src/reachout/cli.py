@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 import uvicorn
 
+from reachout import collector
 from reachout.settings import Settings
 
 app = typer.Typer(help="Reachout: a self-hosted outbound campaign engine speaking Amazon Connect's APIs.",
@@ -77,6 +78,7 @@ def serve(
     # the database), then re-raises the signal under the handler it found. A no-op handler here
     # makes that re-raise harmless, so a clean shutdown exits 0 rather than dying by the signal.
     signal.signal(signal.SIGTERM, lambda *_: None)
+    collector.settle_after_start()
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning",
                 ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key,
                 timeout_keep_alive=settings.keep_alive_seconds,
@@ -109,6 +111,7 @@ def worker(
         database.dispose()
         raise typer.BadParameter(str(error)) from None
     thread = EngineThread(engine)
+    collector.settle_after_start()
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -294,6 +297,7 @@ def ingest(
         typer.echo(f"Redis at {url}: {error}", err=True)
         database.dispose()
         raise typer.Exit(2) from None
+    collector.settle_after_start()
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

@@ -206,6 +206,40 @@ def evaluate(trigger: EventTrigger, obj: Mapping, fields: Mapping[str, str]) -> 
     return Verdict(False, "; ".join(failures))
 
 
+def evaluate_each(trigger: EventTrigger, objects: Sequence[Mapping], fields: Mapping[str, str]) -> list[Verdict]:
+    """evaluate() of each object. A verdict depends on nothing but the values its attributes read, and
+    a batch's objects repeat a few categories, states and amounts: objects that read the same values
+    share one evaluation."""
+    paths = [fields[a.field_name] if a.field_name else a.source or ""
+             for condition in trigger.conditions for dimension in condition.dimensions for a in dimension]
+    shared: dict[tuple, Verdict] = {}
+    verdicts = []
+    for obj in objects:
+        key = _same_reading(tuple(read(obj, path) for path in paths))
+        verdict = shared.get(key) if key is not None else None
+        if verdict is None:
+            verdict = evaluate(trigger, obj, fields)
+            if key is not None:
+                shared[key] = verdict
+        verdicts.append(verdict)
+    return verdicts
+
+
+def _same_reading(values: tuple) -> tuple | None:
+    """A key equal only for readings that evaluate alike (1, 1.0 and True are equal in Python but not
+    here, nor are 0.0 and -0.0); None when a value is a list or an object."""
+    key = []
+    for value in values:
+        kind = value.__class__
+        if kind is float:
+            key.append((kind, repr(value)))
+        elif kind in (str, int, bool) or value is None:
+            key.append((kind, value))
+        else:
+            return None
+    return tuple(key)
+
+
 def _condition_holds(condition: Condition, obj: Mapping, fields: Mapping[str, str]) -> tuple[bool, str]:
     results = [_dimension_holds(d, obj, fields) for d in condition.dimensions]
     named = [(i, held, why) for i, (held, why) in enumerate(results, 1)]

@@ -2,7 +2,6 @@
 every instant at which something falls due inside an advanced span, in time order."""
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
@@ -11,6 +10,7 @@ from datetime import datetime, timedelta
 
 from reachout.channels import Channel
 from reachout.channels.telephony import Telephony
+from reachout import collector
 from reachout.clock import Clock, VirtualClock
 from reachout.engine import campaigns, requests
 from reachout.engine.agent_desk import AgentDesk
@@ -23,10 +23,6 @@ from reachout.store import connect_contacts, plans, work
 from reachout.store.db import Database
 
 log = logging.getLogger("reachout.engine")
-# A pass allocates tens of thousands of short-lived rows, dicts and events: at CPython's default
-# first-generation threshold (700) the cyclic collector, walking the long-lived heap again and again,
-# took a quarter of the dispatch's CPU (benchmarks/engine.py).
-GC_THRESHOLD = 50_000
 
 
 class Engine:
@@ -45,9 +41,7 @@ class Engine:
         self.dispatcher.paced_elsewhere = self.dialer.paces
         self.agent_desk = self.dialer.desk = AgentDesk(db, self.dialer.channel, self.dispatcher)
         self._lock = threading.Lock()  # one pass at a time in this process
-        threshold, *older = gc.get_threshold()
-        if 0 < threshold < GC_THRESHOLD:  # (0: the collector is off; a larger one was chosen on purpose)
-            gc.set_threshold(GC_THRESHOLD, *older)
+        collector.rarer()  # a pass allocates tens of thousands of short-lived rows (collector.py)
         self._last_pass: datetime | None = None
 
     def run_due(self) -> int:

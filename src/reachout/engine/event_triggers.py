@@ -12,7 +12,8 @@ expired one is recorded expired and never sent. The triggering object's fields b
 attributes: the message's template reads them as `Attributes.<field>`.
 
 Every evaluation is recorded, fired or with exactly why not (store event_trigger_evaluations), and
-announced on the bus as "Reachout Event Trigger Evaluated".
+each object's evaluations are announced on the bus together, as one "Reachout Event Trigger Evaluated"
+event whose `firedEventTriggerNames` a rule's pattern can match.
 """
 from __future__ import annotations
 
@@ -59,52 +60,59 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
     found = profile_domains.get_object_type(conn, domain.id, object_type)
     fields = {name: spec.get("Source", "") for name, spec in ((found[0] if found else {}).get("Fields") or {}).items()}
     fields_key = tuple(sorted(fields.items()))
-    links: dict[str, list[str]] | None = None  # trigger -> integration Uris, read once a trigger holds
-    records: list[event_trigger.Evaluation] = []
+    # Each object's evaluations, whatever step decided them.
+    made: list[list[event_trigger.Evaluation]] = [[] for _ in ingested]
+
+    def record(trigger_name: str, index: int, fired: bool, reason: str, campaign_id: str | None = None,
+               request_id: str | None = None) -> None:
+        item = ingested[index]
+        made[index].append(event_trigger.Evaluation(
+            domain_id=domain.id, trigger_name=trigger_name, object_type=object_type, profile_id=item.profile_id,
+            object_key=item.unique_key, fired=fired, reason=reason, campaign_id=campaign_id,
+            request_id=request_id, at=now))
+
+    firing: list[tuple[event_trigger.EventTrigger, list[tuple[int, str]]]] = []
     for name, definition in triggers:
-        # Each object's records, kept in the objects' order whatever step decided them.
-        made: list[list[event_trigger.Evaluation]] = [[] for _ in ingested]
-
-        # Called only within this pass of the loop, so binding `name` and `made` late is right.
-        def record(index: int, fired: bool, reason: str, campaign_id: str | None = None,
-                   request_id: str | None = None) -> None:
-            item = ingested[index]
-            made[index].append(event_trigger.Evaluation(  # noqa: B023
-                domain_id=domain.id, trigger_name=name, object_type=object_type, profile_id=item.profile_id,  # noqa: B023
-                object_key=item.unique_key, fired=fired, reason=reason, campaign_id=campaign_id,
-                request_id=request_id, at=now))
-
         trigger = _parsed(name, definition, fields_key)
         if isinstance(trigger, DomainError):  # its object type changed under it since it was created
             for index in range(len(ingested)):
-                record(index, False, f"the trigger no longer fits its object type: {trigger.message}")
-            records += [row for rows in made for row in rows]
+                record(name, index, False, f"the trigger no longer fits its object type: {trigger.message}")
             continue
-        verdicts = [event_trigger.evaluate(trigger, item.object, fields) for item in ingested]
+        verdicts = event_trigger.evaluate_each(trigger, [item.object for item in ingested], fields)
         held = [item for item, verdict in zip(ingested, verdicts) if verdict.fired]
         members = _members(conn, domain, trigger, held)
         eligible = []
         for index, (item, verdict) in enumerate(zip(ingested, verdicts)):
             if not verdict.fired:
-                record(index, False, f"conditions not met: {verdict.reason}")
+                record(name, index, False, f"conditions not met: {verdict.reason}")
             elif members is not None and item.profile_id not in members:
-                record(index, False, f"{verdict.reason}; but profile {item.profile_id} is not in segment filter "
-                                     f"{trigger.segment_filter}")
+                record(name, index, False, f"{verdict.reason}; but profile {item.profile_id} is not in segment "
+                                           f"filter {trigger.segment_filter}")
             else:
                 eligible.append((index, verdict.reason))
         if eligible:
-            links = store.integrations_by_trigger(conn, domain.id) if links is None else links
-            _fire(conn, domain, trigger, ingested, eligible, _campaigns(conn, links.get(name, [])), now, record)
-        records += [row for rows in made for row in rows]
-    store.record_evaluations(conn, records)
+            firing.append((trigger, eligible))
+    if firing:
+        _fire(conn, domain, ingested, firing, now, record)
+    for rows in made:
+        rows.sort(key=_by_trigger)  # (stable: a trigger's campaigns stay in their order)
+    store.record_evaluations(conn, [row for rows in made for row in rows])
+    # One event per object, all its triggers' verdicts in it: with the domain's 20 triggers an event
+    # per verdict made 20 (19 of them "conditions not met"), and as many outbox rows and deliveries.
     account = domain.arn.split(":")[4]
-    outbox.emit(conn, [(row.profile_id, envelope(
+    outbox.emit(conn, [(item.profile_id, envelope(
         EVALUATED_EVENT, REACHOUT_SOURCE, account, domain.region, now,
-        [f"{domain.arn}/event-triggers/{row.trigger_name}"],
-        {"domainName": domain.name, "eventTriggerName": row.trigger_name, "objectTypeName": object_type,
-         "profileId": row.profile_id, "profileObjectUniqueKey": row.object_key, "fired": row.fired,
-         "reason": row.reason, "campaignId": row.campaign_id, "requestId": row.request_id}))
-        for row in records], now)
+        [f"{domain.arn}/event-triggers/{name}" for name in dict.fromkeys(row.trigger_name for row in rows)],
+        {"domainName": domain.name, "objectTypeName": object_type, "profileId": item.profile_id,
+         "profileObjectUniqueKey": item.unique_key,
+         "firedEventTriggerNames": list(dict.fromkeys(row.trigger_name for row in rows if row.fired)),
+         "evaluations": [{"eventTriggerName": row.trigger_name, "fired": row.fired, "reason": row.reason,
+                          "campaignId": row.campaign_id, "requestId": row.request_id} for row in rows]}))
+        for item, rows in zip(ingested, made)], now)
+
+
+def _by_trigger(evaluation: event_trigger.Evaluation) -> str:
+    return evaluation.trigger_name
 
 
 def _members(conn: Connection, domain: Domain, trigger: event_trigger.EventTrigger,
@@ -134,73 +142,86 @@ class Linked:
     state: str
 
 
-def _campaigns(conn: Connection, uris: list[str]) -> list[tuple[str, Linked | None]]:
-    """(Uri, the campaign it names or None) of each integration naming the trigger."""
-    ids = [uri.rsplit("/", 1)[-1] for uri in uris]
-    states = store.campaign_states(conn, ids)
-    found = []
-    for uri, campaign_id in zip(uris, ids):
-        arn, state = states.get(campaign_id, (None, None))
-        found.append((uri, Linked(campaign_id, state) if arn == uri else None))
-    return found
-
-
-def _fire(conn: Connection, domain: Domain, trigger: event_trigger.EventTrigger, ingested: Sequence[Ingested],
-          eligible: list[tuple[int, str]], campaigns: list, now: datetime, record) -> None:
-    """The objects (index into `ingested`, why the conditions held) that met the trigger's conditions
-    and segment filter: each fires for the running campaigns, within its profile's limits."""
-    if not campaigns:
-        for index, why in eligible:
-            record(index, False, f"{why}; but no integration links trigger {trigger.name} to a campaign "
-                                 "(PutIntegration with EventTriggerNames and the campaign's ARN as Uri)")
-        return
-    running, not_running = [], []
-    for uri, campaign in campaigns:
-        if campaign is None:
-            not_running.append((f"campaign {uri} does not exist: not sent", None))
-        elif campaign.state != RUNNING:
-            not_running.append((f"campaign {campaign.id} is {campaign.state}, not Running: not sent", campaign.id))
-        else:
-            running.append(campaign)
-    for index, why in eligible:
-        for because, campaign_id in not_running:
-            record(index, False, f"{why}; but {because}", campaign_id)
-    if not running:
-        return
-    # Counted and reserved in this transaction, under a lock on these profiles' firings of this trigger;
-    # objects of one profile in the batch count against it in their order.
-    profile_ids = sorted({ingested[index].profile_id for index, _ in eligible})
-    store.lock_invocations(conn, domain.id, trigger.name, profile_ids)
-    earlier = store.invocations_since(conn, domain.id, trigger.name, profile_ids,
-                                      event_trigger.longest_period_start(trigger, now))
-    wanted = {"expirationTime": now + trigger.expiration} if trigger.expiration else {}
-    expires = requests.expiry(requests.PROFILE, wanted, now)
-    fired, made = [], []
-    for index, why in eligible:
-        item = ingested[index]
-        counted = earlier.setdefault(item.profile_id, [])
-        reached = event_trigger.limit_reached(trigger, counted, now)
-        if reached:
-            for campaign in running:
-                record(index, False, f"{why}; but {reached}", campaign.id)
+def _fire(conn: Connection, domain: Domain, ingested: Sequence[Ingested],
+          firing: list[tuple[event_trigger.EventTrigger, list[tuple[int, str]]]], now: datetime, record) -> None:
+    """Each trigger with the objects (index into `ingested`, why the conditions held) that met its
+    conditions and segment filter: each fires for the trigger's running campaigns, within its profile's
+    limits. All the batch's triggers at once: a statement per step, not per trigger."""
+    links = store.integrations_by_trigger(conn, domain.id)
+    linked = _campaigns(conn, {uri for trigger, _ in firing for uri in links.get(trigger.name, [])})
+    reserving = []
+    for trigger, eligible in firing:
+        uris = links.get(trigger.name, [])
+        if not uris:
+            for index, why in eligible:
+                record(trigger.name, index, False, f"{why}; but no integration links trigger {trigger.name} to a "
+                                                   "campaign (PutIntegration with EventTriggerNames and the "
+                                                   "campaign's ARN as Uri)")
             continue
-        counted.append(now)
-        fired.append(item.profile_id)
-        for campaign in running:
-            payload = {"profileId": item.profile_id, "expirationTime": expires.isoformat(),
-                       "attributes": event_attributes(item.object),
-                       "eventTrigger": {"domainName": domain.name, "eventTriggerName": trigger.name,
-                                        "profileObjectUniqueKey": item.unique_key}}
-            request = requests.OutboundRequest(
-                id=str(uuid.uuid4()), campaign_id=campaign.id, kind=requests.PROFILE,
-                client_token=f"event-trigger:{uuid.uuid4()}", payload=payload,
-                fingerprint=requests.fingerprint(payload), expires_at=expires, status=requests.PENDING, due_at=now,
-                created_at=now)
-            made.append(request)
-            record(index, True, f"{why}; fired for campaign {campaign.id}, expiring {expires.isoformat()}",
-                   campaign.id, request.id)
-    store.add_invocations(conn, domain.id, trigger.name, fired, now)
+        running, not_running = [], []
+        for uri in uris:
+            campaign = linked[uri]
+            if campaign is None:
+                not_running.append((f"campaign {uri} does not exist: not sent", None))
+            elif campaign.state != RUNNING:
+                not_running.append((f"campaign {campaign.id} is {campaign.state}, not Running: not sent",
+                                    campaign.id))
+            else:
+                running.append(campaign)
+        for index, why in eligible:
+            for because, campaign_id in not_running:
+                record(trigger.name, index, False, f"{why}; but {because}", campaign_id)
+        if running:
+            reserving.append((trigger, eligible, running))
+    if not reserving:
+        return
+    # Counted and reserved in this transaction, under a lock on these profiles' firings of these
+    # triggers; objects of one profile in the batch count against it in their order.
+    pairs = sorted({(trigger.name, ingested[index].profile_id) for trigger, eligible, _ in reserving
+                    for index, _ in eligible})
+    store.lock_invocations(conn, domain.id, pairs)
+    earlier = store.invocations_since(conn, domain.id, pairs, min(
+        event_trigger.longest_period_start(trigger, now) for trigger, _, _ in reserving))
+    fired, made = [], []
+    for trigger, eligible, running in reserving:
+        wanted = {"expirationTime": now + trigger.expiration} if trigger.expiration else {}
+        expires = requests.expiry(requests.PROFILE, wanted, now)
+        for index, why in eligible:
+            item = ingested[index]
+            counted = earlier.setdefault((trigger.name, item.profile_id), [])
+            reached = event_trigger.limit_reached(trigger, counted, now)
+            if reached:
+                for campaign in running:
+                    record(trigger.name, index, False, f"{why}; but {reached}", campaign.id)
+                continue
+            counted.append(now)
+            fired.append((trigger.name, item.profile_id))
+            for campaign in running:
+                payload = {"profileId": item.profile_id, "expirationTime": expires.isoformat(),
+                           "attributes": event_attributes(item.object),
+                           "eventTrigger": {"domainName": domain.name, "eventTriggerName": trigger.name,
+                                            "profileObjectUniqueKey": item.unique_key}}
+                request = requests.OutboundRequest(
+                    id=str(uuid.uuid4()), campaign_id=campaign.id, kind=requests.PROFILE,
+                    client_token=f"event-trigger:{uuid.uuid4()}", payload=payload,
+                    fingerprint=requests.fingerprint(payload), expires_at=expires, status=requests.PENDING,
+                    due_at=now, created_at=now)
+                made.append(request)
+                record(trigger.name, index, True, f"{why}; fired for campaign {campaign.id}, expiring "
+                                                  f"{expires.isoformat()}", campaign.id, request.id)
+    store.add_invocations(conn, domain.id, fired, now)
     outbound_requests.insert_requests(conn, made)
+
+
+def _campaigns(conn: Connection, uris: set[str]) -> dict[str, Linked | None]:
+    """The campaign each integration Uri names, or None."""
+    ids = {uri: uri.rsplit("/", 1)[-1] for uri in uris}
+    states = store.campaign_states(conn, list(ids.values()))
+    found: dict[str, Linked | None] = {}
+    for uri, campaign_id in ids.items():
+        arn, state = states.get(campaign_id, (None, None))
+        found[uri] = Linked(campaign_id, state) if arn == uri else None
+    return found
 
 
 def event_attributes(obj: dict) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """Opening the database: the URL, SQLite's pragmas, and migrations to head at start."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 from collections import deque
 from contextlib import contextmanager
@@ -10,7 +12,7 @@ from pathlib import Path
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 from reachout.foreground import FOREGROUND
 
@@ -35,8 +37,12 @@ class Database:
         # SQLite has one writer at a time. Threads of this process queue for it here, in arrival order,
         # and are handed it the moment it is free; left to SQLite, a waiting writer sleeps and polls
         # (its busy handler backs off up to 100 ms), and a thread that writes in a loop (the engine)
-        # can take it again before a waiting request wakes. Other processes still meet BEGIN IMMEDIATE.
+        # can take it again before a waiting request wakes. Processes sharing the file (serve and
+        # `reachout ingest`, workers) then take a lock on a file beside it, which the kernel hands to
+        # a waiting process the moment it is released, where SQLite's polling left a consumer waiting
+        # out most of the engine's passes.
         self._writer = _Turns() if self.is_sqlite else None
+        self._across = _ProcessLock(_writer_lock_path(url)) if self.is_sqlite else None
         if self.is_sqlite:
             self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **codec)
             _sqlite_pragmas(self.engine)
@@ -60,7 +66,7 @@ class Database:
                 return
             queued = self._writer.acquire(timeout=WRITER_WAIT)  # past it, SQLite's busy timeout decides as before
             try:
-                with self.engine.begin() as connection:
+                with self._across.held(queued), self.engine.begin() as connection:
                     yield connection
             finally:
                 if queued:
@@ -77,6 +83,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._across is not None:
+            self._across.close()
 
 
 # Seconds a write waits for this process's turn before it goes to SQLite's own busy timeout anyway.
@@ -113,6 +121,39 @@ class _Turns:
                 self._waiting.popleft().release()  # stays held: it passes to the next in line
             else:
                 self._held = False
+
+
+class _ProcessLock:
+    """An exclusive lock on a file, between processes (flock): held by one thread of this process at a
+    time, the one whose turn it is."""
+
+    def __init__(self, path: str | None):
+        self._path = path
+        self._file: int | None = None
+
+    @contextmanager
+    def held(self, wanted: bool = True):
+        if not wanted or self._path is None:
+            yield
+            return
+        if self._file is None:
+            self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+
+
+def _writer_lock_path(url: str) -> str | None:
+    """`<database file>-writer` beside a SQLite file (as SQLite keeps `-wal` and `-shm`); None in memory."""
+    path = make_url(url).database
+    return None if not path or path == ":memory:" or path.startswith("file:") else f"{path}-writer"
 
 
 def open_database(url: str) -> Database:

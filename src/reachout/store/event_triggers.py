@@ -124,36 +124,41 @@ _CAMPAIGN_STATES = select(campaigns.c.id, campaigns.c.arn, campaigns.c.state).wh
 
 
 # --- invocations and evaluations -------------------------------------------------------------------
-def lock_invocations(conn: Connection, domain_id: int, trigger_name: str, profile_ids: list[str]) -> None:
-    """Row locks held until commit over these profiles' firings of one trigger: counting them and
+def lock_invocations(conn: Connection, domain_id: int, pairs: list[tuple[str, str]]) -> None:
+    """Row locks held until commit over these (trigger, profile) pairs' firings: counting them and
     adding some cannot interleave with another transaction doing the same (PostgreSQL; SQLite
     serialises writers anyway)."""
-    lock_recipients(conn, [f"event-trigger:{domain_id}:{trigger_name}:{profile_id}" for profile_id in profile_ids])
+    lock_recipients(conn, [f"event-trigger:{domain_id}:{trigger}:{profile_id}" for trigger, profile_id in pairs])
 
 
-def invocations_since(conn: Connection, domain_id: int, trigger_name: str, profile_ids: list[str],
-                      since: datetime) -> dict[str, list[datetime]]:
-    """Each profile's firings of the trigger after `since`."""
-    found: dict[str, list[datetime]] = {}
+def invocations_since(conn: Connection, domain_id: int, pairs: list[tuple[str, str]],
+                      since: datetime) -> dict[tuple[str, str], list[datetime]]:
+    """The firings after `since` of each (trigger, profile) pair."""
+    wanted = set(pairs)
+    triggers = sorted({trigger for trigger, _ in wanted})
+    profile_ids = sorted({profile_id for _, profile_id in wanted})
+    found: dict[tuple[str, str], list[datetime]] = {}
     for start in range(0, len(profile_ids), _IN_LIST):
-        for profile_id, at in conn.execute(_INVOCATIONS_SINCE, {
-                "domain_id": domain_id, "trigger_name": trigger_name,
-                "profile_ids": profile_ids[start:start + _IN_LIST], "since": since}):
-            found.setdefault(profile_id, []).append(at)
+        for trigger, profile_id, at in conn.execute(_INVOCATIONS_SINCE, {
+                "domain_id": domain_id, "triggers": triggers, "profile_ids": profile_ids[start:start + _IN_LIST],
+                "since": since}):
+            if (trigger, profile_id) in wanted:
+                found.setdefault((trigger, profile_id), []).append(at)
     return found
 
 
-_INVOCATIONS_SINCE = select(event_trigger_invocations.c.profile_id, event_trigger_invocations.c.at).where(
+_INVOCATIONS_SINCE = select(event_trigger_invocations.c.trigger_name, event_trigger_invocations.c.profile_id,
+                            event_trigger_invocations.c.at).where(
     event_trigger_invocations.c.domain_id == bindparam("domain_id"),
-    event_trigger_invocations.c.trigger_name == bindparam("trigger_name"),
+    event_trigger_invocations.c.trigger_name.in_(bindparam("triggers", expanding=True)),
     event_trigger_invocations.c.profile_id.in_(bindparam("profile_ids", expanding=True)),
     event_trigger_invocations.c.at > bindparam("since"))
 
 
-def add_invocations(conn: Connection, domain_id: int, trigger_name: str, profile_ids: list[str], at: datetime) -> None:
-    """One firing at `at` per entry of `profile_ids` (a profile may appear more than once)."""
-    insert_many(conn, event_trigger_invocations, [{"domain_id": domain_id, "trigger_name": trigger_name,
-                                                   "profile_id": profile_id, "at": at} for profile_id in profile_ids])
+def add_invocations(conn: Connection, domain_id: int, pairs: list[tuple[str, str]], at: datetime) -> None:
+    """One firing at `at` per (trigger, profile) pair (a pair may appear more than once)."""
+    insert_many(conn, event_trigger_invocations, [{"domain_id": domain_id, "trigger_name": trigger,
+                                                   "profile_id": profile_id, "at": at} for trigger, profile_id in pairs])
 
 
 def record_evaluations(conn: Connection, evaluations: Sequence[Evaluation]) -> None:
