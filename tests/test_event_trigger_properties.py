@@ -230,3 +230,7 @@ def test_a_batch_evaluated_together_gives_each_object_its_own_verdict(given_cond
     batch = [{name: value} for name in FIELDS for value in _LOOK_ALIKE] + batch + batch[::-1]
     assert event_trigger.evaluate_each(trigger, batch, FIELD_SOURCES) == \
         [event_trigger.evaluate(trigger, obj, FIELD_SOURCES) for obj in batch]
+    shared: dict = {}  # kept across calls, as the engine keeps a trigger's verdicts
+    for part in (batch[::2], batch[1::2], batch):
+        assert event_trigger.evaluate_each(trigger, part, FIELD_SOURCES, shared) == \
+            [event_trigger.evaluate(trigger, obj, FIELD_SOURCES) for obj in part]

@@ -78,7 +78,10 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
             for index in range(len(ingested)):
                 record(name, index, False, f"the trigger no longer fits its object type: {trigger.message}")
             continue
-        verdicts = event_trigger.evaluate_each(trigger, [item.object for item in ingested], fields)
+        shared = _verdicts_of(trigger)
+        if len(shared) > SHARED_VERDICTS:
+            shared.clear()
+        verdicts = event_trigger.evaluate_each(trigger, [item.object for item in ingested], fields, shared)
         held = [item for item, verdict in zip(ingested, verdicts) if verdict.fired]
         members = _members(conn, domain, trigger, held)
         eligible = []
@@ -134,6 +137,17 @@ def _parsed(name: str, definition: str, fields: tuple[tuple[str, str], ...]) -> 
         return event_trigger.parse(name, read_json(definition), dict(fields))
     except DomainError as error:
         return error
+
+
+@lru_cache(maxsize=512)
+def _verdicts_of(trigger: event_trigger.EventTrigger) -> dict:
+    """The trigger's verdicts by reading, kept across ingestions (a batch of a few objects would share
+    few); started afresh past SHARED_VERDICTS entries."""
+    verdicts: dict = {}
+    return verdicts
+
+
+SHARED_VERDICTS = 10_000
 
 
 @dataclass(frozen=True)

@@ -96,14 +96,14 @@ class ConnectProvider(Provider):
             return self._once(conn, call, create)
 
     def describe_instance(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             instance = self._instance(conn, call, call.params["InstanceId"])
             return {"Instance": {**_instance_view(instance, call.account_id), "Tags": tags.get_tags(conn, instance.arn)
                                  or None}}
 
     def list_instances(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 10)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             rows = connect_instances.list_instances(conn, call.region, sequence_position(call.params.get("NextToken")),
                                                     limit + 1)
         rows, token = page(rows, limit, lambda row: (row.created_at, str(row.seq)))
@@ -216,7 +216,7 @@ class ConnectProvider(Provider):
         """`id` describes the published flow; `id:$SAVED` the flow as last saved, published or not."""
         identifier = call.params["ContactFlowId"]
         saved = identifier.endswith(SAVED_QUALIFIER)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             instance = self._instance(conn, call, call.params["InstanceId"])
             flow = self._flow(conn, instance, identifier.removesuffix(SAVED_QUALIFIER))
             if flow.status != "PUBLISHED" and not saved:
@@ -230,7 +230,7 @@ class ConnectProvider(Provider):
 
     def list_contact_flows(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             instance = self._instance(conn, call, call.params["InstanceId"])
             rows = contact_flows.list_flows(conn, instance.id, call.params.get("ContactFlowTypes"),
                                             sequence_position(call.params.get("NextToken")), limit + 1)
@@ -447,7 +447,7 @@ class ConnectProvider(Provider):
         return contact_id
 
     def describe_contact(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             contact = self._contact(conn, call)
             if contact is None:
                 raise NotFound(f"Contact {call.params['ContactId']} not found in instance {call.params['InstanceId']}")

@@ -37,7 +37,7 @@ class EventTriggersProvider(Provider):
             return _trigger_view(conn, domain, name)
 
     def get_event_trigger(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             return _trigger_view(conn, domain, call.params["EventTriggerName"])
 
@@ -63,7 +63,7 @@ class EventTriggersProvider(Provider):
     def list_event_triggers(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             rows = store.list_triggers(conn, domain.id, after and after[1], limit + 1)
             rows, token = page(rows, limit, lambda row: (row[2], row[0]))
@@ -87,7 +87,7 @@ class EventTriggersProvider(Provider):
             return _integration_view(domain, uri, *store.get_integration(conn, domain.id, uri))
 
     def get_integration(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             found = store.get_integration(conn, domain.id, call.params["Uri"])
             if found is None:
@@ -97,7 +97,7 @@ class EventTriggersProvider(Provider):
     def list_integrations(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             rows = store.list_integrations(conn, domain.id, after and after[1], limit + 1)
         rows, token = page(rows, limit, lambda row: (row[2], row[0]))

@@ -44,13 +44,13 @@ class EventsProvider(Provider):
         return {"RuleArn": arn}
 
     def describe_rule(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return {**self._rule(conn, call, call.params["Name"])["spec"], "CreatedBy": call.account_id}
 
     def list_rules(self, call: Call) -> dict:
         _default_bus(call.params)
         limit = call.params.get("Limit", 100)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             rows = event_rules.listing(conn, call.region, "rule", call.params.get("NamePrefix", ""),
                                        call.params.get("NextToken"), limit + 1)
         token = rows[limit - 1]["name"] if len(rows) > limit else None
@@ -124,7 +124,7 @@ class EventsProvider(Provider):
         return {"FailedEntryCount": len(failed), "FailedEntries": failed}
 
     def list_targets_by_rule(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             rule = self._rule(conn, call, call.params["Rule"])
             targets = self._targets(conn, call.region, rule["name"])
         return {"Targets": [{k: v for k, v in t["spec"].items() if k != "RuleArn"} for t in targets]}
@@ -178,7 +178,7 @@ class EventsProvider(Provider):
         return {"ConnectionArn": arn, "ConnectionState": "AUTHORIZED", "CreationTime": now, "LastModifiedTime": now}
 
     def describe_connection(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             spec = self._named(conn, call, "connection")["spec"]
         view = {k: v for k, v in spec.items() if k not in ("AuthParameters", "CreationTime")}
         return {**view, "CreationTime": self.clock.now()}  # secrets never leave the server
@@ -202,7 +202,7 @@ class EventsProvider(Provider):
         return {"ApiDestinationArn": arn, "ApiDestinationState": "ACTIVE", "CreationTime": now, "LastModifiedTime": now}
 
     def describe_api_destination(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return self._named(conn, call, "api-destination")["spec"]
 
     def delete_api_destination(self, call: Call) -> None:

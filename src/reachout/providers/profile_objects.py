@@ -46,13 +46,13 @@ class ProfileObjectsProvider(Provider):
             return self._object_type_view(conn, domain, name)
 
     def get_profile_object_type(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return self._object_type_view(conn, domain_or_404(conn, call), call.params["ObjectTypeName"])
 
     def list_profile_object_types(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             rows = domains.list_object_types(conn, domain.id, after and after[1], limit + 1)
             rows, token = page(rows, limit, lambda row: (row[2], row[0]))
@@ -96,7 +96,7 @@ class ProfileObjectsProvider(Provider):
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
         type_name, profile_id = call.params["ObjectTypeName"], call.params["ProfileId"]
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             object_type = objects.load_object_type(conn, domain, type_name)
             self._profile_or_404(conn, domain, profile_id)
@@ -149,7 +149,7 @@ class ProfileObjectsProvider(Provider):
             (key["KeyName"], key["Values"]) for key in call.params.get("AdditionalSearchKeys", [])]
         # The model documents OR as the default relationship between search keys.
         match_all = call.params.get("LogicalOperator", "OR") == "AND"
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             for name, _ in conditions:
                 self._search_key_or_400(conn, domain, name)

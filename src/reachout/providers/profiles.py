@@ -42,7 +42,7 @@ class ProfilesProvider(Provider):
             return self._domain_view(conn, domain)
 
     def get_domain(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             return {**self._domain_view(conn, domain), "Stats": domains.stats(conn, domain)}
 
@@ -65,7 +65,7 @@ class ProfilesProvider(Provider):
 
     def list_domains(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             rows = domains.list_domains(conn, call.region, position(call.params.get("NextToken")), limit + 1)
             rows, token = page(rows, limit, lambda d: (d.created_at, d.name))
             items = [{"DomainName": d.name, "CreatedAt": d.created_at, "LastUpdatedAt": d.updated_at,
@@ -87,7 +87,7 @@ class ProfilesProvider(Provider):
             tags.remove_tags(conn, self._tagged(conn, call), call.params["tagKeys"])
 
     def list_tags_for_resource(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return {"tags": tags.get_tags(conn, self._tagged(conn, call))}
 
     def _tagged(self, conn, call: Call) -> str:

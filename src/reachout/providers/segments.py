@@ -70,7 +70,7 @@ class SegmentsProvider(Provider):
                     "SegmentDefinitionArn": arn, "Tags": tags.get_tags(conn, arn)}
 
     def get_segment_definition(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             segment = segment_or_404(conn, domain, call.params["SegmentDefinitionName"])
             return {"SegmentDefinitionName": segment.name, **segment.definition,
@@ -80,7 +80,7 @@ class SegmentsProvider(Provider):
     def list_segment_definitions(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
         after = position(call.params.get("NextToken"))
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             rows = store.list_definitions(conn, domain.id, after[1] if after else None, limit + 1)
             rows, token = page(rows, limit, lambda s: (s.created_at, s.name))
@@ -107,7 +107,7 @@ class SegmentsProvider(Provider):
     # --- membership and estimates ---------------------------------------------------------------------
     def get_segment_membership(self, call: Call) -> dict:
         ids = list(dict.fromkeys(call.params["ProfileIds"]))
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             segment = segment_or_404(conn, domain, call.params["SegmentDefinitionName"])
             found = profiles.get_profiles(conn, domain.id, ids)
@@ -139,7 +139,7 @@ class SegmentsProvider(Provider):
         return {"DomainName": domain.name, "EstimateId": estimate.id, "StatusCode": 201}
 
     def get_segment_estimate(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             estimate = store.get_estimate(conn, domain.id, call.params["EstimateId"])
         if estimate is None:
@@ -172,7 +172,7 @@ class SegmentsProvider(Provider):
         return {"SnapshotId": snapshot_id}
 
     def get_segment_snapshot(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             domain = domain_or_404(conn, call)
             segment = segment_or_404(conn, domain, call.params["SegmentDefinitionName"])
             snapshot = store.get_snapshot(conn, domain.id, segment.name, call.params["SnapshotId"])

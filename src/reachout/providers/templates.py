@@ -55,12 +55,12 @@ class TemplatesProvider(Provider):
             return {"knowledgeBase": self._knowledge_base_view(conn, knowledge_base)}
 
     def get_knowledge_base(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return {"knowledgeBase": self._knowledge_base_view(conn, self._knowledge_base(conn, call))}
 
     def list_knowledge_bases(self, call: Call) -> dict:
         limit = call.params.get("maxResults", 100)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             rows = store.list_knowledge_bases(conn, call.region, sequence_position(call.params.get("nextToken")),
                                               limit + 1)
             rows, token = page(rows, limit, lambda kb: (kb.created_at, str(kb.seq)))
@@ -128,7 +128,7 @@ class TemplatesProvider(Provider):
             return {"messageTemplate": self._template_view(conn, call, knowledge_base, template)}
 
     def get_message_template(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             knowledge_base = self._knowledge_base(conn, call)
             template, qualifier = self._template(conn, call, knowledge_base)
             version = self._version(conn, template, qualifier)
@@ -163,7 +163,7 @@ class TemplatesProvider(Provider):
 
     def list_message_templates(self, call: Call) -> dict:
         limit = call.params.get("maxResults", 100)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             knowledge_base = self._knowledge_base(conn, call)
             rows = store.list_templates(conn, knowledge_base.id, sequence_position(call.params.get("nextToken")),
                                         limit + 1)
@@ -276,7 +276,7 @@ class TemplatesProvider(Provider):
 
     def list_message_template_versions(self, call: Call) -> dict:
         limit = call.params.get("maxResults", 100)
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             knowledge_base = self._knowledge_base(conn, call)
             template, _ = self._template(conn, call, knowledge_base, qualifier_allowed=False)
             rows = store.list_versions(conn, template.id, sequence_position(call.params.get("nextToken")), limit + 1)
@@ -332,7 +332,7 @@ class TemplatesProvider(Provider):
             tags.remove_tags(conn, self._tagged(conn, call), call.params["tagKeys"])
 
     def list_tags_for_resource(self, call: Call) -> dict:
-        with self.db.transaction() as conn:
+        with self.db.read() as conn:
             return {"tags": tags.get_tags(conn, self._tagged(conn, call))}
 
     @staticmethod

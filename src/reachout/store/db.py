@@ -77,9 +77,21 @@ class Database:
         """A consistent read that writes nothing. On SQLite it takes no write lock (WAL readers see
         the last commit and wait for no writer), so reads never queue behind the engine or a write."""
         with FOREGROUND.paced(), self.engine.connect() as connection:
+            # And it cannot write: a read that tried would be a bug (on SQLite a write without the
+            # write lock besides), refused by the database at once.
+            if not self.is_sqlite:
+                connection.execution_options(reachout_read_only=True, postgresql_readonly=True)
+                with connection.begin():
+                    yield connection
+                return
             connection.execution_options(reachout_read_only=True)
-            with connection.begin():
-                yield connection
+            sqlite = connection.connection.driver_connection  # (outside SQLAlchemy's transaction)
+            sqlite.execute("PRAGMA query_only=1")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                sqlite.execute("PRAGMA query_only=0")
 
     def dispose(self) -> None:
         self.engine.dispose()
