@@ -49,7 +49,8 @@ class ConnectAgentsProvider:
         self.clock = connect.clock
 
     def _instance(self, conn, call: Call) -> Row:
-        """The call's instance, with its default agent statuses made."""
+        """The call's instance, with its default agent statuses made (a write on first use: so even the
+        agent reads run as transactions)."""
         instance = self.connect._instance(conn, call, call.params["InstanceId"])
         agents.ensure_default_statuses(conn, instance, self.clock.now())
         return instance
@@ -93,7 +94,7 @@ class ConnectAgentsProvider:
             raise NotFound(f"Flow {flow_id} not found in instance {instance.id}")
 
     def describe_queue(self, call: Call) -> dict:
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             queue = self._queue(conn, instance, call.params["QueueId"])
             return {"Queue": {
@@ -107,7 +108,7 @@ class ConnectAgentsProvider:
         """Every queue is STANDARD: Reachout makes no per-agent (AGENT) queues."""
         p = call.params
         limit = p.get("MaxResults", 100)
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             rows = ([] if p.get("QueueTypes") and "STANDARD" not in p["QueueTypes"]
                     else agents.list_queues(conn, instance.id, sequence_position(p.get("NextToken")), limit + 1))
@@ -178,7 +179,7 @@ class ConnectAgentsProvider:
         return {"RoutingProfileArn": arn, "RoutingProfileId": profile_id}
 
     def describe_routing_profile(self, call: Call) -> dict:
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             profile = self._profile(conn, instance, call.params["RoutingProfileId"])
             configs = agents.profile_queues(conn, profile.id, manual=None)
@@ -198,7 +199,7 @@ class ConnectAgentsProvider:
 
     def list_routing_profiles(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             rows = agents.list_routing_profiles(conn, instance.id, sequence_position(call.params.get("NextToken")),
                                                 limit + 1)
@@ -209,7 +210,7 @@ class ConnectAgentsProvider:
 
     def list_routing_profile_queues(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             profile = self._profile(conn, instance, call.params["RoutingProfileId"])
             rows = agents.profile_queues(conn, profile.id, after=sequence_position(call.params.get("NextToken")),
@@ -295,7 +296,7 @@ class ConnectAgentsProvider:
             raise DomainError("A user of a SAML instance has no DirectoryUserId or IdentityInfo.Email")
 
     def describe_user(self, call: Call) -> dict:
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             user = self._user(conn, instance, call.params["UserId"])
             return {"User": {
@@ -307,7 +308,7 @@ class ConnectAgentsProvider:
 
     def list_users(self, call: Call) -> dict:
         limit = call.params.get("MaxResults", 100)
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             rows = agents.list_users(conn, instance.id, sequence_position(call.params.get("NextToken")), limit + 1)
         rows, token = page(rows, limit, lambda row: (row.created_at, str(row.seq)))
@@ -355,7 +356,7 @@ class ConnectAgentsProvider:
         return {"AgentStatusARN": arn, "AgentStatusId": status_id}
 
     def describe_agent_status(self, call: Call) -> dict:
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             status = self._status(conn, instance, call.params["AgentStatusId"])
             return {"AgentStatus": {
@@ -367,7 +368,7 @@ class ConnectAgentsProvider:
     def list_agent_statuses(self, call: Call) -> dict:
         p = call.params
         limit = p.get("MaxResults", 100)
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             rows = agents.list_statuses(conn, instance.id, p.get("AgentStatusTypes"),
                                         sequence_position(p.get("NextToken")), limit + 1)
@@ -407,7 +408,7 @@ class ConnectAgentsProvider:
         limit = p.get("MaxResults", 100)
         after = sequence_position(p.get("NextToken"))
         now = self.clock.now()
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             queue_ids = {self._queue(conn, instance, q).id for q in filters.get("Queues", [])}
             profile_ids = {self._profile(conn, instance, r).id for r in filters.get("RoutingProfiles", [])}
@@ -485,7 +486,7 @@ class ConnectAgentsProvider:
         limit = p.get("MaxResults", 100)
         offset = sequence_position(p.get("NextToken")) or 0
         now = self.clock.now()
-        with self.db.read() as conn:
+        with self.db.transaction() as conn:
             instance = self._instance(conn, call)
             queues = {q.id: q for q in (self._queue(conn, instance, i) for i in filters.get("Queues", []))}
             profiles = {r.id: r for r in (self._profile(conn, instance, i) for i in filters.get("RoutingProfiles", []))}
