@@ -398,10 +398,15 @@ def test_the_live_page_follows_the_campaign_as_the_virtual_clock_moves(tab, cons
     assert sum(outcomes) == len(people)  # whatever the simulated carrier made of each
     expect(page.locator("#suppressions")).to_contain_text("1")
     assert page.locator("#events tbody tr").count() >= len(people)
+    # a message's end says what became of it
+    assert set(page.locator("#events td[data-label=Outcome]").all_inner_texts()) & {"DELIVERED", "HARD_BOUNCE",
+                                                                                   "SOFT_BOUNCE", "UNDELIVERABLE"}
     assert page.locator("svg.chart rect.bar").count() == 1
     # the head's actions follow the state too: a completed campaign can only be deleted
     expect(page.locator("#live-state")).to_have_text("Completed")
     expect(page.locator(".head .actions button")).to_have_text(["Delete"])
+    expect(page.locator(".foot time")).to_have_text(page.locator("#live-now").inner_text())  # the clock moved too
+    assert page.locator(".foot time").get_attribute("datetime") == page.locator("#live-now").get_attribute("datetime")
     tab.shoot("live-running")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from reachout.store.tables import (event_trigger_evaluations, event_trigger_invocations, event_triggers,
                                    object_types, profile_attributes, profile_domains, profile_integrations,
@@ -30,9 +30,14 @@ def create_domain(conn: Connection, region: str, name: str, arn: str, config: di
 
 
 def get_domain(conn: Connection, region: str, name: str, *, for_update: bool = False) -> Domain | None:
-    query = select(profile_domains).where(profile_domains.c.region == region, profile_domains.c.name == name)
-    row = conn.execute(query.with_for_update() if for_update else query).first()
+    row = conn.execute(_DOMAIN_FOR_UPDATE if for_update else _DOMAIN, {"region": region, "name": name}).first()
     return Domain(**row._asdict()) if row else None
+
+
+# Built once: every Customer Profiles call looks its domain up.
+_DOMAIN = select(profile_domains).where(profile_domains.c.region == bindparam("region"),
+                                        profile_domains.c.name == bindparam("name"))
+_DOMAIN_FOR_UPDATE = _DOMAIN.with_for_update()
 
 
 def find_domain_by_arn(conn: Connection, arn: str) -> Domain | None:
@@ -93,9 +98,12 @@ def put_object_type(conn: Connection, domain_id: int, name: str, definition: dic
 
 def get_object_type(conn: Connection, domain_id: int, name: str):
     """(definition, created_at, updated_at), or None."""
-    row = conn.execute(select(object_types).where(object_types.c.domain_id == domain_id,
-                                                  object_types.c.name == name)).first()
+    row = conn.execute(_OBJECT_TYPE, {"domain_id": domain_id, "name": name}).first()
     return (row.definition, row.created_at, row.updated_at) if row else None
+
+
+_OBJECT_TYPE = select(object_types).where(object_types.c.domain_id == bindparam("domain_id"),
+                                          object_types.c.name == bindparam("name"))
 
 
 def list_object_types(conn: Connection, domain_id: int, after: str | None, limit: int):

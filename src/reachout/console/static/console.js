@@ -68,6 +68,9 @@ if (live) {
         const fresh = live.querySelector("#live-actions"), shown = document.querySelector(".head .actions");
         const actions = fresh && fresh.content.querySelector(".actions");
         if (actions && shown && actions.dataset.state !== shown.dataset.state) shown.replaceWith(actions);
+        // And the footer's clock reads the instant the figures are of.
+        const clock = document.querySelector(".foot time"), now = live.querySelector("#live-now");
+        if (clock && now) { clock.dateTime = now.dateTime; clock.textContent = now.textContent; }
       }
     } catch (error) {
       // The server is away for a moment: the next round tries again.
