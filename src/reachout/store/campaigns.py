@@ -93,13 +93,23 @@ def delete_campaign(conn: Connection, campaign_id: str) -> None:
 def list_campaigns(conn: Connection, region: str, instance_id: str | None, after: int | None,
                    limit: int) -> list[tuple[int, Campaign]]:
     """(seq, campaign) in creation order; `after` is the seq of the last campaign of the previous page."""
-    query = select(campaigns).where(campaigns.c.region == region)
-    if instance_id is not None:
-        query = query.where(campaigns.c.connect_instance_id == instance_id)
-    if after is not None:
-        query = query.where(campaigns.c.seq > after)
-    query = query.order_by(campaigns.c.seq).limit(limit)
-    return [(row.seq, _campaign(row)) for row in conn.execute(query)]
+    query = _LISTINGS[instance_id is not None, after is not None]
+    return [(row.seq, _campaign(row)) for row in conn.execute(query, {
+        "region": region, "instance_id": instance_id, "after": after, "limit": limit})]
+
+
+def _listing(by_instance: bool, paged: bool):
+    query = select(campaigns).where(campaigns.c.region == bindparam("region"))
+    if by_instance:
+        query = query.where(campaigns.c.connect_instance_id == bindparam("instance_id"))
+    if paged:
+        query = query.where(campaigns.c.seq > bindparam("after"))
+    return query.order_by(campaigns.c.seq).limit(bindparam("limit"))
+
+
+# Built once per form (filtered by instance or not, first page or not): listings are frequent calls.
+_LISTINGS = {(by_instance, paged): _listing(by_instance, paged) for by_instance in (False, True)
+             for paged in (False, True)}
 
 
 _COUNT = select(
