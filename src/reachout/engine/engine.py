@@ -8,9 +8,9 @@ import socket
 import threading
 from datetime import datetime, timedelta
 
+from reachout import collector
 from reachout.channels import Channel
 from reachout.channels.telephony import Telephony
-from reachout import collector
 from reachout.clock import Clock, VirtualClock
 from reachout.engine import campaigns, requests
 from reachout.engine.agent_desk import AgentDesk

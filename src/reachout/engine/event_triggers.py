@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -78,10 +79,8 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
             for index in range(len(ingested)):
                 record(name, index, False, f"the trigger no longer fits its object type: {trigger.message}")
             continue
-        shared = _verdicts_of(trigger)
-        if len(shared) > SHARED_VERDICTS:
-            shared.clear()
-        verdicts = event_trigger.evaluate_each(trigger, [item.object for item in ingested], fields, shared)
+        verdicts = event_trigger.evaluate_each(trigger, [item.object for item in ingested], fields,
+                                               _verdicts_of(trigger))
         held = [item for item, verdict in zip(ingested, verdicts) if verdict.fired]
         members = _members(conn, domain, trigger, held)
         eligible = []
@@ -98,7 +97,7 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
     if firing:
         _fire(conn, domain, ingested, firing, now, record)
     for rows in made:
-        rows.sort(key=_by_trigger)  # (stable: a trigger's campaigns stay in their order)
+        rows.sort(key=attrgetter("trigger_name"))  # (stable: a trigger's campaigns stay in their order)
     store.record_evaluations(conn, [row for rows in made for row in rows])
     # One event per object, all its triggers' verdicts in it: with the domain's 20 triggers an event
     # per verdict made 20 (19 of them "conditions not met"), and as many outbox rows and deliveries.
@@ -112,10 +111,6 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
          "evaluations": [{"eventTriggerName": row.trigger_name, "fired": row.fired, "reason": row.reason,
                           "campaignId": row.campaign_id, "requestId": row.request_id} for row in rows]}))
         for item, rows in zip(ingested, made)], now)
-
-
-def _by_trigger(evaluation: event_trigger.Evaluation) -> str:
-    return evaluation.trigger_name
 
 
 def _members(conn: Connection, domain: Domain, trigger: event_trigger.EventTrigger,
@@ -139,12 +134,18 @@ def _parsed(name: str, definition: str, fields: tuple[tuple[str, str], ...]) -> 
         return error
 
 
-@lru_cache(maxsize=512)
 def _verdicts_of(trigger: event_trigger.EventTrigger) -> dict:
     """The trigger's verdicts by reading, kept across ingestions (a batch of a few objects would share
     few); started afresh past SHARED_VERDICTS entries."""
-    verdicts: dict = {}
-    return verdicts
+    shared = _shared_verdicts(trigger)
+    if len(shared) > SHARED_VERDICTS:
+        shared.clear()
+    return shared
+
+
+@lru_cache(maxsize=512)
+def _shared_verdicts(trigger: event_trigger.EventTrigger) -> dict:
+    return {}
 
 
 SHARED_VERDICTS = 10_000
