@@ -170,6 +170,27 @@ def test_limits_hold_across_two_campaigns_targeting_the_same_people(engine_serve
                                                for s in limited)
 
 
+def test_limits_hold_across_channels_dispatched_at_once(engine_server):
+    # Email and SMS of one campaign fall due together; on PostgreSQL each channel is dispatched by a
+    # thread of its own, at the same time: the recipients' row locks still let one message each through.
+    world = World(engine_server)
+    people = [world.person("both", EmailAddress=f"b{i}@example.com", PhoneNumber=f"+1212555{i:04}")
+              for i in range(40)]
+    world.campaigns.put_instance_communication_limits(connectInstanceId=world.instance, communicationLimitsConfig={
+        "allChannelSubtypes": {"communicationLimitsList": [{"maxCountPerRecipient": 1, "frequency": 1, "unit": "DAY"}]}})
+    campaign_id = world.campaign(world.segment("both"), {**EMAIL, **SMS})
+
+    advance(engine_server, seconds=600)
+
+    contacts = records(engine_server, campaign_id, "contacts")
+    assert len(contacts) == 2 * len(people)
+    sent = sorted(c["recipient"] for c in contacts if c["dispatched_at"])
+    assert sent == sorted(people)  # one message each, by whichever channel got there first
+    limited = records(engine_server, campaign_id, "suppressions")
+    assert sorted(s["recipient"] for s in limited) == sorted(people)
+    assert all("communication limit reached: 1 per 1 day" in s["reason"] for s in limited)
+
+
 def test_repeats_enter_new_members_but_not_active_ones(engine_server):
     world = World(engine_server)
     first = world.person("repeat", EmailAddress="r1@example.com")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reachout.domain import template as templating
 from reachout.domain.template import TemplateError, check_content, preview, render, render_for_contact
@@ -498,6 +500,47 @@ def test_render_for_contact_names_profile_fields_the_connect_way():
         "body": {"plainText": {"content": "O'Brien <Jr> Paris 75001 Lyon Gold A-7 inst-1 p-1"},
                  "html": {"content": "<p>O&#39;Brien &lt;Jr&gt;</p>"}},
         "headers": [{"name": "X-Tier", "value": "Gold"}]}}
+
+
+def test_profile_fields_are_those_the_template_reads():
+    assert templating.profile_fields(email_content(
+        subject="{{Attributes.Customer.FirstName}} {{Attributes.Campaign.Name}} {{Attributes.OrderId}}",
+        html="{{Attributes.Customer.City}} {{Attributes.Customer.ShippingCity}} {{Attributes.Customer.ProfileId}}",
+        text="{{Attributes.Customer.Attributes.Tier}} {{Attributes.Customer.MailingAddress.State}}")) == {
+        "FirstName", "Address", "ShippingAddress", "Attributes", "MailingAddress"}
+    assert templating.profile_fields(sms_content("Hello")) == set()
+    for anything in ("{{Attributes.Customer}}", "{% for k in Attributes.Customer %}{{k}}{% endfor %}",
+                     "{{Attributes.Customer.get('FirstName')}}", "{{Attributes.Customer.Nickname}}",
+                     "{{Attributes[name]}}"):
+        assert templating.profile_fields(sms_content(anything)) is None, anything
+
+
+_PROFILE_VALUES = {"FirstName": "Zoë", "LastName": "O'Brien", "AccountNumber": "AC-1",
+                   "Address": {"City": "Paris", "PostalCode": "75001"}, "ShippingAddress": {"City": "Lyon"},
+                   "BillingAddress": {"Country": "FR"}, "Attributes": {"Tier": "Gold"}}
+_CUSTOMER_READS = ["FirstName", "LastName", "AccountNumber", "MiddleName", "City", "PostalCode", "ShippingCity",
+                   "BillingCountry", "MailingCity", "Address.City", "Attributes.Tier", "Attributes", "ProfileId",
+                   "Nickname", "FirstName | default('-')", "MiddleName | default('-')", "get('LastName')", ""]
+
+
+@settings(max_examples=200, deadline=None)
+@given(present=st.sets(st.sampled_from(sorted(_PROFILE_VALUES))),
+       reads=st.lists(st.sampled_from(_CUSTOMER_READS), min_size=1, max_size=4))
+def test_a_profile_read_only_as_far_as_its_template_reads_renders_the_same(present, reads):
+    # Reference: the whole profile. Tried: only the fields profile_fields names (None: all of them).
+    content = sms_content(" ".join("{{Attributes.Customer" + ("." + read if read else "") + "}}" for read in reads))
+    profile = {"ProfileId": "p-1", **{name: _PROFILE_VALUES[name] for name in present}}
+    fields = templating.profile_fields(content)
+    read = profile if fields is None else {name: value for name, value in profile.items()
+                                           if name == "ProfileId" or name in fields}
+
+    def outcome(of: dict):
+        try:
+            return render_for_contact(content, of, {}, CAMPAIGN)
+        except TemplateError as error:
+            return error.message
+
+    assert outcome(read) == outcome(profile)
 
 
 def test_template_parameters_cannot_shadow_the_profile_or_the_campaign():

@@ -13,8 +13,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 GIVE_WAY = 2.0  # pause after a unit of background work, as a multiple of its duration
 MAX_PAUSE = 0.1  # seconds: a long unit (a big snapshot) does not stall the engine for long after it
@@ -28,6 +29,7 @@ MIN_PAUSE = 0.002
 # falling between calls, would run unpaced.
 RECENT = 0.02
 SWITCH_INTERVAL = 0.001  # seconds a thread may keep the interpreter lock while another waits for it
+T = TypeVar("T")
 
 
 class Foreground:
@@ -64,6 +66,19 @@ class Foreground:
         finally:
             self._thread.background = False
             sys.setswitchinterval(previous)
+
+    def carried(self, work: Callable[..., T]) -> Callable[..., T]:
+        """`work`, to run on another thread (a pool's) as the calling thread's kind of work: paced when
+        the caller is a background thread."""
+        background = getattr(self._thread, "background", False)
+
+        def run(*args) -> T:
+            self._thread.background = background
+            try:
+                return work(*args)
+            finally:
+                self._thread.background = False
+        return run
 
     @contextmanager
     def paced(self) -> Iterator[None]:

@@ -38,14 +38,17 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
+from typing import NamedTuple
 
 from jinja2 import StrictUndefined, Undefined, meta, nodes
 from jinja2 import TemplateError as JinjaError
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.utils import missing
+from markupsafe import escape
 
 from reachout.domain.errors import DomainError
-from reachout.domain.template_limits import LimitedSandbox, budget
+from reachout.domain.profile import ADDRESS_PARTS, COLUMNS
+from reachout.domain.template_limits import Budget, LimitedSandbox, budget, size
 from reachout.json_text import read_json
 
 CHANNEL_CONTENT = {"EMAIL": "email", "SMS": "sms"}  # channel subtype -> its member of the content union
@@ -123,6 +126,36 @@ def attribute_types(content: dict) -> list[str]:
         namespace = rest.partition(".")[0] if root == "Attributes" else ""
         kinds.add(ATTRIBUTE_TYPES.get(namespace, "CUSTOM"))
     return sorted(kinds)
+
+
+def profile_fields(content: dict) -> set[str] | None:
+    """The profile fields (Customer Profiles names) the content reads through `Attributes.Customer`, so
+    that a campaign reads no more of each recipient's profile than its template shows; None when it
+    may read any (the whole `Attributes.Customer`, a name that is no field, a dynamic lookup)."""
+    fields: set[str] = set()
+    for path in placeholders(content):
+        names = path.split(".")
+        if names[0] != "Attributes":
+            continue
+        if len(names) == 1 or (names[1] == "Customer" and len(names) == 2):
+            return None
+        if names[1] != "Customer" or names[2] == "ProfileId":
+            continue
+        field = _field_of(names[2])
+        if field is None:
+            return None
+        fields.add(field)
+    return fields
+
+
+def _field_of(name: str) -> str | None:
+    """The profile field `Attributes.Customer.<name>` comes from (`ShippingCity` -> ShippingAddress)."""
+    if name in COLUMNS:
+        return name
+    for field, prefix in ADDRESSES.items():
+        if name.startswith(prefix) and name[len(prefix):] in ADDRESS_PARTS:
+            return field
+    return None
 
 
 # --- rendering -------------------------------------------------------------------------------------
@@ -214,6 +247,7 @@ def _capitalised(value):
             (item if key == "custom" else _capitalised(item)) for key, item in value.items()}
 
 
+@lru_cache(maxsize=256)
 def _pascal(name: str) -> str:
     """connect_instance_id, connectInstanceId -> ConnectInstanceId."""
     return "".join(word[:1].upper() + word[1:] for word in name.split("_"))
@@ -372,19 +406,25 @@ def _compile(source: str, html: bool, strict: bool):
     return _environment(html, strict).from_string(source)
 
 
-def _render(source: str, html: bool, variables: dict, strict: bool, label: str) -> str:
+def _render_jinja(source: str, html: bool, variables: dict, strict: bool, label: str) -> str:
+    """The part rendered by Jinja: any template (`_render` takes a shortcut for plain ones)."""
     template = _compiled(source, html, strict, label)
     scopes = {name: _Scope(value, name) if isinstance(value, dict) else value for name, value in variables.items()}
     try:
         with budget():
             rendered = template.render(scopes)
         return one_line(rendered) if _is_header(label) else rendered
-    except _MissingVariable as error:
-        raise TemplateError(f"Cannot render the {label}: {error}", error.variable) from None
-    except SecurityError as error:
-        raise TemplateError(f"The {label} does something templates may not: {error}") from None
     except (JinjaError, ArithmeticError, TypeError, ValueError, LookupError, RecursionError) as error:
-        raise TemplateError(f"Cannot render the {label}: {error}") from None
+        raise _failure(error, label) from None
+
+
+def _failure(error: Exception, label: str) -> TemplateError:
+    """Why the part cannot be rendered, as the API words it."""
+    if isinstance(error, _MissingVariable):
+        return TemplateError(f"Cannot render the {label}: {error}", error.variable)
+    if isinstance(error, SecurityError):
+        return TemplateError(f"The {label} does something templates may not: {error}")
+    return TemplateError(f"Cannot render the {label}: {error}")
 
 
 @lru_cache(maxsize=4096)
@@ -425,3 +465,105 @@ def _references(source: str, label: str) -> set[str]:
     except TemplateSyntaxError as error:
         raise TemplateError(f"The {label} is not a valid template: {error.message} (line {error.lineno})") from None
 
+
+# --- plain substitution ----------------------------------------------------------------------------
+# Nearly every part is literal text and placeholders such as `{{Attributes.Customer.FirstName}}`, and
+# Jinja's render costs more than the rest of a recipient's dispatch. A plain part is rendered by
+# looking its placeholders up, with exactly Jinja's result: its text and escaping, its errors and its
+# size limit. Anything else goes to Jinja, as does a value this does not print as Jinja prints it.
+_PRINTABLE = (str, int, float, bool, type(None))  # what Jinja prints as str(value), or escape(value) in HTML
+
+
+class _Lookup(NamedTuple):
+    """A placeholder `{{Attributes.Customer.FirstName}}` or `{{Attributes["Customer"].FirstName}}`."""
+
+    keys: tuple[str, ...]  # ("Attributes", "Customer", "FirstName")
+    name: str  # "Attributes.Customer.FirstName", as a missing variable is named
+    # A miss at keys[named_from] or after is Jinja's `variable <name> has no value`, when it prints
+    # the undefined value; a miss before it fails another way (see `_lookup`), which Jinja words.
+    named_from: int
+
+
+def _render(source: str, html: bool, variables: dict, strict: bool, label: str) -> str:
+    """The part for these variables: by plain substitution where it can be, by Jinja where not.
+    Previews (not strict) are rare and render placeholders without a value: Jinja renders them."""
+    if strict:
+        _compiled(source, html, strict, label)  # an invalid source is refused as Jinja refuses it
+        pieces = _plain_pieces(source)
+        if pieces is not None:
+            try:
+                rendered = _substituted(pieces, html, variables)
+            except (_MissingVariable, SecurityError) as error:
+                raise _failure(error, label) from None
+            if rendered is not None:
+                return one_line(rendered) if _is_header(label) else rendered
+    return _render_jinja(source, html, variables, strict, label)
+
+
+@lru_cache(maxsize=4096)
+def _plain_pieces(source: str) -> tuple[str | _Lookup, ...] | None:
+    """The part as literal text and lookups, read from the tree Jinja compiles (the sandbox's parse);
+    None unless it is only those."""
+    pieces: list[str | _Lookup] = []
+    for statement in _environment(False, True).parse(source).body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            # TemplateData is the text as Jinja outputs it: newlines made "\n", whitespace control and
+            # comments applied, `{% raw %}` read, trailing newline kept; never escaped nor counted.
+            piece = node.data if isinstance(node, nodes.TemplateData) else _lookup(node)
+            if piece is None:
+                return None
+            pieces.append(piece)
+    return tuple(pieces)
+
+
+def _lookup(node: nodes.Node) -> _Lookup | None:
+    """A Name followed by attributes and constant string keys, as a _Lookup; None for anything else."""
+    keys: list[str] = []
+    chained = None  # of the last steps, how many a missing value takes into its name
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr):
+            keys.append(node.attr)
+        elif isinstance(node.arg, nodes.Const) and type(node.arg.value) is str:
+            keys.append(node.arg.value)
+        else:
+            return None
+        # `missing.x` is a missing `...x`; `missing["x"]` and `missing.__x` fail as `missing` is
+        # looked up, and `missing._x` is an unsafe attribute.
+        if chained is None and (isinstance(node, nodes.Getitem) or node.attr.startswith("_")):
+            chained = len(keys) - 1
+        node = node.node
+    # `self` is the template itself and globals (`range`, ...) are found where variables are not.
+    if not isinstance(node, nodes.Name) or node.name == "self" or node.name in _environment(False, True).globals:
+        return None
+    keys.append(node.name)
+    keys.reverse()
+    return _Lookup(tuple(keys), ".".join(keys), 0 if chained is None else len(keys) - 1 - chained)
+
+
+def _substituted(pieces: tuple[str | _Lookup, ...], html: bool, variables: dict) -> str | None:
+    """The part rendered from its pieces, as `_render_jinja` renders it; None when Jinja must."""
+    spent, texts = Budget(), []
+    for piece in pieces:
+        if type(piece) is str:
+            texts.append(piece)
+            continue
+        value = variables
+        for depth, key in enumerate(piece.keys):
+            if not isinstance(value, dict):
+                return None  # an attribute of a value (a string's method, ...)
+            if key not in value:
+                if depth < piece.named_from:
+                    return None
+                spent.output(size(_Missing(name=piece.name)))  # Jinja counts what it prints before printing it
+                raise _MissingVariable(piece.name)
+            value = value[key]  # as `_Scope.lookup`, which takes attributes and keys alike
+        if type(value) not in _PRINTABLE:
+            return None  # a dict prints as JSON (`_Scope`), a list as Python
+        spent.output(size(value))
+        try:
+            texts.append(escape(value) if html else str(value))
+        except ValueError:
+            return None  # an int too long to print: Jinja says so
+    return "".join(texts)

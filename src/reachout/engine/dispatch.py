@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,7 @@ from reachout.domain.regime import Regime
 from reachout.domain.window import Window
 from reachout.engine import calls, campaigns, compliance, notify, reattempts
 from reachout.engine.rendering import Renderer
+from reachout.foreground import FOREGROUND
 from reachout.store import campaigns as campaign_store
 from reachout.store import instances, plans, work
 from reachout.store.db import Database
@@ -64,6 +66,7 @@ class Dispatcher:
         self.lease = lease
         self.batch = batch
         self.paced_elsewhere = lambda campaign, channel: False  # agent-assisted calls: engine/dialer.py
+        self._pool: ThreadPoolExecutor | None = None  # PostgreSQL: the channels' threads (dispatch_due)
 
     # --- dispatch ----------------------------------------------------------------------------
     def dispatch_due(self, now: datetime, budget: dict[str, int]) -> int:
@@ -87,23 +90,42 @@ class Dispatcher:
             due = work.due_by_campaign(conn, work.PLANNED, now)
             running = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
         due = [d for d in due if not self.paced_elsewhere(running.get(d[0]), d[1])]
-        for channel, shares in _shares(due, running, budget).items():
-            for campaign_id, quota in shares.items():
-                while quota > 0:
-                    with self.db.transaction() as conn:
-                        # Each claimed contact is dropped, deferred, limited or reserved (and leased) below.
-                        claimed = work.claim_contacts(conn, [work.PLANNED], now, self.owner, self.lease,
-                                                      min(quota, self.batch), campaign_id=campaign_id,
-                                                      channel=channel, leased=False)
-                        if not claimed:
-                            break
-                        messages = self._render(conn, running[campaign_id], claimed, now)
-                        ready = self._reserve(conn, running[campaign_id],
-                                              [c for c in claimed if c.id in messages], now)
-                    quota -= len(claimed)
-                    handled += len(claimed)
-                    self._send(ready, now, messages)
+        shares = _shares(due, running, budget)
+        if self.db.is_sqlite or len(shares) < 2:
+            return handled + sum(self._dispatch_channel(channel, quotas, running, now)
+                                 for channel, quotas in shares.items())
+        # PostgreSQL: a thread (and connection) per channel, so that one channel's statements run in
+        # the database while another's messages are made here. They touch different contacts; the
+        # recipients they share are counted under row locks taken in order (work.lock_recipients).
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=len(self.channels), thread_name_prefix="reachout-dispatch")
+        dispatching = FOREGROUND.carried(self._dispatch_channel)
+        return handled + sum(self._pool.map(lambda share: dispatching(*share, running, now), shares.items()))
+
+    def _dispatch_channel(self, channel: str, quotas: dict[str, int], running: dict[str, Campaign | None],
+                          now: datetime) -> int:
+        """Dispatches one channel's share of due contacts: `quotas`, campaign id -> how many."""
+        handled = 0
+        for campaign_id, quota in quotas.items():
+            while quota > 0:
+                with self.db.transaction() as conn:
+                    # Each claimed contact is dropped, deferred, limited or reserved (and leased) below.
+                    claimed = work.claim_contacts(conn, [work.PLANNED], now, self.owner, self.lease,
+                                                  min(quota, self.batch), campaign_id=campaign_id,
+                                                  channel=channel, leased=False)
+                    if not claimed:
+                        break
+                    messages = self._render(conn, running[campaign_id], claimed, now)
+                    ready = self._reserve(conn, running[campaign_id], [c for c in claimed if c.id in messages], now)
+                quota -= len(claimed)
+                handled += len(claimed)
+                self._send(ready, now, messages)
         return handled
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def _release(self, now: datetime, wanted: int) -> int:
         """Makes the contacts of participants now due from their plans: per campaign, enough to give

@@ -66,6 +66,7 @@ class Engine:
 
     def close(self) -> None:
         """Closes the channels (binds, connections, their threads); the engine must be stopped first."""
+        self.dispatcher.close()
         for name, channel in self.channels.items():
             close = getattr(channel, "close", None)  # adapters that hold nothing open may have none
             try:

@@ -25,7 +25,7 @@ channel; what only a delivery needs is required only by adapters that deliver co
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from sqlalchemy import Connection
@@ -33,7 +33,8 @@ from sqlalchemy import Connection
 from reachout.channels import Channel, Outgoing, described
 from reachout.domain.campaign import Campaign
 from reachout.domain.outbound_request import template_parameters
-from reachout.domain.template import TemplateError, connect_attributes, render_for_contact, render_with_attributes
+from reachout.domain.template import (TemplateError, connect_attributes, profile_fields, render_for_contact,
+                                      render_with_attributes)
 from reachout.store import outbound_requests, phone_numbers
 from reachout.store.profiles import profiles_by_id
 from reachout.store.templates import content_for_arn, content_for_ids
@@ -62,8 +63,11 @@ class Renderer:
         requests = outbound_requests.get_requests(self.conn, [c.request_id for c in contacts if c.request_id])
         settings = {c.id: self._settings(c, requests.get(c.request_id) if c.request_id else None) for c in contacts}
         # The profile, only where there is something to render (recipients without a profile are
-        # their endpoint: they find none and have only the request's parameters and the campaign).
-        profiles = profiles_by_id(self.conn, [c.recipient for c in contacts if settings[c.id][1] is not None])
+        # their endpoint: they find none and have only the request's parameters and the campaign),
+        # and only as far as the templates read it.
+        templates = {id(template): template for _, template, _ in settings.values() if template is not None}
+        profiles = profiles_by_id(self.conn, [c.recipient for c in contacts if settings[c.id][1] is not None],
+                                  _fields_read(templates.values()))
         ready, refused = {}, {}
         for contact in contacts:
             config, template, parameters = settings[contact.id]
@@ -98,19 +102,22 @@ class Renderer:
 
     def _outgoing(self, contact, config: dict, template: tuple[str, dict] | None, parameters: dict, profile: dict,
                   needs_content: bool) -> Outgoing:
-        base = Outgoing(contact.id, contact.id, contact.campaign_id, contact.channel, contact.endpoint, contact.attempt)
+        def outgoing(**message) -> Outgoing:
+            return Outgoing(contact.id, contact.id, contact.campaign_id, contact.channel, contact.endpoint,
+                            contact.attempt, **message)
+
         kind = TEMPLATE_KINDS.get(contact.channel)
         arn = config.get("wisdomTemplateArn")
         if template is None or kind is None:
             if needs_content:
                 raise Unsendable(f"message template {arn} does not exist (or has no such version)" if arn
                                  else f"the campaign's {contact.channel} channel names no message template")
-            return base
+            return outgoing()
         subtype, version = template
         if subtype != kind:
             if needs_content:
                 raise Unsendable(f"message template {arn} is an {subtype} template, not {kind}")
-            return base
+            return outgoing()
         try:
             content = render_for_contact(version["content"], profile, parameters, self._campaign_variables,
                                          defaults=version.get("defaultAttributes"))
@@ -120,14 +127,14 @@ class Renderer:
             sender = config.get("connectSourceEmailAddress")
             if needs_content and not sender:
                 raise Unsendable("the campaign's email channel has no connectSourceEmailAddress")
-            return replace(base, **_email_parts(content), sender=sender,
-                           sender_name=config.get("sourceEmailAddressDisplayName") or None)
+            return outgoing(**_email_parts(content), sender=sender,
+                            sender_name=config.get("sourceEmailAddressDisplayName") or None)
         arn = config.get("connectSourcePhoneNumberArn")
         number = self._numbers.of(arn)
         if needs_content and number is None:
             raise Unsendable(f"connectSourcePhoneNumberArn {arn} names no number Reachout knows (a number claimed "
                              "with ClaimPhoneNumber, or one given as its resource id: .../phone-number/+15550100)")
-        return replace(base, text=_sms_text(content), origination_number=number)
+        return outgoing(text=_sms_text(content), origination_number=number)
 
 
 class ConnectMessages:
@@ -217,6 +224,20 @@ class ConnectMessages:
                                           defaults=version.get("defaultAttributes"))
         except TemplateError as error:  # a DomainError from connect_attributes was refused by the API already
             raise Unsendable(f"message not rendered: {error.message}") from None
+
+
+def _fields_read(templates: Iterable[tuple[str, dict]]) -> set[str] | None:
+    """The profile fields these templates read (None: any of them)."""
+    fields: set[str] = set()
+    for _, version in templates:
+        try:
+            read = profile_fields(version["content"])
+        except TemplateError:  # content no template has (each contact it is for says so)
+            read = None
+        if read is None:
+            return None
+        fields |= read
+    return fields
 
 
 def system_endpoints(conn: Connection, campaign: Campaign, contacts: list) -> dict[str, dict | None]:

@@ -11,6 +11,7 @@ if its objects had been put one by one.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -265,24 +266,42 @@ def _holders(conn: Connection, domain_id: int, pairs: set[tuple[str, str]]) -> d
     by_name: dict[str, list[str]] = {}
     for name, value in pairs:
         by_name.setdefault(name, []).append(value)
-    queries = [select(profile_keys.c.key_name, profile_keys.c.value, profile_keys.c.profile_id)
-               .where(profile_keys.c.domain_id == domain_id, profile_keys.c.key_name == name,
-                      profile_store.one_of(conn, profile_keys.c.value, values))
-               for name, all_values in by_name.items() for values in _slices(all_values, _IN_LIST)]
-    for query in _slices(queries, 10):
-        for name, value, profile_id in conn.execute(union_all(*query) if len(query) > 1 else query[0]):
+    lists = [(name, values) for name, all_values in by_name.items() for values in _slices(all_values, _IN_LIST)]
+    for some in _slices(lists, 10):
+        parameters = {"domain_id": domain_id}
+        for index, (name, values) in enumerate(some):
+            parameters.update({f"name_{index}": name, f"values_{index}": values})
+        for name, value, profile_id in conn.execute(_holders_query(conn.dialect.name, len(some)), parameters):
             holders[(name, value)].append(profile_id)
     return holders
+
+
+@functools.lru_cache(maxsize=32)
+def _holders_query(dialect: str, lists: int):
+    """The holders of the values of `lists` key names (parameters name_<i>, values_<i>), built once:
+    a chunk of one object asks it for every object of a stream."""
+    k = profile_keys.c
+    queries = [select(k.key_name, k.value, k.profile_id)
+               .where(k.domain_id == bindparam("domain_id"), k.key_name == bindparam(f"name_{index}"),
+                      profile_store.one_of_named(dialect, k.value, f"values_{index}")) for index in range(lists)]
+    return union_all(*queries) if lists > 1 else queries[0]
 
 
 def _owners(conn: Connection, domain_id: int, object_type: str, unique_keys: set[str]) -> dict[str, str]:
     """The profile owning the stored object of each of these unique keys that has one."""
     owners = {}
     for keys in _slices(unique_keys, _IN_LIST):
-        owners.update(conn.execute(select(profile_objects.c.unique_key, profile_objects.c.profile_id).where(
-            profile_objects.c.domain_id == domain_id, profile_objects.c.object_type == object_type,
-            profile_store.one_of(conn, profile_objects.c.unique_key, keys))).all())
+        owners.update(conn.execute(_owners_query(conn.dialect.name), {
+            "domain_id": domain_id, "object_type": object_type, "keys": keys}).all())
     return owners
+
+
+@functools.lru_cache(maxsize=4)
+def _owners_query(dialect: str):
+    o = profile_objects.c
+    return select(o.unique_key, o.profile_id).where(o.domain_id == bindparam("domain_id"),
+                                                    o.object_type == bindparam("object_type"),
+                                                    profile_store.one_of_named(dialect, o.unique_key, "keys"))
 
 
 def _held(conn: Connection, domain_id: int, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:

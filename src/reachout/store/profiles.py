@@ -9,12 +9,13 @@ profile itself.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ColumnElement, Connection, any_, bindparam, delete, select, update
+from sqlalchemy import ARRAY, ColumnElement, Connection, Select, any_, bindparam, delete, select, update
 
 from reachout.domain.key_values import key_forms
 from reachout.domain.profile import (COLUMNS, PREDEFINED_KEYS, PREDEFINED_KINDS, as_instant, as_number, key_names,
@@ -24,6 +25,7 @@ from reachout.store.bulk import insert_many
 from reachout.store.tables import profile_attributes, profile_keys, profile_objects, profiles
 
 
+ALL_FIELDS = tuple(COLUMNS)  # a profile's fields, by their Customer Profiles names
 _sequence = itertools.count()
 
 
@@ -37,14 +39,21 @@ def new_id(now: datetime) -> str:
     return f"{millisecond:012x}{next(_sequence) & 0xFFFF_FFFF:08x}{secrets.token_hex(6)}"
 
 
-def profile_of(row) -> dict:
-    """A profiles row as a profile dict (absent fields absent)."""
+def profile_of(row, fields: Iterable[str] = COLUMNS) -> dict:
+    """A profiles row as a profile dict (absent fields absent), of the fields read."""
     profile = {"ProfileId": row.id}
-    for name, column in COLUMNS.items():
-        value = getattr(row, column)
+    for name in fields:
+        value = getattr(row, COLUMNS[name])
         if value not in (None, "", {}, []):
             profile[name] = value
     return profile
+
+
+@functools.lru_cache(maxsize=64)
+def _reading(fields: tuple[str, ...] = ALL_FIELDS) -> Select:
+    """A select of these fields of profiles: not their reach (a JSON document of endpoints and zones,
+    for planning) nor their bookkeeping, which no reader of a profile wants."""
+    return select(profiles.c.id, *(profiles.c[COLUMNS[name]] for name in fields))
 
 
 def save_profile(conn: Connection, domain_id: int, profile: dict, now: datetime, *, new: bool) -> None:
@@ -106,23 +115,26 @@ def predefined_key_rows(domain_id: int, profile: dict) -> list[dict]:
 
 
 def get_profile(conn: Connection, domain_id: int, profile_id: str) -> dict | None:
-    row = conn.execute(select(profiles).where(profiles.c.domain_id == domain_id, profiles.c.id == profile_id)).first()
+    row = conn.execute(_reading().where(profiles.c.domain_id == domain_id, profiles.c.id == profile_id)).first()
     return profile_of(row) if row else None
 
 
 def get_profiles(conn: Connection, domain_id: int, profile_ids: Iterable[str]) -> dict[str, dict]:
-    rows = conn.execute(select(profiles).where(profiles.c.domain_id == domain_id,
-                                               one_of(conn, profiles.c.id, list(profile_ids))))
+    rows = conn.execute(_reading().where(profiles.c.domain_id == domain_id,
+                                       one_of(conn, profiles.c.id, list(profile_ids))))
     return {row.id: profile_of(row) for row in rows}
 
 
-def profiles_by_id(conn: Connection, profile_ids: Iterable[str]) -> dict[str, dict]:
-    """Profiles by id alone, whatever their domain (profile ids are unique across domains)."""
+def profiles_by_id(conn: Connection, profile_ids: Iterable[str], fields: Iterable[str] | None = None
+                   ) -> dict[str, dict]:
+    """Profiles by id alone, whatever their domain (profile ids are unique across domains); of the
+    given fields only (Customer Profiles names), or of all of them."""
     ids = list(set(profile_ids))
     if not ids:
         return {}
-    rows = conn.execute(select(profiles).where(one_of(conn, profiles.c.id, ids)))
-    return {row.id: profile_of(row) for row in rows}
+    fields = ALL_FIELDS if fields is None else tuple(sorted(fields))
+    rows = conn.execute(_reading(fields).where(one_of(conn, profiles.c.id, ids)))
+    return {row.id: profile_of(row, fields) for row in rows}
 
 
 def one_of(conn: Connection, column: ColumnElement, values: list) -> ColumnElement[bool]:
@@ -131,6 +143,13 @@ def one_of(conn: Connection, column: ColumnElement, values: list) -> ColumnEleme
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def one_of_named(dialect: str, column: ColumnElement, name: str) -> ColumnElement[bool]:
+    """`one_of` in a statement built once per dialect, its values given at execution as parameter `name`."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def delete_profile(conn: Connection, domain_id: int, profile_id: str) -> bool:

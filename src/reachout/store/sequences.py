@@ -35,4 +35,7 @@ def set_counter(conn: Connection, name: str, value: int) -> None:
 
 def read_counter(conn: Connection, name: str) -> int | None:
     """The counter's current value, without locking it; None when it was never set."""
-    return conn.execute(select(sequences.c.value).where(sequences.c.name == name)).scalar()
+    return conn.execute(_VALUE, {"name": name}).scalar()
+
+
+_VALUE = select(sequences.c.value).where(sequences.c.name == bindparam("name"))  # (read at every ingestion)
