@@ -145,12 +145,12 @@ def _reenter(conn: Connection, campaign: Campaign, returning: list[tuple[str, st
     if not returning:
         return 0
     limits = campaign.entry_limits_config
-    history = work.entry_history(conn, campaign.id, [profile_id for profile_id, _ in returning])
+    history = work.entry_history(conn, [(campaign.id, profile_id) for profile_id, _ in returning])
     ids = work.new_ids()
     entering: list[NewParticipant] = []
     refused = []
     for profile_id, reach_class in returning:
-        entries, last_entry = history.get(profile_id, (0, None))
+        entries, last_entry = history.get((campaign.id, profile_id), (0, None))
         refusal = _entry_refusal(limits, entries, last_entry, now)
         if refusal:
             refused.append({"campaign_id": campaign.id, "recipient": profile_id, "reason": refusal, "at": now})

@@ -32,6 +32,7 @@ from reachout.domain.contact import NewContact
 from reachout.domain.endpoint import ENDPOINT_FIELDS, valid_number
 from reachout.domain.participant import NewParticipant
 from reachout.domain.reach import reach_of
+from reachout.domain.regime import Regime
 from reachout.engine import campaigns as engine_campaigns
 from reachout.engine import compliance, notify
 from reachout.engine.planning import Planner
@@ -39,23 +40,19 @@ from reachout.store import campaigns as campaign_store
 from reachout.store import outbound_requests, profile_domains, profiles, work
 from reachout.store.db import Database
 
-# Requests taken per transaction: the write lock is held while they are planned (0.2-0.4 ms each),
-# and API writes queue behind it, so a small batch keeps their wait to a few milliseconds.
+# Requests taken per transaction: the write lock is held while they are planned, and API writes (and
+# `reachout ingest` beside the server) queue behind it, so a small batch keeps their wait short.
 BATCH = 25
 
 
 def take_due(db: Database, now: datetime, batch: int = BATCH) -> int:
     """Takes every request due now; returns how many."""
     taken = 0
+    known = _Campaigns()
     while True:
         with db.transaction() as conn:
             claimed = outbound_requests.claim_due(conn, now, batch)
-            by_campaign = defaultdict(list)
-            for request in claimed:
-                by_campaign[request.campaign_id].append(request)
-            for campaign_id, group in by_campaign.items():
-                campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
-                _take(conn, campaign, group, now)
+            _take(conn, claimed, now, known)
         taken += len(claimed)
         if len(claimed) < batch:
             return taken
@@ -65,37 +62,66 @@ def next_due(conn: Connection) -> datetime | None:
     return outbound_requests.next_due(conn)
 
 
-def _take(conn: Connection, campaign: Campaign, group: list[requests.OutboundRequest], now: datetime) -> None:
-    planner = Planner(campaign, now, compliance.regime_of(conn, campaign))
-    domain_id = _domain_id(conn, campaign)
-    settled: dict[str, list[str]] = defaultdict(list)  # status -> request ids
-    suppressed: list[dict] = []
-    entering = []
-    for request in group:
-        recipient, profile, channel = _recipient(conn, domain_id, request)
-        if request.expires_at <= now:
-            status, reason = requests.EXPIRED, requests.expired_reason(request.expires_at)
-        elif campaign.state != RUNNING:
-            status, reason = requests.DROPPED, f"the campaign is {campaign.state}: the request was never sent"
-        elif profile is None:
-            status, reason = requests.DROPPED, f"profile {recipient} was not found in the campaign's profile domain"
-        else:
-            planned = [p for p in planner.plan(reach_of(profile)) if channel is None or p.channel == channel]
-            if planned:
-                entering.append((request, recipient, planned))
-                settled[requests.TAKEN].append(request.id)
-                continue
-            status, reason = requests.DROPPED, f"the campaign has no {channel} channel any more"
-        settled[status].append(request.id)
-        suppressed.append({"campaign_id": campaign.id, "recipient": recipient, "channel": channel,
-                           "reason": reason, "at": now})
+class _Campaigns:
+    """What a pass looks up once per campaign, however many batches its requests come in: the
+    profile domain its source names and its regime. (Its state is read in each batch.)"""
 
-    history = work.entry_history(conn, campaign.id, [recipient for _, recipient, _ in entering])
+    def __init__(self):
+        self._domains: dict[str, int | None] = {}
+        self._regimes: dict[str, Regime | None] = {}
+
+    def domain_id(self, conn: Connection, campaign: Campaign) -> int | None:
+        if campaign.id not in self._domains:
+            self._domains[campaign.id] = _domain_id(conn, campaign)
+        return self._domains[campaign.id]
+
+    def planner(self, conn: Connection, campaign: Campaign, now: datetime) -> Planner:
+        if campaign.id not in self._regimes:
+            self._regimes[campaign.id] = compliance.regime_of(conn, campaign)
+        return Planner(campaign, now, self._regimes[campaign.id])
+
+
+def _take(conn: Connection, claimed: list[requests.OutboundRequest], now: datetime, known: _Campaigns) -> None:
+    """A batch of requests, whatever their campaigns: decided request by request, written together
+    (a batch of an event trigger's firings is typically one request for each of many campaigns)."""
+    by_campaign: dict[str, list[requests.OutboundRequest]] = defaultdict(list)
+    for request in claimed:
+        by_campaign[request.campaign_id].append(request)
+    campaigns = {campaign_id: campaign_store.get_campaign_by_id(conn, campaign_id) for campaign_id in by_campaign}
+    profiles_of = _profiles(conn, {campaign_id: (known.domain_id(conn, campaigns[campaign_id]), group)
+                                   for campaign_id, group in by_campaign.items()})
+    settled: dict[str, list[str]] = defaultdict(list)  # status -> request ids
+    suppressed: dict[str, list[dict]] = defaultdict(list)  # campaign id -> its suppressions
+    entering = []
+    for campaign_id, group in by_campaign.items():
+        campaign = campaigns[campaign_id]
+        planner = known.planner(conn, campaign, now)
+        domain_id = known.domain_id(conn, campaign)
+        for request in group:
+            recipient, profile, channel = _recipient(conn, domain_id, request, profiles_of)
+            if request.expires_at <= now:
+                status, reason = requests.EXPIRED, requests.expired_reason(request.expires_at)
+            elif campaign.state != RUNNING:
+                status, reason = requests.DROPPED, f"the campaign is {campaign.state}: the request was never sent"
+            elif profile is None:
+                status, reason = requests.DROPPED, f"profile {recipient} was not found in the campaign's profile domain"
+            else:
+                planned = [p for p in planner.plan(reach_of(profile)) if channel is None or p.channel == channel]
+                if planned:
+                    entering.append((campaign, request, recipient, planned))
+                    settled[requests.TAKEN].append(request.id)
+                    continue
+                status, reason = requests.DROPPED, f"the campaign has no {channel} channel any more"
+            settled[status].append(request.id)
+            suppressed[campaign_id].append({"campaign_id": campaign_id, "recipient": recipient, "channel": channel,
+                                            "reason": reason, "at": now})
+
+    history = work.entry_history(conn, [(campaign.id, recipient) for campaign, _, recipient, _ in entering])
     new_participants: list[NewParticipant] = []
     new_contacts: list[NewContact] = []
-    for request, recipient, planned in entering:
-        entries, last = history.get(recipient, (0, None))
-        history[recipient] = (entries + 1, now)  # a batch may hold several requests for one recipient
+    for campaign, request, recipient, planned in entering:
+        entries, last = history.get((campaign.id, recipient), (0, None))
+        history[(campaign.id, recipient)] = (entries + 1, now)  # a batch may hold several requests for one recipient
         participant_id = str(uuid.uuid4())
         alive = any(p.due_at for p in planned)
         new_participants.append(NewParticipant(
@@ -114,28 +140,42 @@ def _take(conn: Connection, campaign: Campaign, group: list[requests.OutboundReq
             where = {"campaign_id": campaign.id, "participant_id": participant_id, "contact_id": contact_id,
                      "recipient": recipient, "channel": p.channel, "at": now}
             if p.due_at is None:
-                suppressed.append({**where, "reason": p.reason})
+                suppressed[campaign.id].append({**where, "reason": p.reason})
             elif p.due_at > now:
                 later = "" if p.due_at < request.expires_at else \
                     f", after its expirationTime {request.expires_at.isoformat()}: it will expire unsent"
-                suppressed.append({**where, "reason": f"deferred: communication time closed until "
-                                                      f"{p.due_at.isoformat()}{later}"})
+                suppressed[campaign.id].append({**where, "reason": f"deferred: communication time closed until "
+                                                                   f"{p.due_at.isoformat()}{later}"})
     work.insert_participants(conn, new_participants)
     work.insert_contacts(conn, new_contacts)
-    notify.suppressed(conn, campaign, suppressed, now)
+    for campaign_id, rows in suppressed.items():
+        notify.suppressed(conn, campaigns[campaign_id], rows, now)
     for status, ids in settled.items():
         outbound_requests.set_status(conn, ids, status)
     # A segment campaign fed requests as well looks again at whether anything is left.
-    work.wake_campaigns(conn, [campaign.id], now)
+    work.wake_campaigns(conn, by_campaign, now)
 
 
-def _recipient(conn: Connection, domain_id: int | None, request: requests.OutboundRequest):
-    """(recipient, profile to plan with or None if it cannot be found, channel or None for all)."""
+def _profiles(conn: Connection, groups: dict[str, tuple[int | None, list[requests.OutboundRequest]]]
+              ) -> dict[int, dict[str, dict]]:
+    """Domain id -> profile id -> profile, of the profile requests in these campaigns' groups: one
+    read per domain."""
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for domain_id, group in groups.values():
+        if domain_id is not None:
+            wanted[domain_id].update(r.payload["profileId"] for r in group
+                                     if requests.destination(r.kind, r.payload) is None)
+    return {domain_id: profiles.get_profiles(conn, domain_id, ids) for domain_id, ids in wanted.items() if ids}
+
+
+def _recipient(conn: Connection, domain_id: int | None, request: requests.OutboundRequest,
+               profiles_of: dict[int, dict[str, dict]]):
+    """(recipient, profile to plan with or None if it cannot be found, channel or None for all);
+    `profiles_of`: the profiles of profile requests, read beforehand (`_profiles`)."""
     found = requests.destination(request.kind, request.payload)
     if found is None:
         profile_id = request.payload["profileId"]
-        profile = profiles.get_profile(conn, domain_id, profile_id) if domain_id is not None else None
-        return profile_id, profile, None
+        return profile_id, profiles_of.get(domain_id, {}).get(profile_id), None
     channel, endpoint = found
     known = _profile_answering_to(conn, domain_id, channel, endpoint) or {}
     # The request's endpoint comes first in the channel's field order, whatever the profile has.

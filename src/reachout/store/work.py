@@ -176,12 +176,19 @@ def lock_contact(conn: Connection, contact_id: str):
 
 
 # --- participants --------------------------------------------------------------------------------
-def entry_history(conn: Connection, campaign_id: str, profile_ids: list[str]) -> dict[str, tuple[int, datetime]]:
-    """profile id -> (entries so far, last entry time), for entry limits."""
-    query = (select(participants.c.profile_id, func.count(), func.max(participants.c.entered_at))
-             .where(participants.c.campaign_id == campaign_id, participants.c.profile_id.in_(profile_ids))
-             .group_by(participants.c.profile_id))
-    return {profile_id: (count, last) for profile_id, count, last in conn.execute(query)}
+def entry_history(conn: Connection, entering: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, datetime]]:
+    """(campaign id, profile id) -> (entries so far, last entry time), for entry limits; of these
+    pairs, in one statement whatever their campaigns."""
+    wanted = set(entering)
+    if not wanted:
+        return {}
+    p = participants.c
+    query = (select(p.campaign_id, p.profile_id, func.count(), func.max(p.entered_at))
+             .where(p.campaign_id.in_({campaign for campaign, _ in wanted}),
+                    p.profile_id.in_({profile for _, profile in wanted}))
+             .group_by(p.campaign_id, p.profile_id))
+    return {(campaign, profile): (count, last) for campaign, profile, count, last in conn.execute(query)
+            if (campaign, profile) in wanted}
 
 
 def finish_participants(conn: Connection, participant_ids: Iterable[str], now: datetime) -> None:
