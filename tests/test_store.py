@@ -83,3 +83,35 @@ def test_profiles_written_before_reach_existed_get_theirs_when_migrated(tmp_path
                                         "EmailAddress": "ann@example.com",
                                         "Address": {"PostalCode": "10001"}})
     assert its_class == reach_class(json.loads(reach))
+
+
+def test_evaluations_recorded_per_trigger_become_one_row_per_object_when_migrated(tmp_path):
+    """0018 gathers the rows of each object's evaluations (one per trigger until then) into one row;
+    the listing reads them as before."""
+    from reachout.store.event_triggers import evaluations
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0017")
+        for row in [("big", "o-1", 1, "fired for campaign c-1", "c-1", "r-1", "08:00:00"),
+                    ("small", "o-1", 0, "conditions not met: Total", None, None, "08:00:00"),
+                    ("big", "o-2", 0, "conditions not met: Total", None, None, "08:00:01"),
+                    ("small", "o-2", 0, "conditions not met: Total", None, None, "08:00:01")]:
+            conn.execute(text("INSERT INTO event_trigger_evaluations (domain_id, trigger_name, object_type, profile_id, "
+                              "object_key, fired, reason, campaign_id, request_id, at) VALUES (1, :t, 'Order', 'p1', "
+                              ":k, :f, :why, :c, :r, '2026-01-05 ' || :at)"),
+                         dict(zip(("t", "k", "f", "why", "c", "r", "at"), row)))
+    engine.dispose()
+    database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    with database.transaction() as conn:
+        assert conn.execute(text("SELECT count(*) FROM event_trigger_evaluations")).scalar() == 2
+        listed = evaluations(conn, 1)
+        big = evaluations(conn, 1, trigger_name="big", limit=1)
+    database.dispose()
+    assert [(e["object_key"], e["trigger_name"], e["fired"]) for e in listed] == [
+        ("o-2", "small", False), ("o-2", "big", False), ("o-1", "small", False), ("o-1", "big", True)]
+    assert listed[-1]["request_id"] == "r-1" and listed[-1]["reason"] == "fired for campaign c-1"
+    assert [(e["object_key"], e["trigger_name"]) for e in big] == [("o-2", "big")]

@@ -102,8 +102,8 @@ class Verdict:
 
 @dataclass(slots=True)
 class Evaluation:
-    """What one trigger made of one ingested object, as it is recorded (its fields are the columns of
-    the store's event_trigger_evaluations) and announced. (Not frozen: an object makes one per trigger,
+    """What one trigger made of one ingested object, as it is recorded (an object's together, in the
+    store's event_trigger_evaluations) and announced. (Not frozen: an object makes one per trigger,
     and a frozen dataclass is made three times slower.)"""
     domain_id: int
     trigger_name: str

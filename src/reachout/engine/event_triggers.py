@@ -98,7 +98,7 @@ def on_ingested(conn: Connection, domain: Domain, object_type: str, ingested: Se
         _fire(conn, domain, ingested, firing, now, record)
     for rows in made:
         rows.sort(key=attrgetter("trigger_name"))  # (stable: a trigger's campaigns stay in their order)
-    store.record_evaluations(conn, [row for rows in made for row in rows])
+    store.record_evaluations(conn, made)
     # One event per object, all its triggers' verdicts in it: with the domain's 20 triggers an event
     # per verdict made 20 (19 of them "conditions not met"), and as many outbox rows and deliveries.
     account = domain.arn.split(":")[4]

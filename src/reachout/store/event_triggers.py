@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Text, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import Connection, Text, and_, bindparam, cast, delete, func, insert, or_, select, update
 
 from reachout.domain.event_trigger import Evaluation
-from reachout.store.bulk import insert_many, insert_records
+from reachout.store.bulk import insert_many
 from reachout.store.tables import (campaigns, contacts, event_trigger_evaluations, event_trigger_invocations,
                                    event_triggers, outbound_requests, profile_integrations)
 from reachout.store.work import lock_recipients
@@ -161,8 +161,17 @@ def add_invocations(conn: Connection, domain_id: int, pairs: list[tuple[str, str
                                                    "profile_id": profile_id, "at": at} for trigger, profile_id in pairs])
 
 
-def record_evaluations(conn: Connection, evaluations: Sequence[Evaluation]) -> None:
-    insert_records(conn, event_trigger_evaluations, evaluations)
+def record_evaluations(conn: Connection, objects: Sequence[Sequence[Evaluation]]) -> None:
+    """Each object's evaluations (those of one ingested object, in trigger name order) as its row."""
+    rows = []
+    for evaluated in objects:
+        if evaluated:
+            first = evaluated[0]
+            rows.append({"domain_id": first.domain_id, "object_type": first.object_type, "profile_id": first.profile_id,
+                         "object_key": first.object_key, "at": first.at,
+                         "verdicts": [[e.trigger_name, e.fired, e.reason, e.campaign_id, e.request_id]
+                                      for e in evaluated]})
+    insert_many(conn, event_trigger_evaluations, rows)
 
 
 def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = None, profile_id: str | None = None,
@@ -170,21 +179,41 @@ def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = 
     """The latest evaluations first, each with the status of the request its firing made (pending,
     taken, expired or dropped) and what became of the contacts made from it (sent, or expired or
     dropped with the reason)."""
-    e, r = event_trigger_evaluations, outbound_requests
-    query = (select(e, r.c.status.label("request_status"))
-             .outerjoin(r, r.c.id == e.c.request_id).where(e.c.domain_id == domain_id))
-    if trigger_name:
-        query = query.where(e.c.trigger_name == trigger_name)
-    if profile_id:
-        query = query.where(e.c.profile_id == profile_id)
-    rows = [{k: v for k, v in row._asdict().items() if k != "domain_id"}
-            for row in conn.execute(query.order_by(e.c.at.desc(), e.c.id.desc()).limit(limit))]
-    made: dict[str, list[dict]] = {}
+    rows = _latest_evaluations(conn, domain_id, trigger_name, profile_id, limit)
     request_ids = [row["request_id"] for row in rows if row["request_id"]]
-    if request_ids:
-        c = contacts
-        for contact in conn.execute(select(c.c.request_id, c.c.id, c.c.channel, c.c.state, c.c.disposition, c.c.reason)
-                                    .where(c.c.request_id.in_(request_ids)).order_by(c.c.created_at, c.c.id)):
+    statuses: dict[str, str] = {}
+    made: dict[str, list[dict]] = {}
+    for ids in (request_ids[start:start + _IN_LIST] for start in range(0, len(request_ids), _IN_LIST)):
+        r, c = outbound_requests.c, contacts.c
+        statuses.update(conn.execute(select(r.id, r.status).where(r.id.in_(ids))).all())
+        for contact in conn.execute(select(c.request_id, c.id, c.channel, c.state, c.disposition, c.reason)
+                                    .where(c.request_id.in_(ids)).order_by(c.created_at, c.id)):
             made.setdefault(contact.request_id, []).append(
                 {k: v for k, v in contact._asdict().items() if k != "request_id"})
-    return [{**row, "contacts": made.get(row["request_id"], [])} for row in rows]
+    return [{**row, "request_status": statuses.get(row["request_id"]), "contacts": made.get(row["request_id"], [])}
+            for row in rows]
+
+
+def _latest_evaluations(conn: Connection, domain_id: int, trigger_name: str | None, profile_id: str | None,
+                        limit: int) -> list[dict]:
+    """Up to `limit` evaluations, latest first, one per (object, trigger), of the trigger if named:
+    objects' rows are read newest first until enough are found."""
+    e = event_trigger_evaluations.c
+    query = select(e.id, e.object_type, e.profile_id, e.object_key, e.verdicts, e.at).where(e.domain_id == domain_id)
+    if profile_id:
+        query = query.where(e.profile_id == profile_id)
+    found: list[dict] = []
+    before = None
+    while len(found) < limit:
+        page = query if before is None else query.where(or_(e.at < before[0], and_(e.at == before[0], e.id < before[1])))
+        objects = conn.execute(page.order_by(e.at.desc(), e.id.desc()).limit(limit)).all()
+        for row in objects:
+            for name, fired, reason, campaign_id, request_id in reversed(row.verdicts):
+                if trigger_name in (None, "", name):
+                    found.append({"trigger_name": name, "object_type": row.object_type, "profile_id": row.profile_id,
+                                  "object_key": row.object_key, "fired": fired, "reason": reason,
+                                  "campaign_id": campaign_id, "request_id": request_id, "at": row.at})
+        if len(objects) < limit:
+            break
+        before = (objects[-1].at, objects[-1].id)
+    return found[:limit]

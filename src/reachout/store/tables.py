@@ -284,19 +284,18 @@ event_trigger_invocations = Table(
     Index("ix_event_trigger_invocations_profile", "domain_id", "trigger_name", "profile_id", "at"),
 )
 
-# Every evaluation of an ingested object by a trigger: fired (and the requests made) or exactly why not.
+# Every ingested object its domain's triggers evaluated: one row per object, each trigger's verdict in
+# it (fired, and the request made, or exactly why not), as the object's "Reachout Event Trigger
+# Evaluated" event carries them. (A row per trigger made twenty per object with twenty triggers.)
 event_trigger_evaluations = Table(
     "event_trigger_evaluations", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("domain_id", Integer, nullable=False),
-    Column("trigger_name", String(64), nullable=False),
     Column("object_type", String(255), nullable=False),
     Column("profile_id", String(32), nullable=False),
     Column("object_key", String(255), nullable=False),  # the object's ProfileObjectUniqueKey
-    Column("fired", Boolean, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("campaign_id", String(36)),
-    Column("request_id", String(36)),  # the profile outbound request the firing made
+    # [[trigger name, fired, reason, campaign id, request id], ...] in trigger name order
+    Column("verdicts", JSON, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Index("ix_event_trigger_evaluations_domain", "domain_id", "at"),
 )
