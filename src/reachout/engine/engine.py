@@ -19,7 +19,7 @@ from reachout.engine.dialer import Dialer
 from reachout.engine.dispatch import Dispatcher
 from reachout.events.bus import EventBus
 from reachout.foreground import FOREGROUND
-from reachout.store import connect_contacts, plans, work
+from reachout.store import connect_contacts, outbox, plans, work
 from reachout.store.db import Database
 
 log = logging.getLogger("reachout.engine")
@@ -51,18 +51,25 @@ class Engine:
             budget = self._budget(now)
             handled_total = 0
             while True:
-                handled = self._wake_campaigns(now)
-                handled += requests.take_due(self.db, now)
-                handled += self.dispatcher.dispatch_due(now, budget)
-                handled += self.dispatcher.apply_outcomes(now)
-                handled += self.dialer.run_due(now)
-                handled += self.connect_contacts.run_due(now)
-                if self.bus is not None:
+                # Only the kinds of work due now, found in one read: each step is a write transaction
+                # even when it finds nothing, and an API call that wakes a campaign (a pause, a
+                # resume) brings a pass or two with it.
+                due = {kind for kind, at in self._next_times().items() if at is not None and at <= now}
+                handled = self._wake_campaigns(now) if "wakeups" in due else 0
+                if "requests" in due:
+                    handled += requests.take_due(self.db, now)
+                if "contacts" in due:
+                    handled += self.dispatcher.dispatch_due(now, budget)
+                    budget = {channel: 0 for channel in budget}  # this instant's capacity is spent
+                    handled += self.dispatcher.apply_outcomes(now)
+                handled += self.dialer.run_due(now)  # (its own tick decides)
+                if "connect contacts" in due:
+                    handled += self.connect_contacts.run_due(now)
+                if self.bus is not None and "events" in due:
                     handled += self.bus.fan_out(now) + self.bus.deliver(now)
                 handled_total += handled
                 if handled == 0:
                     return handled_total
-                budget = {channel: 0 for channel in budget}  # this instant's capacity is spent
 
     def close(self) -> None:
         """Closes the channels (binds, connections, their threads); the engine must be stopped first."""
@@ -93,14 +100,16 @@ class Engine:
             handled += 1
 
     def next_due(self) -> datetime | None:
-        with self.db.transaction() as conn:
-            candidates = [work.next_campaign_wakeup(conn), work.next_contact_due(conn), plans.next_release(conn),
-                          connect_contacts.next_due(conn), requests.next_due(conn)]
-        candidates.append(self.dialer.next_due())
-        if self.bus is not None:
-            candidates.append(self.bus.next_due())
-        found = [t for t in candidates if t is not None]
+        found = [t for t in [*self._next_times().values(), self.dialer.next_due()] if t is not None]
         return min(found) if found else None
+
+    def _next_times(self) -> dict[str, datetime | None]:
+        """When each kind of work the database holds is next due (None: none is waiting)."""
+        with self.db.read() as conn:
+            contact_times = [t for t in (work.next_contact_due(conn), plans.next_release(conn)) if t is not None]
+            return {"wakeups": work.next_campaign_wakeup(conn), "requests": requests.next_due(conn),
+                    "contacts": min(contact_times, default=None), "connect contacts": connect_contacts.next_due(conn),
+                    "events": outbox.next_due(conn) if self.bus is not None else None}
 
     def advance(self, target: datetime) -> int:
         """Virtual clock only: moves to `target`, stopping at every instant where work falls due."""

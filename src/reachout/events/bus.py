@@ -115,11 +115,6 @@ class EventBus:
         with self.db.transaction() as conn:
             outbox.settle(conn, delivery_id, **values)
 
-    def next_due(self) -> datetime | None:
-        with self.db.transaction() as conn:
-            return outbox.next_due(conn)
-
-
 def _event_time(event: dict) -> datetime | None:
     try:
         return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
