@@ -19,7 +19,7 @@ from reachout.engine.dialer import Dialer
 from reachout.engine.dispatch import Dispatcher
 from reachout.events.bus import EventBus
 from reachout.foreground import FOREGROUND
-from reachout.store import connect_contacts, outbox, plans, work
+from reachout.store import connect_contacts, outbound_requests, outbox, plans, work
 from reachout.store.db import Database
 
 log = logging.getLogger("reachout.engine")
@@ -43,6 +43,10 @@ class Engine:
         self._lock = threading.Lock()  # one pass at a time in this process
         collector.rarer()  # a pass allocates tens of thousands of short-lived rows (collector.py)
         self._last_pass: datetime | None = None
+        self._due_times = work.when_due({
+            "wakeups": [work.NEXT_WAKEUP], "requests": [outbound_requests.NEXT_DUE],
+            "contacts": [*work.NEXT_CONTACT_DUE, plans.NEXT_RELEASE], "connect contacts": [connect_contacts.NEXT_DUE],
+            **({"events": outbox.NEXT_DUE} if bus is not None else {})})
 
     def run_due(self) -> int:
         """Does all work due now; returns how many items it handled."""
@@ -106,10 +110,7 @@ class Engine:
     def _next_times(self) -> dict[str, datetime | None]:
         """When each kind of work the database holds is next due (None: none is waiting)."""
         with self.db.read() as conn:
-            contact_times = [t for t in (work.next_contact_due(conn), plans.next_release(conn)) if t is not None]
-            return {"wakeups": work.next_campaign_wakeup(conn), "requests": requests.next_due(conn),
-                    "contacts": min(contact_times, default=None), "connect contacts": connect_contacts.next_due(conn),
-                    "events": outbox.next_due(conn) if self.bus is not None else None}
+            return self._due_times(conn)
 
     def advance(self, target: datetime) -> int:
         """Virtual clock only: moves to `target`, stopping at every instant where work falls due."""

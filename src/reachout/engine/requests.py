@@ -58,10 +58,6 @@ def take_due(db: Database, now: datetime, batch: int = BATCH) -> int:
             return taken
 
 
-def next_due(conn: Connection) -> datetime | None:
-    return outbound_requests.next_due(conn)
-
-
 class _Campaigns:
     """What a pass looks up once per campaign, however many batches its requests come in: the
     profile domain its source names and its regime. (Its state is read in each batch.)"""

@@ -128,11 +128,9 @@ def claim_due(conn: Connection, states: Iterable[str], now: datetime, owner: str
                                                   .order_by(contacts.c.initiated_at, contacts.c.id))]
 
 
-def next_due(conn: Connection) -> datetime | None:
-    """When the next API-started contact needs the engine (a disconnected one only for a hang-up owed)."""
-    query = select(func.min(contacts.c.due_at)).where(contacts.c.origin == API, contacts.c.state.in_(
-        [PENDING, DISPATCHING, SENT, DISCONNECTED]))
-    return conn.execute(query).scalar()
+# When the next API-started contact needs the engine (a disconnected one only for a hang-up owed).
+NEXT_DUE = select(func.min(contacts.c.due_at)).where(contacts.c.origin == API, contacts.c.state.in_(
+    [PENDING, DISPATCHING, SENT, DISCONNECTED]))
 
 
 def _contact(row: Row) -> ConnectContact:

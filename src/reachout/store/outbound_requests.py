@@ -77,13 +77,12 @@ _CLAIM_DUE = (select(outbound_requests).join(campaigns, campaigns.c.id == outbou
               .with_for_update(skip_locked=True, of=outbound_requests))
 
 
-def next_due(conn: Connection) -> datetime | None:
-    """When the engine must next take a pending request: its due time, or, in a campaign that
-    keeps it waiting, its expiry."""
-    t = outbound_requests
-    due = case((campaigns.c.state.in_(WAITING_STATES), t.c.expires_at), else_=t.c.due_at)
-    return conn.execute(select(func.min(due)).join(campaigns, campaigns.c.id == t.c.campaign_id)
-                        .where(t.c.status == PENDING)).scalar()
+# When the engine must next take a pending request: its due time, or, in a campaign that keeps it
+# waiting, its expiry.
+NEXT_DUE = (select(func.min(case((campaigns.c.state.in_(WAITING_STATES), outbound_requests.c.expires_at),
+                                  else_=outbound_requests.c.due_at)))
+             .join(campaigns, campaigns.c.id == outbound_requests.c.campaign_id)
+             .where(outbound_requests.c.status == PENDING))
 
 
 def set_status(conn: Connection, request_ids: Iterable[str], status: str) -> None:

@@ -216,12 +216,11 @@ def _planned(conn: Connection, now: datetime | None, ids=None):
 
 
 # --- what is left to release -----------------------------------------------------------------------
-def next_release(conn: Connection) -> datetime | None:
-    """When the next contacts of a Running campaign are due to be made."""
-    first = (select(func.min(participants.c.release_at))
-             .where(participants.c.campaign_id == campaigns.c.id, participants.c.release_at.is_not(None))
-             .scalar_subquery())
-    return conn.execute(select(func.min(first)).where(campaigns.c.state == "Running")).scalar()
+# When the next contacts of a Running campaign are due to be made.
+NEXT_RELEASE = select(func.min(
+    select(func.min(participants.c.release_at))
+    .where(participants.c.campaign_id == campaigns.c.id, participants.c.release_at.is_not(None))
+    .scalar_subquery())).where(campaigns.c.state == "Running")
 
 
 def has_unreleased(conn: Connection, campaign_id: str) -> bool:

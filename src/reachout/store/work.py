@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, case, exists, func, literal, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, case, exists, func, literal, or_, select, update
 
 from reachout.domain import participant
 from reachout.domain.contact import COMPLETED, DISPATCHING, DROPPED, OPEN_STATES, PLANNED, SENT, NewContact
@@ -100,14 +100,6 @@ def due_by_campaign(conn: Connection, state: str, now: datetime) -> list[tuple[s
     return [tuple(row) for row in conn.execute(query)]
 
 
-def next_contact_due(conn: Connection) -> datetime | None:
-    """The earliest due time of a contact the engine would move on. A state at a time, each the first
-    row of the due index in order: an IN over states, or a MIN beside the campaign condition, read
-    every waiting contact instead."""
-    found = [conn.execute(query).scalar() for query in _NEXT_DUE]
-    return min((t for t in found if t is not None), default=None)
-
-
 # Contacts the engine moves on: those of Running campaigns, and sent ones whatever their campaign's
 # state, since a communication that left still has its outcome to record (a pause or stop holds and
 # drops only what has not been sent). A condition on the contact alone, not a join: joined to
@@ -115,8 +107,26 @@ def next_contact_due(conn: Connection) -> datetime | None:
 # index gives them in order.
 _RUNNING = contacts.c.campaign_id.in_(select(campaigns.c.id).where(campaigns.c.state == "Running"))
 _MOVING = or_(contacts.c.state == SENT, _RUNNING)
-_NEXT_DUE = [select(contacts.c.due_at).where(contacts.c.state == state, *([] if state == SENT else [_RUNNING]))
-             .order_by(contacts.c.due_at).limit(1) for state in (SENT, PLANNED, DISPATCHING)]
+# The earliest due time of a contact the engine would move on (the least of these). A state at a
+# time, each the first row of the due index in order: an IN over states, or a MIN beside the campaign
+# condition, read every waiting contact instead.
+NEXT_CONTACT_DUE = [select(contacts.c.due_at).where(contacts.c.state == state, *([] if state == SENT else [_RUNNING]))
+                    .order_by(contacts.c.due_at).limit(1) for state in (SENT, PLANNED, DISPATCHING)]
+
+
+def when_due(kinds: Mapping[str, Sequence[Select]]) -> Callable[[Connection], dict[str, datetime | None]]:
+    """A reader of when each kind of work is next due: the least of its statements' values (each
+    selects one instant), all read in one statement, built here once. (The engine asks before every
+    pass: a statement per kind cost more than the pass's work when there was none.)"""
+    names = {kind: [f"{index}_{n}" for n in range(len(statements))]
+             for index, (kind, statements) in enumerate(kinds.items())}
+    statement = select(*(query.scalar_subquery().label(name) for kind, statements in kinds.items()
+                         for query, name in zip(statements, names[kind])))
+
+    def read(conn: Connection) -> dict[str, datetime | None]:
+        row = conn.execute(statement).one()._mapping
+        return {kind: min((row[n] for n in labels if row[n] is not None), default=None) for kind, labels in names.items()}
+    return read
 
 
 def update_contact(conn: Connection, contact_id: str, **values) -> None:
@@ -273,8 +283,7 @@ def claim_campaign_wakeups(conn: Connection, now: datetime, limit: int = 50) -> 
     return list(conn.execute(query.with_for_update(skip_locked=True)).scalars())
 
 
-def next_campaign_wakeup(conn: Connection) -> datetime | None:
-    return conn.execute(select(func.min(campaigns.c.wake_at))).scalar()
+NEXT_WAKEUP = select(func.min(campaigns.c.wake_at))  # when a campaign is next to be woken
 
 
 def set_campaign_times(conn: Connection, campaign_id: str, **values) -> None:
