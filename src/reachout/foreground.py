@@ -80,6 +80,10 @@ class Foreground:
                 self._thread.background = False
         return run
 
+    def under_load(self) -> bool:
+        """Whether API calls are being served, or one started within RECENT."""
+        return bool(self.in_flight) or time.perf_counter() - self.last_started < RECENT
+
     @contextmanager
     def paced(self) -> Iterator[None]:
         """Around a unit of work: on a background thread, gives way to API calls afterwards."""

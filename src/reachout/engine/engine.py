@@ -23,6 +23,7 @@ from reachout.store import connect_contacts, outbound_requests, outbox, plans, w
 from reachout.store.db import Database
 
 log = logging.getLogger("reachout.engine")
+PASS_SPACING = 0.02  # seconds between passes that found work, while API calls are served
 
 
 class Engine:
@@ -147,6 +148,11 @@ class EngineThread(threading.Thread):
                 try:
                     if self.engine.run_due() == 0:
                         self.stopping.wait(self.interval)
+                    elif FOREGROUND.under_load():
+                        # A pass costs little when nothing is due, so each call that brings work (a
+                        # pause, a batch of requests) would get a pass of its own: spaced, a pass
+                        # takes the work of several calls at once.
+                        self.stopping.wait(PASS_SPACING)
                 except Exception:  # keep the loop alive; the failed work is retried when its lease ends
                     log.exception("engine pass failed")
                     self.stopping.wait(self.interval)
