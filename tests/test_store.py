@@ -3,6 +3,7 @@ timestamps survive the round trip as timezone-aware UTC."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -65,16 +66,10 @@ def test_a_failed_transaction_leaves_nothing_behind(database):
 
 def test_profiles_written_before_reach_existed_get_theirs_when_migrated(tmp_path):
     """0008 adds profiles.reach and derives it for the profiles already there; 0011 its class."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0004")
+    with _migrated_to(tmp_path / "old.db", "0004") as conn:
         conn.execute(text("INSERT INTO profiles (id, domain_id, mobile_phone_number, email_address, address, "
                           "created_at, updated_at) VALUES ('p1', 1, '+13125550100', 'ann@example.com', "
                           "'{\"PostalCode\": \"10001\"}', '2026-01-05 08:00:00', '2026-01-05 08:00:00')"))
-    engine.dispose()
     database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
     with database.transaction() as conn:
         reach, its_class = conn.execute(text("SELECT reach, reach_class FROM profiles WHERE id = 'p1'")).one()
@@ -90,12 +85,7 @@ def test_evaluations_recorded_per_trigger_become_one_row_per_object_when_migrate
     the listing reads them as before."""
     from reachout.store.event_triggers import evaluations
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0017")
+    with _migrated_to(tmp_path / "old.db", "0017") as conn:
         for row in [("big", "o-1", 1, "fired for campaign c-1", "c-1", "r-1", "08:00:00"),
                     ("small", "o-1", 0, "conditions not met: Total", None, None, "08:00:00"),
                     ("big", "o-2", 0, "conditions not met: Total", None, None, "08:00:01"),
@@ -104,7 +94,6 @@ def test_evaluations_recorded_per_trigger_become_one_row_per_object_when_migrate
                               "object_key, fired, reason, campaign_id, request_id, at) VALUES (1, :t, 'Order', 'p1', "
                               ":k, :f, :why, :c, :r, '2026-01-05 ' || :at)"),
                          dict(zip(("t", "k", "f", "why", "c", "r", "at"), row)))
-    engine.dispose()
     database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
     with database.transaction() as conn:
         assert conn.execute(text("SELECT count(*) FROM event_trigger_evaluations")).scalar() == 2
@@ -115,3 +104,17 @@ def test_evaluations_recorded_per_trigger_become_one_row_per_object_when_migrate
         ("o-2", "small", False), ("o-2", "big", False), ("o-1", "small", False), ("o-1", "big", True)]
     assert listed[-1]["request_id"] == "r-1" and listed[-1]["reason"] == "fired for campaign c-1"
     assert [(e["object_key"], e["trigger_name"]) for e in big] == [("o-2", "big")]
+
+
+@contextmanager
+def _migrated_to(path, revision: str):
+    """A SQLite database at `path` migrated up to `revision`: a connection in a transaction, to write
+    the rows a later migration is to convert."""
+    engine = create_engine(f"sqlite:///{path}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        yield conn
+    engine.dispose()
