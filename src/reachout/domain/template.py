@@ -546,7 +546,7 @@ def _substituted(pieces: tuple[str | _Lookup, ...], html: bool, variables: dict)
     """The part rendered from its pieces, as `_render_jinja` renders it; None when Jinja must."""
     spent, texts = Budget(), []
     for piece in pieces:
-        if type(piece) is str:
+        if isinstance(piece, str):
             texts.append(piece)
             continue
         value = variables
