@@ -92,9 +92,9 @@ class Foreground:
             return
         started, began = self.started, time.perf_counter()
         yield
-        ended = time.perf_counter()
-        if self.in_flight or self.started != started or ended - self.last_started < RECENT:
-            time.sleep(min(max(GIVE_WAY * (ended - began), MIN_PAUSE), MAX_PAUSE))
+        took = time.perf_counter() - began
+        if self.started != started or self.under_load():
+            time.sleep(min(max(GIVE_WAY * took, MIN_PAUSE), MAX_PAUSE))
 
 
 FOREGROUND = Foreground()  # one per process: the interpreter lock it arbitrates is per process

@@ -115,6 +115,7 @@ class EventBus:
         with self.db.transaction() as conn:
             outbox.settle(conn, delivery_id, **values)
 
+
 def _event_time(event: dict) -> datetime | None:
     try:
         return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))

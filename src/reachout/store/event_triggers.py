@@ -183,8 +183,8 @@ def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = 
     request_ids = [row["request_id"] for row in rows if row["request_id"]]
     statuses: dict[str, str] = {}
     made: dict[str, list[dict]] = {}
+    r, c = outbound_requests.c, contacts.c
     for ids in (request_ids[start:start + _IN_LIST] for start in range(0, len(request_ids), _IN_LIST)):
-        r, c = outbound_requests.c, contacts.c
         statuses.update(conn.execute(select(r.id, r.status).where(r.id.in_(ids))).all())
         for contact in conn.execute(select(c.request_id, c.id, c.channel, c.state, c.disposition, c.reason)
                                     .where(c.request_id.in_(ids)).order_by(c.created_at, c.id)):
