@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from reachout.aws.errors import AwsError
 
@@ -48,25 +48,25 @@ async def read_body(request: Request, limit: int, idle_timeout: float = DEFAULT_
     check_declared_length(request, limit)
     chunks: list[bytes] = []
     size = 0
-    stream = request.stream()
-    try:
-        while True:
-            try:
-                async with asyncio.timeout(idle_timeout):
-                    chunk = await anext(stream)
-            except StopAsyncIteration:
-                break
-            except TimeoutError:
-                raise AwsError("RequestTimeoutException", f"No part of the request body arrived for {idle_timeout:g} "
-                               "seconds.", status=408) from None
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(f"The request body exceeds the limit of {limit} bytes.")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise AwsError("BadRequestException", "The client closed the connection before sending the whole body.",
-                       status=400) from None
-    return b"".join(chunks)
+    # The ASGI messages themselves rather than Request.stream(): a body mostly arrives in one message,
+    # which the stream would follow with an empty chunk and an end, each awaited under its own timeout.
+    while True:
+        try:
+            async with asyncio.timeout(idle_timeout):
+                message = await request.receive()
+        except TimeoutError:
+            raise AwsError("RequestTimeoutException", f"No part of the request body arrived for {idle_timeout:g} "
+                           "seconds.", status=408) from None
+        if message["type"] == "http.disconnect":
+            raise AwsError("BadRequestException", "The client closed the connection before sending the whole body.",
+                           status=400)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(f"The request body exceeds the limit of {limit} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _too_large(message: str) -> AwsError:

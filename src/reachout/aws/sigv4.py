@@ -76,9 +76,7 @@ class Claim:
             ALGORITHM, self.amz_date, credential_scope,
             hashlib.sha256(canonical_request.encode("utf-8")).hexdigest(),
         ])
-        key = f"AWS4{self.secret}".encode("utf-8")
-        for part in (scope.date, scope.region, scope.service, "aws4_request"):
-            key = _hmac(key, part)
+        key = _signing_key(self.secret, scope.date, scope.region, scope.service)
         expected = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
         # Compare bytes: compare_digest rejects non-ASCII str, and the client controls `signature`.
         if not hmac.compare_digest(expected.encode(), self.signature.encode("utf-8")):
@@ -104,7 +102,7 @@ def claim(raw_query: str, headers: Mapping[str, str], secrets: Mapping[str, str]
         raise _invalid("'Host' must be a 'SignedHeader' in the AWS Authorization.")
 
     request_time = _request_time(headers)
-    amz_date = request_time.strftime(AMZ_DATE_FORMAT)
+    amz_date = _amz_text(request_time)
     if scope.date != amz_date[:8]:
         raise _invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
                        f"from HTTP: '{scope.date}' != '{amz_date[:8]}', from '{amz_date}'.")
@@ -163,6 +161,11 @@ def _amz_instant(amz_date: str) -> datetime:
     return datetime.strptime(amz_date, AMZ_DATE_FORMAT).replace(tzinfo=timezone.utc)
 
 
+@lru_cache(maxsize=256)
+def _amz_text(moment: datetime) -> str:
+    return moment.strftime(AMZ_DATE_FORMAT)
+
+
 def _check_skew(request_time: datetime, now: datetime) -> None:
     def fmt(moment: datetime) -> str:
         return moment.strftime(AMZ_DATE_FORMAT)
@@ -217,6 +220,14 @@ def _payload_hash(headers: Mapping[str, str], body: bytes) -> str:
 def _trim(value: str) -> str:
     # SigV4 "Trimall": strip the ends and collapse inner whitespace runs to a single space.
     return " ".join(value.split())
+
+
+@lru_cache(maxsize=64)  # a key serves a day of one client's calls to one service and region
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode("utf-8")
+    for part in (date, region, service, "aws4_request"):
+        key = _hmac(key, part)
+    return key
 
 
 def _hmac(key: bytes, message: str) -> bytes:

@@ -98,11 +98,15 @@ class Engine:
         handled = 0
         while True:
             with self.db.transaction() as conn:
-                due = work.claim_campaign_wakeups(conn, now, limit=1)
+                # One campaign per transaction; the second one claimed only tells whether to go on,
+                # which spares the last, empty transaction.
+                due = work.claim_campaign_wakeups(conn, now, limit=2)
                 if not due:
                     return handled
                 campaigns.wake(conn, due[0], now)
             handled += 1
+            if len(due) == 1:
+                return handled
 
     def next_due(self) -> datetime | None:
         found = [t for t in [*self._next_times().values(), self.dialer.next_due()] if t is not None]

@@ -279,21 +279,28 @@ def contact_in_campaign(conn: Connection, contact_id: str):
 
 # --- campaigns the engine must look at -----------------------------------------------------------
 def claim_campaign_wakeups(conn: Connection, now: datetime, limit: int = 50) -> list[str]:
-    query = (select(campaigns.c.id).where(campaigns.c.wake_at <= now).order_by(campaigns.c.wake_at).limit(limit))
-    return list(conn.execute(query.with_for_update(skip_locked=True)).scalars())
+    return list(conn.execute(_WAKEUPS, {"now": now, "limit": limit}).scalars())
 
 
+_WAKEUPS = (select(campaigns.c.id).where(campaigns.c.wake_at <= bindparam("now")).order_by(campaigns.c.wake_at)
+            .limit(bindparam("limit")).with_for_update(skip_locked=True))
 NEXT_WAKEUP = select(func.min(campaigns.c.wake_at))  # when a campaign is next to be woken
 
 
 def set_campaign_times(conn: Connection, campaign_id: str, **values) -> None:
     """wake_at / next_snapshot_at."""
-    conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(**values))
+    # SET takes its columns from the parameters: one compiled statement for each set of them.
+    conn.execute(_SET_TIMES, {"timed_id": campaign_id, **values})
+
+
+_SET_TIMES = update(campaigns).where(campaigns.c.id == bindparam("timed_id"))
 
 
 def campaign_times(conn: Connection, campaign_id: str):
-    return conn.execute(select(campaigns.c.wake_at, campaigns.c.next_snapshot_at)
-                        .where(campaigns.c.id == campaign_id)).one()
+    return conn.execute(_TIMES, {"id": campaign_id}).one()
+
+
+_TIMES = select(campaigns.c.wake_at, campaigns.c.next_snapshot_at).where(campaigns.c.id == bindparam("id"))
 
 
 def wake_campaigns(conn: Connection, campaign_ids: Iterable[str], now: datetime) -> None:
