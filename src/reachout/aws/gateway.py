@@ -43,6 +43,8 @@ class Call:
     request_id: str
 
 
+# A handler whose `inline` attribute is true is quick and never blocks: it runs on the event loop,
+# sparing the hand-off to a handler thread and back.
 Handler = Callable[[Call], dict | None]
 
 # Handlers block (on the database, on SQLite's write lock), so they run on threads of their own; as
@@ -113,7 +115,10 @@ class Gateway:
                                f"Reachout does not implement {service.name}:{operation.name} yet",
                                status=501)
             call = Call(service.name, operation.name, params, signed.region, self.account_id, request_id)
-            output = await asyncio.get_running_loop().run_in_executor(self.executor, handler, call) or {}
+            if getattr(handler, "inline", False):
+                output = handler(call) or {}
+            else:
+                output = await asyncio.get_running_loop().run_in_executor(self.executor, handler, call) or {}
             status, out_headers, out_body = serialize_output(service.protocol, operation, output)
         except ParamValidationError as problem:
             code = service.validation_error(operation) if service and operation else "ValidationException"

@@ -46,13 +46,23 @@ class Provider:
         self.clock = clock
 
 
+def quick_read(method):
+    """Marks a handler that only reads a bounded handful of rows. On SQLite, whose readers wait for no
+    writer, handing such a read to a handler thread and back costs more than the read itself, so the
+    gateway runs it on the event loop (`inline`)."""
+    method.quick_read = True
+    return method
+
+
 def handlers_of(provider: object, catalog: ServiceCatalog, services: list[str]) -> dict[tuple[str, str], Handler]:
     handlers = {}
+    on_sqlite = getattr(getattr(provider, "db", None), "is_sqlite", False)
     for service in services:
         for operation in catalog.services[service].operations:
             method = getattr(provider, xform_name(operation), None)
             if method is not None:
-                handlers[(service, operation)] = refusing(method, catalog.services[service], operation)
+                handler = handlers[(service, operation)] = refusing(method, catalog.services[service], operation)
+                handler.inline = on_sqlite and getattr(method, "quick_read", False)  # type: ignore[attr-defined]
     return handlers
 
 

@@ -19,7 +19,7 @@ from reachout.domain.limits import check_communication_limits
 from reachout.domain.schedule import Schedule, parse_positive_duration
 from reachout.domain.window import WINDOW_CHANNELS, check_communication_time
 from reachout.engine import campaigns as engine_campaigns
-from reachout.providers import STATE_NAMES
+from reachout.providers import STATE_NAMES, quick_read
 from reachout.providers.paging import page, sequence_position
 from reachout.store import campaigns as store
 from reachout.store import instances, outbound_requests, tags
@@ -76,6 +76,7 @@ class CampaignsProvider:
             raise QuotaExceeded(f"Instance {instance_id} already has {active} active campaigns, the quota of "
                                 "active campaigns per instance; stop or delete one first")
 
+    @quick_read
     def describe_campaign(self, call: Call) -> dict:
         with self.db.read() as conn:
             campaign = self._campaign(conn, call)
@@ -88,6 +89,7 @@ class CampaignsProvider:
             campaign = self._campaign(conn, call, for_update=True)
             _delete(conn, campaign)
 
+    @quick_read
     def list_campaigns(self, call: Call) -> dict:
         p = call.params
         instance_filter = p.get("filters", {}).get("instanceIdFilter")
@@ -99,10 +101,12 @@ class CampaignsProvider:
         summaries = [c.v1_summary() if call.service == V1 else c.v2_summary() for _, c in rows]
         return {"campaignSummaryList": summaries, "nextToken": token}
 
+    @quick_read
     def get_campaign_state(self, call: Call) -> dict:
         with self.db.read() as conn:
             return {"state": _state(call, self._campaign(conn, call).state)}
 
+    @quick_read
     def get_campaign_state_batch(self, call: Call) -> dict:
         ids = call.params["campaignIds"]
         with self.db.read() as conn:
@@ -257,6 +261,7 @@ class CampaignsProvider:
         with self.db.transaction() as conn:
             tags.remove_tags(conn, self._tagged(conn, call), call.params["tagKeys"])
 
+    @quick_read
     def list_tags_for_resource(self, call: Call) -> dict:
         with self.db.read() as conn:
             return {"tags": tags.get_tags(conn, self._tagged(conn, call))}
