@@ -116,10 +116,10 @@ class Gateway:
                                status=501)
             call = Call(service.name, operation.name, params, signed.region, self.account_id, request_id)
             if getattr(handler, "inline", False):
-                output = handler(call) or {}
+                output = handler(call)
             else:
-                output = await asyncio.get_running_loop().run_in_executor(self.executor, handler, call) or {}
-            status, out_headers, out_body = serialize_output(service.protocol, operation, output)
+                output = await asyncio.get_running_loop().run_in_executor(self.executor, handler, call)
+            status, out_headers, out_body = serialize_output(service.protocol, operation, output or {})
         except ParamValidationError as problem:
             code = service.validation_error(operation) if service and operation else "ValidationException"
             status, out_headers, out_body = self._error(service, AwsError(code, str(problem), status=400))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 import threading
 from collections import deque
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from pathlib import Path
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url
 
 from reachout.foreground import FOREGROUND
 
@@ -44,7 +45,8 @@ class Database:
         self._writer = _Turns() if self.is_sqlite else None
         self._across = _ProcessLock(_writer_lock_path(url)) if self.is_sqlite else None
         if self.is_sqlite:
-            self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **codec)
+            self.engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30, "factory": _SqliteConnection}, **codec)
             _sqlite_pragmas(self.engine)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **codec)
@@ -80,18 +82,19 @@ class Database:
             # And it cannot write: a read that tried would be a bug (on SQLite a write without the
             # write lock besides), refused by the database at once.
             if not self.is_sqlite:
-                connection.execution_options(reachout_read_only=True, postgresql_readonly=True)
+                connection.execution_options(postgresql_readonly=True)
                 with connection.begin():
                     yield connection
                 return
-            connection.execution_options(reachout_read_only=True)
             sqlite = connection.connection.driver_connection  # (outside SQLAlchemy's transaction)
+            sqlite.read_only = True
             sqlite.execute("PRAGMA query_only=1")
             try:
                 with connection.begin():
                     yield connection
             finally:
                 sqlite.execute("PRAGMA query_only=0")
+                sqlite.read_only = False
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -208,11 +211,15 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection):
-        # IMMEDIATE takes the write lock up front: a read-modify-write (a state transition, a quota
-        # check) can never interleave with another writer. A read() needs no lock at all.
-        read_only = connection.get_execution_options().get("reachout_read_only")
-        # On the driver's connection: through SQLAlchemy's execution path, BEGIN alone cost a fifth
-        # of a short API call's time in the database.
-        connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # IMMEDIATE takes the write lock up front: a read-modify-write (a state transition, a quota
+    # check) can never interleave with another writer. A read() needs no lock at all. Done in the
+    # dialect's own begin step rather than a "begin" event: with any connection event listened to,
+    # SQLAlchemy dispatches four more around every statement, a sixth of a short statement's cost.
+    def do_begin(dbapi_connection: _SqliteConnection) -> None:
+        dbapi_connection.execute("BEGIN" if dbapi_connection.read_only else "BEGIN IMMEDIATE")
+
+    engine.dialect.do_begin = do_begin  # type: ignore[method-assign]
+
+
+class _SqliteConnection(sqlite3.Connection):
+    read_only = False  # set by Database.read() for the length of its transaction
