@@ -367,6 +367,12 @@ class CampaignsProvider:
         first created instead of creating another."""
         now = self.clock.now()
         succeeded, failed, accepted = [], [], []
+        # What each item asks for, worked out before the write lock is taken, which concurrent
+        # batches queue for: the lock is then held for the database's part only.
+        asked = []
+        for item in items:
+            payload = requests.jsonable({k: v for k, v in item.items() if k != "clientToken"})
+            asked.append((item, payload, requests.fingerprint(payload)))
         with self.db.transaction() as conn:
             campaign = self._campaign(conn, call, for_update=True)
             if campaign.state != "Running":
@@ -376,10 +382,8 @@ class CampaignsProvider:
                 raise DomainError(f"Campaign {campaign.id} has no event trigger source; profile outbound requests "
                                   "go to event-triggered campaigns")
             known = outbound_requests.find_by_tokens(conn, campaign.id, kind, [i["clientToken"] for i in items])
-            for item in items:
+            for item, payload, print_ in asked:
                 token = item["clientToken"]
-                payload = requests.jsonable({k: v for k, v in item.items() if k != "clientToken"})
-                print_ = requests.fingerprint(payload)
                 earlier = known.get(token)
                 if earlier is not None:
                     if earlier.fingerprint == print_:
