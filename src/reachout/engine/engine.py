@@ -62,7 +62,8 @@ class Engine:
                 due = {kind for kind, at in self._next_times().items() if at is not None and at <= now}
                 handled = self._wake_campaigns(now) if "wakeups" in due else 0
                 if "requests" in due:
-                    handled += requests.take_due(self.db, now)
+                    handled += requests.take_due(
+                        self.db, now, requests.BATCH_UNDER_LOAD if FOREGROUND.under_load() else requests.BATCH)
                 if "contacts" in due:
                     handled += self.dispatcher.dispatch_due(now, budget)
                     budget = {channel: 0 for channel in budget}  # this instant's capacity is spent

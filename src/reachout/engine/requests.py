@@ -43,6 +43,9 @@ from reachout.store.db import Database
 # Requests taken per transaction: the write lock is held while they are planned, and API writes (and
 # `reachout ingest` beside the server) queue behind it, so a small batch keeps their wait short.
 BATCH = 25
+# While API calls are served: a request batch arriving during a take waits for it, and with 25
+# requests a take held the lock long enough to triple PutOutboundRequestBatch's p99 (1 client thread).
+BATCH_UNDER_LOAD = 8
 
 
 def take_due(db: Database, now: datetime, batch: int = BATCH) -> int:
