@@ -10,6 +10,7 @@ import threading
 from sqlalchemy import text
 
 from reachout.store.db import open_database
+from tests.support import START, make_client, own_server
 
 HOLDER = """
 import fcntl, os, sys
@@ -20,12 +21,18 @@ sys.stdin.read()  # until the test closes our input
 """
 
 
+def hold_writer_lock(database_file) -> subprocess.Popen:
+    """Another process holding the writer lock of `database_file` until its input is closed."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, f"{database_file}-writer"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def test_a_write_waits_for_another_process_holding_the_writer_lock_then_commits(tmp_path):
     database = open_database(f"sqlite:///{tmp_path / 'reachout.db'}")
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "reachout.db-writer")],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = hold_writer_lock(tmp_path / "reachout.db")
     try:
-        assert holder.stdout.readline().strip() == "held"
         written = threading.Event()
 
         def write() -> None:
@@ -47,3 +54,45 @@ def test_a_write_waits_for_another_process_holding_the_writer_lock_then_commits(
     with database.read() as conn:
         assert conn.execute(text("SELECT value FROM sequences WHERE name = 'turns'")).scalar() == 1
     database.dispose()
+
+
+def test_a_quick_write_that_finds_the_lock_taken_waits_on_a_thread_while_reads_are_answered(tmp_path):
+    # PauseCampaign is tried on the server's event loop first (providers.quick_write); with the write
+    # lock taken it must start over on a handler thread, once, and leave the loop to other calls.
+    serving = own_server("sqlite", tmp_path, "--virtual-clock", START.isoformat())
+    server = next(serving)
+    v1 = make_client(server.url, "connectcampaigns")
+    campaign_id = v1.create_campaign(
+        name="turns", connectInstanceId="instance-turns",
+        dialerConfig={"progressiveDialerConfig": {"bandwidthAllocation": 1.0, "dialingCapacity": 1.0}},
+        outboundCallConfig={"connectContactFlowId": "flow-1", "connectQueueId": "queue-1"})["id"]
+    v1.start_campaign(id=campaign_id)
+    holder = hold_writer_lock(tmp_path / "reachout.db")
+    try:
+        answered, failures = threading.Event(), []
+        pauser = make_client(server.url, "connectcampaigns")  # made here: the call goes out at once
+
+        def pause() -> None:
+            try:
+                pauser.pause_campaign(id=campaign_id)
+            except Exception as error:  # noqa: BLE001 (reported below)
+                failures.append(error)
+            answered.set()
+
+        pausing = threading.Thread(target=pause)
+        pausing.start()
+        assert not answered.wait(1.0), "paused while another process held the writer lock"
+        for _ in range(3):  # the event loop is not held by the waiting write
+            assert v1.get_campaign_state(id=campaign_id)["state"] == "Running"
+            assert v1.describe_campaign(id=campaign_id)["campaign"]["id"] == campaign_id
+        holder.stdin.close()
+        assert answered.wait(30)
+        pausing.join()
+        assert failures == []  # a second application would have been refused: already Paused
+        assert v1.get_campaign_state(id=campaign_id)["state"] == "Paused"
+        v1.resume_campaign(id=campaign_id)  # and with the lock free, on the loop
+        assert v1.get_campaign_state(id=campaign_id)["state"] == "Running"
+    finally:
+        holder.kill()
+        holder.wait()
+        next(serving, None)

@@ -43,9 +43,14 @@ class Call:
     request_id: str
 
 
-# A handler whose `inline` attribute is true is quick and never blocks: it runs on the event loop,
-# sparing the hand-off to a handler thread and back.
+# A handler may carry an `inline` version of itself, quick and never blocking, which runs on the
+# event loop and spares the hand-off to a handler thread and back. When it would have to wait, it
+# raises WouldBlock before changing anything, and the handler itself runs on a thread instead.
 Handler = Callable[[Call], dict | None]
+
+
+class WouldBlock(Exception):
+    """An inline handler would have to wait."""
 
 # Handlers block (on the database, on SQLite's write lock), so they run on threads of their own; as
 # many as Starlette would lend (anyio's default of 40), through a plain executor, whose hand-off
@@ -115,9 +120,13 @@ class Gateway:
                                f"Reachout does not implement {service.name}:{operation.name} yet",
                                status=501)
             call = Call(service.name, operation.name, params, signed.region, self.account_id, request_id)
-            if getattr(handler, "inline", False):
-                output = handler(call)
-            else:
+            inline, output = getattr(handler, "inline", None), None
+            if inline is not None:
+                try:
+                    output = inline(call)
+                except WouldBlock:
+                    inline = None
+            if inline is None:
                 output = await asyncio.get_running_loop().run_in_executor(self.executor, handler, call)
             status, out_headers, out_body = serialize_output(service.protocol, operation, output or {})
         except ParamValidationError as problem:

@@ -13,10 +13,10 @@ from botocore.model import OperationModel
 
 from reachout.aws.catalog import Service, ServiceCatalog
 from reachout.aws.errors import AwsError
-from reachout.aws.gateway import Call, Handler
+from reachout.aws.gateway import Call, Handler, WouldBlock
 from reachout.clock import Clock
 from reachout.domain.errors import Conflict, DomainError, InvalidState, NotFound, QuotaExceeded, TokenReused
-from reachout.store.db import Database
+from reachout.store.db import Database, WriterBusy
 
 # Each kind of refusal and the errors that may say it, preferred first: the client gets the first one
 # the operation's model declares; with none declared, the operation's validation error.
@@ -46,24 +46,47 @@ class Provider:
         self.clock = clock
 
 
+# On SQLite, handing a short call to a handler thread and back costs more than the call's own work
+# in the database; the gateway runs the handlers marked below on its event loop instead (`inline`).
 def quick_read(method):
-    """Marks a handler that only reads a bounded handful of rows. On SQLite, whose readers wait for no
-    writer, handing such a read to a handler thread and back costs more than the read itself, so the
-    gateway runs it on the event loop (`inline`)."""
+    """Marks a handler that only reads a bounded handful of rows: SQLite's readers wait for no writer."""
     method.quick_read = True
+    return method
+
+
+def quick_write(method):
+    """Marks a handler that writes in one short transaction: it runs on the event loop when SQLite's
+    write lock is free at once, and on a handler thread (WouldBlock) when it is not."""
+    method.quick_write = True
     return method
 
 
 def handlers_of(provider: object, catalog: ServiceCatalog, services: list[str]) -> dict[tuple[str, str], Handler]:
     handlers = {}
-    on_sqlite = getattr(getattr(provider, "db", None), "is_sqlite", False)
+    db = getattr(provider, "db", None)
+    on_sqlite = isinstance(db, Database) and db.is_sqlite
     for service in services:
         for operation in catalog.services[service].operations:
             method = getattr(provider, xform_name(operation), None)
-            if method is not None:
-                handler = handlers[(service, operation)] = refusing(method, catalog.services[service], operation)
-                handler.inline = on_sqlite and getattr(method, "quick_read", False)  # type: ignore[attr-defined]
+            if method is None:
+                continue
+            handler = handlers[(service, operation)] = refusing(method, catalog.services[service], operation)
+            if on_sqlite and getattr(method, "quick_write", False):
+                handler.inline = _without_waiting(handler, db)  # type: ignore[attr-defined]
+            elif on_sqlite and getattr(method, "quick_read", False):
+                handler.inline = handler  # type: ignore[attr-defined]
     return handlers
+
+
+def _without_waiting(handler: Handler, db: Database) -> Handler:
+    def attempt(call: Call) -> dict | None:
+        try:
+            with db.without_waiting():
+                return handler(call)
+        except WriterBusy:  # raised before anything was written: the call starts over on a thread
+            raise WouldBlock() from None
+
+    return attempt
 
 
 def refusing(method: Handler, service: Service, operation_name: str) -> Handler:

@@ -19,7 +19,7 @@ from reachout.domain.limits import check_communication_limits
 from reachout.domain.schedule import Schedule, parse_positive_duration
 from reachout.domain.window import WINDOW_CHANNELS, check_communication_time
 from reachout.engine import campaigns as engine_campaigns
-from reachout.providers import STATE_NAMES, quick_read
+from reachout.providers import STATE_NAMES, quick_read, quick_write
 from reachout.providers.paging import page, sequence_position
 from reachout.store import campaigns as store
 from reachout.store import instances, outbound_requests, tags
@@ -41,6 +41,7 @@ class CampaignsProvider:
         self.quotas = quotas
 
     # --- campaigns -----------------------------------------------------------------------------
+    @quick_write
     def create_campaign(self, call: Call) -> dict:
         p = call.params
         campaign_id = str(uuid.uuid4())
@@ -84,6 +85,7 @@ class CampaignsProvider:
         view = campaign.v1_view() if call.service == V1 else campaign.v2_view()
         return {"campaign": {**view, "tags": campaign_tags}}
 
+    @quick_write
     def delete_campaign(self, call: Call) -> None:
         with self.db.transaction() as conn:
             campaign = self._campaign(conn, call, for_update=True)
@@ -116,15 +118,19 @@ class CampaignsProvider:
             "failedRequests": [{"campaignId": i, "failureCode": "ResourceNotFound"} for i in ids if i not in found],
         }
 
+    @quick_write
     def start_campaign(self, call: Call) -> None:
         self._transition(call, "start")
 
+    @quick_write
     def pause_campaign(self, call: Call) -> None:
         self._transition(call, "pause")
 
+    @quick_write
     def resume_campaign(self, call: Call) -> None:
         self._transition(call, "resume")
 
+    @quick_write
     def stop_campaign(self, call: Call) -> None:
         self._transition(call, "stop")
 
@@ -250,6 +256,7 @@ class CampaignsProvider:
         return campaign
 
     # --- tags ----------------------------------------------------------------------------------
+    @quick_write
     def tag_resource(self, call: Call) -> None:
         new_tags = call.params["tags"]
         with self.db.transaction() as conn:
@@ -257,6 +264,7 @@ class CampaignsProvider:
             _check_tags({**tags.get_tags(conn, arn), **new_tags})
             tags.put_tags(conn, arn, new_tags)
 
+    @quick_write
     def untag_resource(self, call: Call) -> None:
         with self.db.transaction() as conn:
             tags.remove_tags(conn, self._tagged(conn, call), call.params["tagKeys"])

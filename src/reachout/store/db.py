@@ -66,13 +66,29 @@ class Database:
                 with self.engine.begin() as connection:
                     yield connection
                 return
-            queued = self._writer.acquire(timeout=WRITER_WAIT)  # past it, SQLite's busy timeout decides as before
+            waits = not _unwaiting.first_only
+            _unwaiting.first_only = False  # (a later transaction of the same call waits as usual)
+            if waits:
+                queued = self._writer.acquire(timeout=WRITER_WAIT)  # past it, SQLite's busy timeout decides
+            elif not (queued := self._writer.try_acquire()):
+                raise WriterBusy()
             try:
-                with self._across.held(queued), self.engine.begin() as connection:
+                with self._across.held(queued, waits), self.engine.begin() as connection:
                     yield connection
             finally:
                 if queued:
                     self._writer.release()
+
+    @contextmanager
+    def without_waiting(self):
+        """Inside, the first transaction takes SQLite's write lock only if it is free at once, and
+        raises WriterBusy before anything is written otherwise: for work that must not block the
+        thread it runs on (a short write on the event loop), and is done elsewhere when it would."""
+        _unwaiting.first_only = self._writer is not None
+        try:
+            yield
+        finally:
+            _unwaiting.first_only = False
 
     @contextmanager
     def read(self):
@@ -106,6 +122,17 @@ class Database:
 WRITER_WAIT = 30.0
 
 
+class WriterBusy(Exception):
+    """Raised by a transaction begun under Database.without_waiting when the write lock is taken."""
+
+
+class _Unwaiting(threading.local):
+    first_only = False  # the thread's next transaction must not wait for the write lock
+
+
+_unwaiting = _Unwaiting()
+
+
 class _Turns:
     """A lock taken in arrival order: release hands it straight to the longest waiter."""
 
@@ -130,6 +157,14 @@ class _Turns:
                 return False
         return True  # handed over just as the wait ended: the lock is ours
 
+    def try_acquire(self) -> bool:
+        """Takes the lock if it is free and nobody queues for it; never waits."""
+        with self._guard:
+            if self._held:
+                return False
+            self._held = True
+            return True
+
     def release(self) -> None:
         with self._guard:
             if self._waiting:
@@ -147,13 +182,17 @@ class _ProcessLock:
         self._file: int | None = None
 
     @contextmanager
-    def held(self, wanted: bool = True):
+    def held(self, wanted: bool = True, waits: bool = True):
+        """With `waits` false, raises WriterBusy when another process holds it."""
         if not wanted or self._path is None:
             yield
             return
         if self._file is None:
             self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._file, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX if waits else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WriterBusy() from None
         try:
             yield
         finally:
