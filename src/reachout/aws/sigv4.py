@@ -167,15 +167,12 @@ def _amz_text(moment: datetime) -> str:
 
 
 def _check_skew(request_time: datetime, now: datetime) -> None:
-    def fmt(moment: datetime) -> str:
-        return moment.strftime(AMZ_DATE_FORMAT)
-
     if request_time < now - MAX_SKEW:
-        raise _invalid(f"Signature expired: {fmt(request_time)} is now earlier than "
-                       f"{fmt(now - MAX_SKEW)} ({fmt(now)} - 15 min.)")
+        raise _invalid(f"Signature expired: {_amz_text(request_time)} is now earlier than "
+                       f"{_amz_text(now - MAX_SKEW)} ({_amz_text(now)} - 15 min.)")
     if request_time > now + MAX_SKEW:
-        raise _invalid(f"Signature not yet current: {fmt(request_time)} is still later than "
-                       f"{fmt(now + MAX_SKEW)} ({fmt(now)} + 15 min.)")
+        raise _invalid(f"Signature not yet current: {_amz_text(request_time)} is still later than "
+                       f"{_amz_text(now + MAX_SKEW)} ({_amz_text(now)} + 15 min.)")
 
 
 def _canonical_uri(raw_path: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +16,16 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.exc import DBAPIError
+
+
+IN_LIST = 5000  # values per IN list: well below SQLite's limit of 32766 bound parameters
+
+
+def slices(values: Iterable, size: int = IN_LIST) -> Iterator[list]:
+    """`values` in lists of at most `size` (by default, as many as one IN list takes)."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:

@@ -8,12 +8,10 @@ from datetime import datetime
 from sqlalchemy import Connection, Text, and_, bindparam, cast, delete, func, insert, or_, select, update
 
 from reachout.domain.event_trigger import Evaluation
-from reachout.store.bulk import insert_many
+from reachout.store.bulk import insert_many, slices
 from reachout.store.tables import (campaigns, contacts, event_trigger_evaluations, event_trigger_invocations,
                                    event_triggers, outbound_requests, profile_integrations)
 from reachout.store.work import lock_recipients
-
-_IN_LIST = 5000  # profiles per IN list: well below SQLite's limit of bound parameters
 
 
 # --- triggers --------------------------------------------------------------------------------------
@@ -138,10 +136,9 @@ def invocations_since(conn: Connection, domain_id: int, pairs: list[tuple[str, s
     triggers = sorted({trigger for trigger, _ in wanted})
     profile_ids = sorted({profile_id for _, profile_id in wanted})
     found: dict[tuple[str, str], list[datetime]] = {}
-    for start in range(0, len(profile_ids), _IN_LIST):
+    for some in slices(profile_ids):
         for trigger, profile_id, at in conn.execute(_INVOCATIONS_SINCE, {
-                "domain_id": domain_id, "triggers": triggers, "profile_ids": profile_ids[start:start + _IN_LIST],
-                "since": since}):
+                "domain_id": domain_id, "triggers": triggers, "profile_ids": some, "since": since}):
             if (trigger, profile_id) in wanted:
                 found.setdefault((trigger, profile_id), []).append(at)
     return found
@@ -184,7 +181,7 @@ def evaluations(conn: Connection, domain_id: int, *, trigger_name: str | None = 
     statuses: dict[str, str] = {}
     made: dict[str, list[dict]] = {}
     r, c = outbound_requests.c, contacts.c
-    for ids in (request_ids[start:start + _IN_LIST] for start in range(0, len(request_ids), _IN_LIST)):
+    for ids in slices(request_ids):
         statuses.update(conn.execute(select(r.id, r.status).where(r.id.in_(ids))).all())
         for contact in conn.execute(select(c.request_id, c.id, c.channel, c.state, c.disposition, c.reason)
                                     .where(c.request_id.in_(ids)).order_by(c.created_at, c.id)):

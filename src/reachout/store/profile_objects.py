@@ -12,7 +12,6 @@ if its objects had been put one by one.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from reachout.domain.errors import DomainError, NotFound
 from reachout.domain.key_values import key_forms
 from reachout.domain.profile import PREDEFINED_KEYS, apply_update, key_names, new_profile, search_keys
 from reachout.store import profiles as profile_store
+from reachout.store.bulk import slices
 from reachout.store.profile_domains import Domain
 from reachout.store.tables import object_types, profile_domains, profile_keys, profile_objects, profiles
 
@@ -44,7 +44,6 @@ _OBJECT_TYPE_LOCKING_DOMAIN = (_OBJECT_TYPE.join_from(object_types, profile_doma
 _REPLACE_OBJECT = update(profile_objects).where(profile_objects.c.domain_id == bindparam("b_domain_id"),
                                                 profile_objects.c.object_type == bindparam("b_object_type"),
                                                 profile_objects.c.unique_key == bindparam("b_unique_key"))
-_IN_LIST = 5000  # values per IN list: well below SQLite's limit of 32766 bound parameters
 _OR_TERMS = 100  # (key, value, profile) probes per statement: SQLite nests OR terms, up to depth 1000
 
 
@@ -146,7 +145,7 @@ class _Chunk:
         # an id looked up; any other (a key held twice that the chunk frees) is loaded when reached.
         reachable = {found[0] for found in self.holders.values() if len(found) == 1}
         self.profiles: dict[str, dict] = {}
-        for ids in _slices(reachable | set(self.owners.values()) | by_id, _IN_LIST):
+        for ids in slices(reachable | set(self.owners.values()) | by_id):
             self.profiles.update(profile_store.get_profiles(conn, domain_id, ids))
         self.holders.update({(ingestion.PROFILE_ID_KEY, value): [value] if value in self.profiles else []
                              for value in by_id})
@@ -254,20 +253,14 @@ def _by_key_value(key: tuple[str, str, str]) -> tuple[str, str]:
     return key[1], key[2]  # profile_keys' primary key order: inserts then walk its index forwards
 
 
-def _slices(values, size: int) -> Iterator[list]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 def _holders(conn: Connection, domain_id: int, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
     """Every profile holding each (key name, value): one IN list per key name, on the primary key."""
     holders: dict[tuple[str, str], list[str]] = {pair: [] for pair in pairs}
     by_name: dict[str, list[str]] = {}
     for name, value in pairs:
         by_name.setdefault(name, []).append(value)
-    lists = [(name, values) for name, all_values in by_name.items() for values in _slices(all_values, _IN_LIST)]
-    for some in _slices(lists, 10):
+    lists = [(name, values) for name, all_values in by_name.items() for values in slices(all_values)]
+    for some in slices(lists, 10):
         parameters = {"domain_id": domain_id}
         for index, (name, values) in enumerate(some):
             parameters.update({f"name_{index}": name, f"values_{index}": values})
@@ -290,7 +283,7 @@ def _holders_query(dialect: str, lists: int):
 def _owners(conn: Connection, domain_id: int, object_type: str, unique_keys: set[str]) -> dict[str, str]:
     """The profile owning the stored object of each of these unique keys that has one."""
     owners = {}
-    for keys in _slices(unique_keys, _IN_LIST):
+    for keys in slices(unique_keys):
         owners.update(conn.execute(_owners_query(conn.dialect.name), {
             "domain_id": domain_id, "object_type": object_type, "keys": keys}).all())
     return owners
@@ -308,7 +301,7 @@ def _held(conn: Connection, domain_id: int, keys: set[tuple[str, str, str]]) -> 
     """Which of these (profile, key name, value) keys exist, each probed along the whole primary key
     (a profile may hold many values of one key, and a value may be held by many profiles)."""
     held = set()
-    for probes in _slices(keys, _OR_TERMS):
+    for probes in slices(keys, _OR_TERMS):
         held |= set(conn.execute(
             select(profile_keys.c.profile_id, profile_keys.c.key_name, profile_keys.c.value)
             .where(profile_keys.c.domain_id == domain_id,
@@ -349,7 +342,7 @@ def scrub_object_type(conn: Connection, domain: Domain, name: str, now: datetime
                                         profile_keys.c.profile_id == bindparam("b_profile_id"),
                                         profile_keys.c.key_name == bindparam("b_key_name"),
                                         profile_keys.c.value == bindparam("b_value"))
-    for ids in _slices(profile_ids, 1000):
+    for ids in slices(profile_ids, 1000):
         given: dict[str, list[ingestion.Reading]] = {profile_id: [] for profile_id in ids}
         kept: dict[str, list[ingestion.Reading]] = {profile_id: [] for profile_id in ids}
         for profile_id, type_name, text in conn.execute(

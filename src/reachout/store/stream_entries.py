@@ -7,15 +7,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select
 
-from reachout.store.bulk import insert_many
+from reachout.store.bulk import insert_many, slices
 from reachout.store.tables import stream_entries
 
 def recorded(conn: Connection, stream: str, group: str, entry_ids: list[str]) -> set[str]:
     """The entries of `entry_ids` a transaction already handled (committed)."""
     found: set[str] = set()
-    for start in range(0, len(entry_ids), _IN_LIST):
-        found.update(conn.execute(_RECORDED, {"stream": stream, "group": group,
-                                              "ids": entry_ids[start:start + _IN_LIST]}).scalars())
+    for ids in slices(entry_ids):
+        found.update(conn.execute(_RECORDED, {"stream": stream, "group": group, "ids": ids}).scalars())
     return found
 
 
@@ -30,7 +29,6 @@ def record(conn: Connection, stream: str, group: str, domain_id: int, outcomes: 
          "rejected": o.get("rejected"), "at": now} for o in outcomes])
 
 
-_IN_LIST = 5000  # entry ids per IN list: well below SQLite's limit of bound parameters
 _RECORDED = select(stream_entries.c.entry_id).where(
     stream_entries.c.stream == bindparam("stream"), stream_entries.c.consumer_group == bindparam("group"),
     stream_entries.c.entry_id.in_(bindparam("ids", expanding=True)))
