@@ -47,7 +47,7 @@ class Engine:
         self._due_times = work.when_due({
             "wakeups": [work.NEXT_WAKEUP], "requests": [outbound_requests.NEXT_DUE],
             "contacts": [*work.NEXT_CONTACT_DUE, plans.NEXT_RELEASE], "connect contacts": [connect_contacts.NEXT_DUE],
-            **({"events": [outbox.NEXT_UNFANNED], "deliveries": [outbox.NEXT_DELIVERY]} if bus is not None else {})})
+            **({"events": outbox.NEXT_DUE} if bus is not None else {})})
 
     def run_due(self) -> int:
         """Does all work due now; returns how many items it handled."""
@@ -71,11 +71,8 @@ class Engine:
                 handled += self.dialer.run_due(now)  # (its own tick decides)
                 if "connect contacts" in due:
                     handled += self.connect_contacts.run_due(now)
-                # (Events fanned out to a rule's target are delivered at the loop's next turn.)
                 if self.bus is not None and "events" in due:
-                    handled += self.bus.fan_out(now)
-                if self.bus is not None and "deliveries" in due:
-                    handled += self.bus.deliver(now)
+                    handled += self.bus.fan_out(now) + self.bus.deliver(now)
                 handled_total += handled
                 if handled == 0:
                     return handled_total

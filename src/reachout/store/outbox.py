@@ -89,9 +89,10 @@ def settle(conn: Connection, delivery_id: int, **values) -> None:
                  .values(lease_until=None, **values))
 
 
-# When the bus has work next: the oldest event not fanned out; the earliest delivery due.
-NEXT_UNFANNED = select(func.min(event_outbox.c.created_at)).where(
+# When the bus has work next: the oldest event not fanned out, the earliest delivery due (the least).
+_NEXT_UNFANNED = select(func.min(event_outbox.c.created_at)).where(
     event_outbox.c.seq > select(func.coalesce(func.max(sequences.c.value), 0))
     .where(sequences.c.name == FANNED_OUT).scalar_subquery())
-NEXT_DELIVERY = select(func.min(event_deliveries.c.due_at)).where(event_deliveries.c.status == PENDING)
+_NEXT_DELIVERY = select(func.min(event_deliveries.c.due_at)).where(event_deliveries.c.status == PENDING)
+NEXT_DUE = [_NEXT_UNFANNED, _NEXT_DELIVERY]
 
