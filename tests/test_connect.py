@@ -65,6 +65,11 @@ def connect(client):
     return client("connect")
 
 
+def _unclaimed_number() -> str:
+    # Never +12025550000: tests use it as the number no instance claimed.
+    return f"+1202555{1 + uuid.uuid4().int % 9999:04d}"
+
+
 class Setup:
     """An instance with a claimed number and a published flow."""
 
@@ -72,14 +77,14 @@ class Setup:
         self.connect = connect
         created = new_instance(connect, OutboundCallsEnabled=outbound)
         self.instance_id, self.instance_arn = created["Id"], created["Arn"]
-        self.number = f"+1202555{uuid.uuid4().int % 10000:04d}"
+        self.number = _unclaimed_number()
         while True:  # a number nobody else in the session claimed
             try:
                 self.number_arn = connect.claim_phone_number(InstanceId=self.instance_id,
                                                              PhoneNumber=self.number)["PhoneNumberArn"]
                 break
             except connect.exceptions.InvalidParameterException:
-                self.number = f"+1202555{uuid.uuid4().int % 10000:04d}"
+                self.number = _unclaimed_number()
         self.flow_id = connect.create_contact_flow(InstanceId=self.instance_id, Name="outbound", Type="CONTACT_FLOW",
                                                    Content=FLOW)["ContactFlowId"]
 
