@@ -1,11 +1,12 @@
 """Processes sharing a SQLite file (`reachout serve`, `reachout ingest`, workers) take its one write
-lock in turns through a lock on a file beside it, handed over by the kernel when released, instead of
-each polling SQLite's lock with a back-off that let the engine's next pass in first."""
+lock in turns through a lock on a file beside it, instead of each polling SQLite's lock with a back-off
+that let the engine's next pass in first; a process waiting for it is next (a gate, a second file)."""
 from __future__ import annotations
 
 import subprocess
 import sys
 import threading
+import time
 
 from sqlalchemy import text
 
@@ -53,6 +54,51 @@ def test_a_write_waits_for_another_process_holding_the_writer_lock_then_commits(
         holder.wait()
     with database.read() as conn:
         assert conn.execute(text("SELECT value FROM sequences WHERE name = 'turns'")).scalar() == 1
+    database.dispose()
+
+
+LOOPER = """
+import sys, threading, time
+from sqlalchemy import text
+from reachout.store.db import Database
+database = Database(sys.argv[1])
+stopping = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stopping.set()), daemon=True).start()
+while not stopping.is_set():
+    with database.transaction() as conn:
+        conn.execute(text("UPDATE sequences SET value = value + 1 WHERE name = 'looped'"))
+        time.sleep(0.005)  # a transaction's work
+    print("looped", flush=True)
+"""
+
+
+def test_a_process_writing_in_a_loop_lets_a_waiting_process_in_after_its_current_transaction(tmp_path):
+    # The engine writes in a loop of short transactions while `reachout ingest` waits for its turn.
+    # flock hands a released lock to nobody: without the gate, the loop took it back before the
+    # waiter ran, a dozen transactions in a row.
+    url = f"sqlite:///{tmp_path / 'reachout.db'}"
+    database = open_database(url)
+    with database.transaction() as conn:
+        conn.execute(text("INSERT INTO sequences (name, value) VALUES ('looped', 0)"))
+    assert not database.contended()
+    looper = subprocess.Popen([sys.executable, "-c", LOOPER, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert looper.stdout.readline().strip() == "looped"
+        passed = []  # the loop's commits while this process waited, round by round
+        for _ in range(20):
+            with database.read() as conn:
+                before = conn.execute(text("SELECT value FROM sequences WHERE name = 'looped'")).scalar()
+            with database.transaction() as conn:
+                passed.append(conn.execute(text("SELECT value FROM sequences WHERE name = 'looped'")).scalar() - before)
+            time.sleep(0.01)
+        assert database.contended()
+        # The one under way when this process asked; a second only if one ended just after the read.
+        assert max(passed) <= 2, passed
+        assert sum(passed) > 0, "the loop never ran"
+    finally:
+        looper.stdin.close()
+        looper.wait(timeout=30)
     database.dispose()
 
 

@@ -55,6 +55,9 @@ from reachout.store.db import Database
 
 log = logging.getLogger(__name__)
 OUTCOME_BATCHES = 20  # batches of outcomes applied per pass (the pass's other work waits meanwhile)
+# Contacts dispatched, and outcomes applied, per transaction while other writers wait on the engine's
+# (see Engine.yielding): each transaction holds the write lock a few milliseconds, not tens.
+BATCH_UNDER_LOAD = 16
 
 
 class Dispatcher:
@@ -66,6 +69,7 @@ class Dispatcher:
         self.lease = lease
         self.batch = batch
         self.paced_elsewhere = lambda campaign, channel: False  # agent-assisted calls: engine/dialer.py
+        self.yielding = lambda: False  # other writers wait on this one's transactions: engine/engine.py
         self._pool: ThreadPoolExecutor | None = None  # PostgreSQL: the channels' threads (dispatch_due)
 
     # --- dispatch ----------------------------------------------------------------------------
@@ -105,13 +109,13 @@ class Dispatcher:
     def _dispatch_channel(self, channel: str, quotas: dict[str, int], running: dict[str, Campaign | None],
                           now: datetime) -> int:
         """Dispatches one channel's share of due contacts: `quotas`, campaign id -> how many."""
-        handled = 0
+        handled, batch = 0, self._batch()
         for campaign_id, quota in quotas.items():
             while quota > 0:
                 with self.db.transaction() as conn:
                     # Each claimed contact is dropped, deferred, limited or reserved (and leased) below.
                     claimed = work.claim_contacts(conn, [work.PLANNED], now, self.owner, self.lease,
-                                                  min(quota, self.batch), campaign_id=campaign_id,
+                                                  min(quota, batch), campaign_id=campaign_id,
                                                   channel=channel, leased=False)
                     if not claimed:
                         break
@@ -278,18 +282,21 @@ class Dispatcher:
     # --- outcomes ------------------------------------------------------------------------------
     def apply_outcomes(self, now: datetime) -> int:
         """Applies the outcomes due now, a batch per transaction, up to OUTCOME_BATCHES batches."""
-        handled = 0
+        handled, batch = 0, self._batch()
         for _ in range(OUTCOME_BATCHES):
-            claimed = self._apply_outcomes(now)
+            claimed = self._apply_outcomes(now, batch)
             handled += claimed
-            if claimed < self.batch:
+            if claimed < batch:
                 break
         return handled
 
-    def _apply_outcomes(self, now: datetime) -> int:
+    def _batch(self) -> int:
+        return BATCH_UNDER_LOAD if self.yielding() else self.batch
+
+    def _apply_outcomes(self, now: datetime, batch: int) -> int:
         with self.db.transaction() as conn:
             # Messages' contacts are completed in this transaction; only calls, followed after it, are leased.
-            claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, self.batch, leased=False)
+            claimed = work.claim_contacts(conn, [work.SENT], now, self.owner, self.lease, batch, leased=False)
             live = defaultdict(list)  # calls, by channel: followed until they end
             final = []
             for contact in claimed:

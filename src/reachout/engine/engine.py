@@ -40,6 +40,7 @@ class Engine:
         self.dialer = Dialer(db, telephony if isinstance(telephony, Telephony) else None, self.dispatcher, self.owner,
                              lease)
         self.dispatcher.paced_elsewhere = self.dialer.paces
+        self.dispatcher.yielding = self.yielding
         self.agent_desk = self.dialer.desk = AgentDesk(db, self.dialer.channel, self.dispatcher)
         self._lock = threading.Lock()  # one pass at a time in this process
         collector.rarer()  # a pass allocates tens of thousands of short-lived rows (collector.py)
@@ -63,7 +64,7 @@ class Engine:
                 handled = self._wake_campaigns(now) if "wakeups" in due else 0
                 if "requests" in due:
                     handled += requests.take_due(
-                        self.db, now, requests.BATCH_UNDER_LOAD if FOREGROUND.under_load() else requests.BATCH)
+                        self.db, now, requests.BATCH_UNDER_LOAD if self.yielding() else requests.BATCH)
                 if "contacts" in due:
                     handled += self.dispatcher.dispatch_due(now, budget)
                     budget = {channel: 0 for channel in budget}  # this instant's capacity is spent
@@ -76,6 +77,12 @@ class Engine:
                 handled_total += handled
                 if handled == 0:
                     return handled_total
+
+    def yielding(self) -> bool:
+        """Whether other writers wait on the engine's transactions: API calls served by this process, or
+        another process writing to the same SQLite file (`reachout ingest`, an import). The engine then
+        takes its work in small batches, each holding the write lock briefly."""
+        return FOREGROUND.under_load() or self.db.contended()
 
     def close(self) -> None:
         """Closes the channels (binds, connections, their threads); the engine must be stopped first."""

@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,9 +40,8 @@ class Database:
         # and are handed it the moment it is free; left to SQLite, a waiting writer sleeps and polls
         # (its busy handler backs off up to 100 ms), and a thread that writes in a loop (the engine)
         # can take it again before a waiting request wakes. Processes sharing the file (serve and
-        # `reachout ingest`, workers) then take a lock on a file beside it, which the kernel hands to
-        # a waiting process the moment it is released, where SQLite's polling left a consumer waiting
-        # out most of the engine's passes.
+        # `reachout ingest`, workers) then take a lock on a file beside it, the waiting one next
+        # (_ProcessLock), where SQLite's polling left a consumer waiting out most of the engine's passes.
         self._writer = _Turns() if self.is_sqlite else None
         self._across = _ProcessLock(_writer_lock_path(url)) if self.is_sqlite else None
         if self.is_sqlite:
@@ -112,6 +112,12 @@ class Database:
                 sqlite.execute("PRAGMA query_only=0")
                 sqlite.read_only = False
 
+    def contended(self, within: float = 1.0) -> bool:
+        """Whether, in the last `within` seconds, a write here found another process holding the SQLite
+        write lock or waiting for it: background work then keeps its transactions short, as it does
+        while this process serves API calls."""
+        return self._across is not None and time.monotonic() - self._across.contended_at < within
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self._across is not None:
@@ -175,33 +181,50 @@ class _Turns:
 
 class _ProcessLock:
     """An exclusive lock on a file, between processes (flock): held by one thread of this process at a
-    time, the one whose turn it is."""
+    time, the one whose turn it is. It is taken through a gate, a second file held while waiting: flock
+    wakes a waiter on release but hands the lock to nobody, and a process writing in a loop (the
+    engine) would take it back before the waiter ran, a dozen transactions in a row while `reachout
+    ingest` waited. Held by the waiter, the gate makes the loop wait its turn instead."""
 
     def __init__(self, path: str | None):
         self._path = path
-        self._file: int | None = None
+        self._files: tuple[int, int] | None = None  # (the lock's, the gate's)
+        self.contended_at = float("-inf")  # time.monotonic() when another process last held either
 
     @contextmanager
     def held(self, wanted: bool = True, waits: bool = True):
-        """With `waits` false, raises WriterBusy when another process holds it."""
+        """With `waits` false, raises WriterBusy when another process holds the lock or waits for it."""
         if not wanted or self._path is None:
             yield
             return
-        if self._file is None:
-            self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        if self._files is None:
+            self._files = (os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600),
+                           os.open(f"{self._path}-gate", os.O_RDWR | os.O_CREAT, 0o600))
+        lock, gate = self._files
+        self._take(gate, waits)
         try:
-            fcntl.flock(self._file, fcntl.LOCK_EX if waits else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise WriterBusy() from None
+            self._take(lock, waits)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
         try:
             yield
         finally:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _take(self, file: int, waits: bool) -> None:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.contended_at = time.monotonic()
+            if not waits:
+                raise WriterBusy() from None
+            fcntl.flock(file, fcntl.LOCK_EX)
 
     def close(self) -> None:
-        if self._file is not None:
-            os.close(self._file)
-            self._file = None
+        if self._files is not None:
+            for file in self._files:
+                os.close(file)
+            self._files = None
 
 
 def _writer_lock_path(url: str) -> str | None:
