@@ -243,7 +243,7 @@ def boto3_closed_loop(url: str, domain: str, seconds: float, threads: int, serve
 
 def consume(args) -> None:
     """--consume mode: StreamIngest as `reachout ingest` runs it, writing `entry_id committed_at` after
-    each batch's commit (wall clock, as the XADD times are)."""
+    each batch's commit, before its acknowledgement (wall clock, as the XADD times are)."""
     import redis
 
     from reachout import collector
@@ -261,11 +261,12 @@ def consume(args) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with open(args.consume, "w") as out:
         while not stopping.is_set():
-            done = ingesting.step(block_ms=200)
+            done = ingesting.handle(ingesting.take(block_ms=200))  # step(), timed at the commit
             if done.ids:
                 now = time.time()
                 out.write("".join(f"{entry_id} {now}\n" for entry_id in done.ids))
                 out.flush()
+            ingesting.ack(done.ids)
     database.dispose()
 
 

@@ -3,6 +3,8 @@ timestamps survive the round trip as timezone-aware UTC."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -118,3 +120,20 @@ def _migrated_to(path, revision: str):
         command.upgrade(config, revision)
         yield conn
     engine.dispose()
+
+
+def test_commits_leave_wal_checkpoints_to_a_thread_of_their_own(tmp_path):
+    # A commit that checkpointed (SQLite's default past 1,000 pages of WAL) held the write lock through
+    # two fsyncs while other writers waited; a thread now copies the pages back instead.
+    database = open_database(f"sqlite:///{tmp_path / 'reachout.db'}")
+    with database.transaction() as conn:
+        conn.execute(text("CREATE TABLE filler (page BLOB)"))
+    with database.transaction() as conn:
+        conn.execute(text("INSERT INTO filler (page) VALUES (:page)"), [{"page": os.urandom(4000)}] * 2000)
+    written = 2000 * 4000
+    assert os.path.getsize(tmp_path / "reachout.db") < written  # the commit did not copy its pages back
+    deadline = time.monotonic() + 10
+    while os.path.getsize(tmp_path / "reachout.db") < written and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.path.getsize(tmp_path / "reachout.db") >= written  # the checkpointer did
+    database.dispose()

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,8 +43,11 @@ class Database:
         # can take it again before a waiting request wakes. Processes sharing the file (serve and
         # `reachout ingest`, workers) then take a lock on a file beside it, the waiting one next
         # (_ProcessLock), where SQLite's polling left a consumer waiting out most of the engine's passes.
+        path = _file_of(url) if self.is_sqlite else None  # (None in memory)
         self._writer = _Turns() if self.is_sqlite else None
-        self._across = _ProcessLock(_writer_lock_path(url)) if self.is_sqlite else None
+        # `<database file>-writer` beside the file, as SQLite keeps `-wal` and `-shm`
+        self._across = _ProcessLock(f"{path}-writer" if path else None) if self.is_sqlite else None
+        self._checkpoints = _Checkpointer(path) if path else None
         if self.is_sqlite:
             self.engine = create_engine(
                 url, connect_args={"check_same_thread": False, "timeout": 30, "factory": _SqliteConnection}, **codec)
@@ -119,6 +123,8 @@ class Database:
         return self._across is not None and time.monotonic() - self._across.contended_at < within
 
     def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
         self.engine.dispose()
         if self._across is not None:
             self._across.close()
@@ -227,10 +233,43 @@ class _ProcessLock:
             self._files = None
 
 
-def _writer_lock_path(url: str) -> str | None:
-    """`<database file>-writer` beside a SQLite file (as SQLite keeps `-wal` and `-shm`); None in memory."""
+class _Checkpointer(threading.Thread):
+    """Copies the WAL's pages back into the database file, every PERIOD seconds, on a connection of its
+    own. Left to SQLite, the commit that grows the WAL past 1,000 pages does it, with two fsyncs, while
+    it holds the write lock: one commit in thirty of `reachout ingest` beside a busy engine took 3 to
+    18 ms instead of 0.05, and whoever waited for the lock waited that long too. A PASSIVE checkpoint
+    takes no write lock: writers go on meanwhile."""
+
+    PERIOD = 0.2
+
+    def __init__(self, path: str):
+        super().__init__(name="reachout-checkpoints", daemon=True)
+        self._uri = f"file:{urllib.parse.quote(path)}?mode=rw"  # (never creates the file)
+        self._stopping = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        connection = None
+        try:
+            while not self._stopping.wait(self.PERIOD):
+                try:
+                    connection = connection or sqlite3.connect(self._uri, uri=True, isolation_level=None)
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:  # another process's checkpoint under way, a file not there yet: next time
+                    pass
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join()
+
+
+def _file_of(url: str) -> str | None:
+    """The file of a SQLite URL; None for a database in memory."""
     path = make_url(url).database
-    return None if not path or path == ":memory:" or path.startswith("file:") else f"{path}-writer"
+    return None if not path or path == ":memory:" or path.startswith("file:") else path
 
 
 def open_database(url: str) -> Database:
@@ -271,6 +310,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         # A snapshot gathers its members in a temporary table: in memory, not in a temporary file.
         cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # done off the commits (_Checkpointer)
         cursor.close()
 
     # IMMEDIATE takes the write lock up front: a read-modify-write (a state transition, a quota
