@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from reachout.clock import Clock
 from reachout.domain.errors import DomainError
+from reachout.engine.shared_clock import EngineClock
 from reachout.importer import ingest_chunk
 from reachout.store import stream_entries
 from reachout.store.db import Database
@@ -58,7 +58,7 @@ class Handled:
 
 
 class StreamIngest:
-    def __init__(self, db: Database, clock: Clock, client: redis.Redis, *, stream: str, group: str, consumer: str,
+    def __init__(self, db: Database, clock: EngineClock, client: redis.Redis, *, stream: str, group: str, consumer: str,
                  region: str, domain: str, object_type: str | None = None, batch: int = 500,
                  claim_idle_ms: int = 30_000):
         self.db, self.clock, self.redis = db, clock, client
@@ -118,7 +118,7 @@ class StreamIngest:
             return handled
         entries = [self._entry(entry_id, fields) for entry_id, fields in raw]
         with self.db.transaction() as conn:
-            now = self.clock.now()
+            now = self.clock.now_in(conn)
             done = stream_entries.recorded(conn, self.stream, self.group, [e.id for e in entries])
             fresh = [e for e in entries if e.id not in done]
             domain = get_domain(conn, self.region, self.domain_name)

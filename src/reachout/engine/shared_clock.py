@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection
 
-from reachout.clock import Clock, SystemClock
+from reachout.clock import SystemClock
 from reachout.store.db import Database
 from reachout.store.sequences import lock_counter, read_counter, set_counter
 
@@ -31,9 +31,13 @@ class EngineClock:
 
     def now(self) -> datetime:
         with self.database.read() as conn:
-            published = read_counter(conn, PUBLISHED)
+            return self.now_in(conn)
+
+    def now_in(self, conn: Connection) -> datetime:
+        """now(), read in the caller's transaction: a read of its own would cost a transaction more."""
+        published = read_counter(conn, PUBLISHED)
         return EPOCH + timedelta(microseconds=published) if published else self.system.now()
 
 
-def engine_clock(database: Database) -> Clock:
+def engine_clock(database: Database) -> EngineClock:
     return EngineClock(database)
