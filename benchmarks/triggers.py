@@ -21,6 +21,8 @@ Measured:
    --consume mode: the same StreamIngest as the command, noting when each batch committed); latency
    = decision committed - XADD.
 4. Redis, drain: --seconds x --rate entries queued first, then consumed: the maximum events/s.
+5. Redis, open loop again with the server restarted with --no-engine: the decision path alone, not
+   sharing the CPUs and the write lock with the engine sending the firings (a diagnosis, not a target).
 Each prints p50 / p99 and the server's (or consumer's) CPU milliseconds per event (from /proc).
 Targets: p99 decision latency < 10 ms at 1,000 events/s, >= 2,000 events/s ingested on SQLite. It
 asserts nothing. The figures depend on the machine and on what else runs on it.
@@ -59,6 +61,7 @@ EMAIL = {"email": {"outboundMode": {"agentless": {}}, "defaultOutboundConfig": {
     "connectSourceEmailAddress": "news@example.com",
     "wisdomTemplateArn": f"arn:aws:wisdom:{REGION}:{ACCOUNT}:message-template/kb/t1"}}}
 TARGET_P99_MS, TARGET_RATE = 10.0, 2000
+ALONE = ", server engine stopped (the decision path alone; not a target row)"
 
 
 # --- the server and the world ------------------------------------------------------------------
@@ -69,12 +72,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(db: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(db: str, data_dir: Path, engine: bool = True) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "REACHOUT_ACCESS_KEY_ID": ACCESS_KEY, "REACHOUT_SECRET_ACCESS_KEY": SECRET_KEY,
            "REACHOUT_ACCOUNT_ID": ACCOUNT}
     process = subprocess.Popen([sys.executable, "-m", "reachout", "serve", "--port", str(port), "--db", db,
-                                "--data-dir", str(data_dir)], env=env,
+                                "--data-dir", str(data_dir), *([] if engine else ["--no-engine"])], env=env,
                                stdout=(data_dir / "server.log").open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -297,11 +300,12 @@ def wait_for(out: Path, count: int, process: subprocess.Popen, limit: float = 60
     raise SystemExit(f"the consumer handled {len(committed(out))} of {count} entries in {limit} s")
 
 
-def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path, server_pid: int) -> dict:
+def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path, server_pid: int, note: str = "") -> dict:
     import redis
 
     r = redis.Redis.from_url(args.redis)
-    stream, out = f"bench-{uuid.uuid4().hex[:8]}", work / "open.txt"
+    stream = f"bench-{uuid.uuid4().hex[:8]}"
+    out = work / f"open-{stream}.txt"  # (a file of its own each run: the consumer truncates it only once started)
     process = start_consumer(args, db, data_dir, domain, stream, out)
     try:
         r.xadd(stream, {"object": order(0)})
@@ -324,7 +328,7 @@ def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path, serv
         process.wait(timeout=60)
         r.delete(stream)
     latencies = [1000 * (found[entry_id] - at) for entry_id, at in sent.items()]
-    return report(f"Redis consumer, XADD {args.rate:.0f}/s offered", latencies, len(latencies), elapsed, cpu,
+    return report(f"Redis consumer, XADD {args.rate:.0f}/s offered{note}", latencies, len(latencies), elapsed, cpu,
                   server_cpu=server_cpu)
 
 
@@ -387,12 +391,18 @@ def main() -> None:
             if args.only in (None, "redis"):
                 rows.append(redis_open_loop(args, db, work, domain, work, server.pid))
                 rows.append(redis_drain(args, db, work, domain, work, server.pid))
+                # The same open loop with the server's engine stopped: what the decision path costs
+                # alone, without the engine sending the firings' emails on the same CPUs and database.
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=60)
+                server, url = start_server(db, work, engine=False)
+                rows.append(redis_open_loop(args, db, work, domain, work, server.pid, ALONE))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
     print("targets:")
     for row in rows:
-        if row["p99 ms"] is not None and "offered" in row["run"]:
+        if row["p99 ms"] is not None and "offered" in row["run"] and ALONE not in row["run"]:
             verdict = "met" if row["p99 ms"] < TARGET_P99_MS else "MISSED"
             print(f"  p99 < {TARGET_P99_MS:.0f} ms, {row['run']}: {row['p99 ms']:.2f} ms {verdict}")
     for row in rows:
