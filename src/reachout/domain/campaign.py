@@ -111,6 +111,12 @@ class Campaign:
         return endpoint
 
     @property
+    def fed_by_segment(self) -> bool:
+        """Only a campaign fed by a segment finishes on its own, once nothing is left of it; one fed
+        by requests (event triggers, API batches) waits for more until its endTime."""
+        return bool((self.source or {}).get("customerProfilesSegmentArn"))
+
+    @property
     def channel_subtypes(self) -> list[str]:
         return [CHANNELS[c] for c in CHANNELS if c in self.channel_subtype_config]
 

@@ -158,7 +158,7 @@ class AgentDesk:
                 news = progress_since(row.outcome, state)
                 notify.call_progressed(conn, campaign, row, news.new, news.answered, now)
             outcome = code or (progress_since(None, state).outcome if state is not None else None) or "FAILED"
-            seen = notify._contacts(conn, campaign, [row])[row.id]
+            seen = notify.contact_view(conn, campaign, row)
             event = contact_event("CONTACT_DATA_UPDATED", contact=seen, **notify._where(campaign, now))
             event["detail"]["updatedProperties"] = ["AgentInfo.AfterContactWork", "Disposition"]
             event["detail"]["agentInfo"] = {"agentArn": agent_arn(campaign, agent.user_id),

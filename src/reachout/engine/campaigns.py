@@ -7,6 +7,7 @@ following their class's plan (store/plans.py).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -74,11 +75,16 @@ def _transition(conn: Connection, campaign: Campaign, action: str, now: datetime
 
 
 def _nothing_left(conn: Connection, campaign: Campaign) -> bool:
-    """Only campaigns fed by a segment finish on their own; others wait for requests until endTime."""
-    fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))
-    return (fed_by_segment and not work.has_open_contacts(conn, campaign.id)
+    return (campaign.fed_by_segment and not work.has_open_contacts(conn, campaign.id)
             and not plans.has_unreleased(conn, campaign.id)
             and outbound_requests.pending_count(conn, campaign.id) == 0)
+
+
+def look_again(conn: Connection, campaigns: Iterable[Campaign | None], now: datetime) -> None:
+    """Some of these campaigns' work just ended (requests taken, contacts completed or dropped): those
+    fed by a segment are woken to see whether anything is left of them. The others have nothing to
+    decide before their endTime, and a wake-up each time would be a write transaction for nothing."""
+    work.wake_campaigns(conn, [c.id for c in campaigns if c is not None and c.fed_by_segment], now)
 
 
 def _drop_remaining(conn: Connection, campaign: Campaign, reason: str, now: datetime) -> None:
@@ -235,9 +241,8 @@ def on_transition(conn: Connection, campaign: Campaign, action: str, now: dateti
         notify.state_changed(conn, campaign, previous, now)
     if action == "start":
         start = campaign.schedule.start_time if campaign.schedule else now
-        fed_by_segment = bool((campaign.source or {}).get("customerProfilesSegmentArn"))
         work.set_campaign_times(conn, campaign.id, wake_at=now,
-                                next_snapshot_at=max(start, now) if fed_by_segment else None)
+                                next_snapshot_at=max(start, now) if campaign.fed_by_segment else None)
     elif action in ("resume", "stop", "schedule"):
         work.set_campaign_times(conn, campaign.id, wake_at=now)
     # A pause needs no wake-up: a paused campaign's wake-up only looks ahead to its endTime, which the

@@ -210,7 +210,7 @@ def campaign_contact(conn, region: str, instance_id: str, contact_id: str) -> Si
             "dispatched_at": row.dispatched_at,
             "customer_endpoint": {"Type": "EMAIL_ADDRESS" if row.channel == "email" else "TELEPHONE_NUMBER",
                                   "Address": row.endpoint},
-            "system_endpoint": system_endpoints(conn, campaign_store.get_campaign_by_id(conn, row.campaign_id),
+            "system_endpoint": system_endpoints(conn, campaign_store.campaigns_by_id(conn, [row.campaign_id]),
                                                 [row])[row.id],
             "segment_attributes": {"connect:Subtype": {"ValueString": SUBTYPE_OF[row.channel]}},
             "state": store.DISPATCHING if row.state == work.DISPATCHING else store.SENT,

@@ -252,7 +252,7 @@ class Dialer:
         day = self._day(campaign.id, now)
         day.counted.add((call.contact.id, "queued"))
         with self.db.transaction() as conn:
-            event = contact_event("QUEUED", contact=self._seen(conn, campaign, call.contact),
+            event = contact_event("QUEUED", contact=notify.contact_view(conn, campaign, call.contact),
                                   **notify._where(campaign, call.answered.at))
             event["detail"]["queueInfo"] = _queue_info(campaign, queue_id, call.answered.at)
             outbox.emit(conn, [(call.contact.id, event)], now)
@@ -280,7 +280,7 @@ class Dialer:
                 news = progress_since(row.outcome, state)
                 notify.call_progressed(conn, campaign, row, [p for p in news.new if p.stage != DISCONNECTED],
                                        news.answered, now)
-            event = contact_event("DISCONNECTED", contact=self._seen(conn, campaign, row), outcome=ABANDONED,
+            event = contact_event("DISCONNECTED", contact=notify.contact_view(conn, campaign, row), outcome=ABANDONED,
                                   amd_status=call.answered.amd_status, connected_at=answered, reason=reason,
                                   **notify._where(campaign, now))
             event["detail"]["queueInfo"] = _queue_info(campaign, queue_id, answered)
@@ -289,10 +289,6 @@ class Dialer:
             agent_store.dequeue_contact(conn, campaign.connect_instance_id, contact.id)
             self.dispatcher._complete(conn, [(row, ABANDONED)], now)
         self._day(campaign.id, now).count(contact.id, "dropped")
-
-    @staticmethod
-    def _seen(conn, campaign, row) -> dict:
-        return notify._contacts(conn, campaign, [row])[row.id]
 
     # --- counting and pacing ----------------------------------------------------------------------
     def _day(self, campaign_id: str, now: datetime) -> DayCounters:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -92,7 +93,7 @@ class Dispatcher:
         handled += self._release(now, sum(budget.values()))
         with self.db.transaction() as conn:
             due = work.due_by_campaign(conn, work.PLANNED, now)
-            running = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c for c, _, _ in due}}
+            running: dict[str, Campaign | None] = dict(campaign_store.campaigns_by_id(conn, (c for c, _, _ in due)))
         due = [d for d in due if not self.paced_elsewhere(running.get(d[0]), d[1])]
         shares = _shares(due, running, budget)
         if self.db.is_sqlite or len(shares) < 2:
@@ -217,7 +218,7 @@ class Dispatcher:
         notify.suppressed(conn, campaign, suppressed, now)
         work.finish_participants(conn, finished, now)
         if finished:
-            work.wake_campaigns(conn, [campaign.id], now)
+            campaigns.look_again(conn, [campaign], now)
         return ready
 
     def _limits(self, conn: Connection, campaign: Campaign) -> tuple[Limit, ...]:
@@ -240,7 +241,7 @@ class Dispatcher:
         if campaign is not None:
             notify.suppressed(conn, campaign, [_suppression(c, reason(c), now) for c in contacts], now)
         work.finish_participants(conn, [c.participant_id for c in contacts], now)
-        work.wake_campaigns(conn, [contacts[0].campaign_id], now)
+        campaigns.look_again(conn, [campaign], now)
 
     def _render_resumed(self, conn: Connection, resumed: list, now: datetime) -> dict[str, Outgoing]:
         """Contacts reserved before a crash, rendered again. One that no longer renders (its template
@@ -305,11 +306,9 @@ class Dispatcher:
                 else:
                     final.append((contact, final_outcome(contact.outcome)))  # NO_RECEIPT: no report by the deadline
             work.lease_contacts(conn, [c.id for group in live.values() for c in group], self.owner, now + self.lease)
-            for campaign_id in {c.campaign_id for c, _ in final}:
-                campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
-                if campaign is not None:
-                    notify.finished(conn, campaign, [c for c, _ in final if c.campaign_id == campaign_id], now)
-            self._complete(conn, final, now)
+            known = campaign_store.campaigns_by_id(conn, (c.campaign_id for c, _ in final))
+            notify.finished(conn, known, [c for c, _ in final if c.campaign_id in known], now)
+            self._complete(conn, final, now, known)
         for channel, group in live.items():
             self._follow_calls(self.channels[channel], group, now)
         return len(claimed)
@@ -319,31 +318,34 @@ class Dispatcher:
         applies it; the calls that ended are completed."""
         states = channel.progress([c.id for c in group], now)
         with self.db.transaction() as conn:
-            campaigns = {cid: campaign_store.get_campaign_by_id(conn, cid) for cid in {c.campaign_id for c in group}}
+            known = campaign_store.campaigns_by_id(conn, (c.campaign_id for c in group))
             ended = []
             for contact in group:
-                if campaigns[contact.campaign_id] is None:
+                if contact.campaign_id not in known:
                     continue
-                outcome = calls.follow(conn, campaigns[contact.campaign_id], contact, states.get(contact.id), now)
+                outcome = calls.follow(conn, known[contact.campaign_id], contact, states.get(contact.id), now)
                 if outcome is not None:
                     ended.append((contact, outcome))
-            self._complete(conn, ended, now)
+            self._complete(conn, ended, now, known)
 
-    def _complete(self, conn: Connection, ended: list[tuple], now: datetime) -> None:
+    def _complete(self, conn: Connection, ended: list[tuple], now: datetime,
+                  known: Mapping[str, Campaign] | None = None) -> None:
         """Records (contact, final outcome) pairs with their dispositions; a communication that provably
         never reached the recipient no longer counts against the limits; reattempt rules plan what they
-        call for; participants with nothing left exit."""
+        call for; participants with nothing left exit. `known`: their campaigns, when already read."""
         if not ended:
             return
+        if known is None:
+            known = campaign_store.campaigns_by_id(conn, (c.campaign_id for c, _ in ended))
         dispositions = {contact.id: disposition_of(outcome) for contact, outcome in ended}
         work.update_contacts(conn, [{"id": contact.id, "state": work.COMPLETED, "outcome": outcome,
                                      "disposition": dispositions[contact.id].code, "completed_at": now,
                                      "lease_owner": None, "lease_until": None} for contact, outcome in ended])
         work.release_communications(conn, [contact_id for contact_id, disposition in dispositions.items()
                                            if disposition.reached is False])
-        reattempts.schedule(conn, ended, now)  # before participants with nothing left exit
+        reattempts.schedule(conn, known, ended, now)  # before participants with nothing left exit
         work.finish_participants(conn, [c.participant_id for c, _ in ended], now)
-        work.wake_campaigns(conn, [c.campaign_id for c, _ in ended], now)
+        campaigns.look_again(conn, known.values(), now)
 
 
 def hand_over(name: str, channel: Channel, messages: list[Outgoing], now: datetime) -> list[Receipt]:

@@ -2,6 +2,7 @@
 transaction (contact events per contact, suppressions with their reason, campaign state changes)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -21,10 +22,10 @@ def _where(campaign: Campaign, at: datetime) -> dict:
             "region": campaign.region, "at": at}
 
 
-def _contacts(conn: Connection, campaign: Campaign, rows: list) -> dict[str, dict]:
-    """contact id -> what its events tell of a campaign contact; its system endpoint is the campaign's
-    source (an SMS number named by its ARN: the number, when Reachout knows it)."""
-    sources = system_endpoints(conn, campaign, rows)
+def _contacts(conn: Connection, campaigns: Mapping[str, Campaign], rows: list) -> dict[str, dict]:
+    """contact id -> what its events tell of a contact of `campaigns`; its system endpoint is its
+    campaign's source (an SMS number named by its ARN: the number, when Reachout knows it)."""
+    sources = system_endpoints(conn, campaigns, rows)
     numbers = OriginationNumbers(conn)
     found = {}
     for row in rows:
@@ -35,6 +36,11 @@ def _contacts(conn: Connection, campaign: Campaign, rows: list) -> dict[str, dic
         found[row.id] = {"id": row.id, "channel": row.channel, "system_endpoint": address,
                          "dispatched_at": row.dispatched_at}
     return found
+
+
+def contact_view(conn: Connection, campaign: Campaign, row) -> dict:
+    """What the events of this one contact of the campaign tell of it."""
+    return _contacts(conn, {campaign.id: campaign}, [row])[row.id]
 
 
 def suppressed(conn: Connection, campaign: Campaign, rows: list[dict], now: datetime) -> None:
@@ -48,23 +54,25 @@ def suppressed(conn: Connection, campaign: Campaign, rows: list[dict], now: date
 
 def initiated(conn: Connection, campaign: Campaign, contacts: list, now: datetime) -> None:
     where = _where(campaign, now)
-    seen = _contacts(conn, campaign, contacts)
+    seen = _contacts(conn, {campaign.id: campaign}, contacts)
     outbox.emit(conn, [(c.id, contact_event("INITIATED", contact={**seen[c.id], "dispatched_at": now}, **where))
                        for c in contacts], now)
 
 
-def finished(conn: Connection, campaign: Campaign, contacts: list, now: datetime) -> None:
-    where = _where(campaign, now)
-    seen = _contacts(conn, campaign, contacts)
+def finished(conn: Connection, campaigns: Mapping[str, Campaign], contacts: list, now: datetime) -> None:
+    """The final events of contacts of any of `campaigns`: one read and one write for them all."""
+    where = {campaign_id: _where(campaign, now) for campaign_id, campaign in campaigns.items()}
+    seen = _contacts(conn, campaigns, contacts)
     outbox.emit(conn, [(c.id, event) for c in contacts
-                       for event in outcome_events(seen[c.id], final_outcome(c.outcome), **where)], now)
+                       for event in outcome_events(seen[c.id], final_outcome(c.outcome), **where[c.campaign_id])],
+                now)
 
 
 def call_progressed(conn: Connection, campaign: Campaign, contact, stages: list[CallProgress],
                     answered: CallProgress | None, now: datetime, *, lost: bool = False) -> None:
     """A campaign call's new stages as contact events (see _call_events)."""
     outbox.emit(conn, [(contact.id, event) for event in _call_events(
-        _contacts(conn, campaign, [contact])[contact.id], stages, answered, lambda at: _where(campaign, at), now,
+        contact_view(conn, campaign, contact), stages, answered, lambda at: _where(campaign, at), now,
         lost=lost)], now)
 
 

@@ -11,6 +11,7 @@ recorded with its reason.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -25,19 +26,18 @@ from reachout.domain.plan import PlannedContact
 from reachout.domain.reach import reach_of
 from reachout.engine import compliance, notify
 from reachout.engine.planning import Planner
-from reachout.store import campaigns as campaign_store
 from reachout.store import contact_flows, profile_domains, work
 from reachout.store.profiles import get_profiles
 
 
-def schedule(conn: Connection, completed: list[tuple], now: datetime) -> None:
+def schedule(conn: Connection, campaigns: Mapping[str, Campaign], completed: list[tuple], now: datetime) -> None:
     """Plans the reattempts the rules call for among contacts that completed now: (contact, its final
-    outcome) pairs."""
+    outcome) pairs, of `campaigns` (a contact whose campaign is gone gets none)."""
     by_campaign: dict[str, list] = {}
     for contact, outcome in completed:
         by_campaign.setdefault(contact.campaign_id, []).append((contact, outcome))
     for campaign_id, finished in by_campaign.items():
-        campaign = campaign_store.get_campaign_by_id(conn, campaign_id)
+        campaign = campaigns.get(campaign_id)
         rules = rules_of(conn, campaign) if campaign else None
         if rules is None:
             continue

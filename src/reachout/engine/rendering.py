@@ -240,21 +240,23 @@ def _fields_read(templates: Iterable[tuple[str, dict]]) -> set[str] | None:
     return fields
 
 
-def system_endpoints(conn: Connection, campaign: Campaign, contacts: list) -> dict[str, dict | None]:
-    """contact id -> the EndpointInfo these contacts of one campaign go out from (its SystemEndpoint):
-    the campaign channel's source, or the one their outbound request gave (Campaign.source_endpoint)."""
+def system_endpoints(conn: Connection, campaigns: Mapping[str, Campaign], contacts: list) -> dict[str, dict | None]:
+    """contact id -> the EndpointInfo these contacts of `campaigns` go out from (its SystemEndpoint):
+    its campaign channel's source, or the one its outbound request gave (Campaign.source_endpoint)."""
     requests = outbound_requests.get_requests(conn, [c.request_id for c in contacts if c.request_id])
-    defaults: dict[str, dict | None] = {}
+    defaults: dict[tuple[str, str], dict | None] = {}
     found = {}
     for contact in contacts:
+        campaign = campaigns[contact.campaign_id]
         request = requests.get(contact.request_id) if contact.request_id else None
         given = ((request.payload.get("channelSubtypeParameters") or {}).get(contact.channel) if request else None)
         if given:
             found[contact.id] = campaign.source_endpoint(contact.channel, given)
         else:
-            if contact.channel not in defaults:
-                defaults[contact.channel] = campaign.source_endpoint(contact.channel)
-            found[contact.id] = defaults[contact.channel]
+            key = (campaign.id, contact.channel)
+            if key not in defaults:
+                defaults[key] = campaign.source_endpoint(contact.channel)
+            found[contact.id] = defaults[key]
     return found
 
 

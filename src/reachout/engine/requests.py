@@ -86,7 +86,7 @@ def _take(conn: Connection, claimed: list[requests.OutboundRequest], now: dateti
     by_campaign: dict[str, list[requests.OutboundRequest]] = defaultdict(list)
     for request in claimed:
         by_campaign[request.campaign_id].append(request)
-    campaigns = {campaign_id: campaign_store.get_campaign_by_id(conn, campaign_id) for campaign_id in by_campaign}
+    campaigns = campaign_store.campaigns_by_id(conn, by_campaign)
     profiles_of = _profiles(conn, {campaign_id: (known.domain_id(conn, campaigns[campaign_id]), group)
                                    for campaign_id, group in by_campaign.items()})
     settled: dict[str, list[str]] = defaultdict(list)  # status -> request ids
@@ -152,7 +152,7 @@ def _take(conn: Connection, claimed: list[requests.OutboundRequest], now: dateti
     for status, ids in settled.items():
         outbound_requests.set_status(conn, ids, status)
     # A segment campaign fed requests as well looks again at whether anything is left.
-    work.wake_campaigns(conn, by_campaign, now)
+    engine_campaigns.look_again(conn, campaigns.values(), now)
 
 
 def _profiles(conn: Connection, groups: dict[str, tuple[int | None, list[requests.OutboundRequest]]]

@@ -73,6 +73,16 @@ _ANY_REGION = select(campaigns).where(campaigns.c.id == bindparam("id"))
 _ANY_REGION_LOCKED = _ANY_REGION.with_for_update()
 
 
+def campaigns_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, Campaign]:
+    """For the engine, across regions: those of these campaigns that exist, in one read (a batch of
+    an event trigger's firings holds a contact or two of each of many campaigns)."""
+    wanted = list(set(ids))
+    return {row.id: _campaign(row) for row in conn.execute(_ANY_REGION_IN, {"ids": wanted})} if wanted else {}
+
+
+_ANY_REGION_IN = select(campaigns).where(campaigns.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def get_campaigns(conn: Connection, region: str, ids: Iterable[str]) -> dict[str, Campaign]:
     rows = conn.execute(select(campaigns).where(campaigns.c.region == region, campaigns.c.id.in_(list(ids))))
     return {row.id: _campaign(row) for row in rows}
