@@ -118,6 +118,26 @@ def test_a_request_waiting_in_a_paused_campaign_expires_there_unsent(engine_serv
         {(recipient, reason) for recipient, _, reason in expired}
 
 
+def test_a_request_held_by_a_pause_is_sent_once_the_campaign_resumes(engine_server):
+    # A resume wakes no campaign fed by requests (nothing of it waits on a wake-up): the engine must
+    # take the held request all the same.
+    world = World(engine_server)
+    campaign_id = event_campaign(world, SMS)
+    made = ids(world.campaigns.put_outbound_request_batch(id=campaign_id, outboundRequests=[
+        sms_to("held", "+12125550104", START + timedelta(hours=1))]))
+    world.campaigns.pause_campaign(id=campaign_id)
+    advance(engine_server, seconds=600)
+    assert records(engine_server, campaign_id, "contacts") == []
+
+    world.campaigns.resume_campaign(id=campaign_id)
+    advance(engine_server, seconds=60)
+
+    [contact] = records(engine_server, campaign_id, "contacts")
+    assert (contact["request_id"], contact["state"], contact["endpoint"]) == (made["held"], "completed", "+12125550104")
+    assert datetime.fromisoformat(contact["dispatched_at"]) == START + timedelta(seconds=600)
+    assert world.state(campaign_id) == "Running"
+
+
 def test_limits_hold_across_a_request_and_a_segment_campaign_for_the_same_recipient(engine_server):
     world = World(engine_server)
     known = world.person("limits", EmailAddress="kim@example.com", PhoneNumber="+12125550111")

@@ -243,7 +243,9 @@ def on_transition(conn: Connection, campaign: Campaign, action: str, now: dateti
         start = campaign.schedule.start_time if campaign.schedule else now
         work.set_campaign_times(conn, campaign.id, wake_at=now,
                                 next_snapshot_at=max(start, now) if campaign.fed_by_segment else None)
-    elif action in ("resume", "stop", "schedule"):
+    elif action in ("stop", "schedule") or (action == "resume" and campaign.fed_by_segment):
         work.set_campaign_times(conn, campaign.id, wake_at=now)
     # A pause needs no wake-up: a paused campaign's wake-up only looks ahead to its endTime, which the
-    # wake-up already planned (at a refresh or at endTime) does as well when it comes.
+    # wake-up already planned (at a refresh or at endTime) does as well when it comes. Nor does a
+    # resume, but of a campaign fed by a segment, whose refresh waited for it: the others' wake-up
+    # would find what the planned one (at endTime) finds.
