@@ -282,3 +282,36 @@ def test_an_unknown_domain_is_refused_at_start(engine_server: Server, redis_clie
     refused = subprocess.run([sys.executable, "-m", "reachout", "ingest", REDIS, "--stream", stream, "--domain",
                               "nope", "--db", engine_server.db], capture_output=True, text=True)
     assert refused.returncode == 2 and "Domain nope not found in us-east-1" in refused.stderr
+
+
+def test_a_consumer_keeps_postgresqls_statistics_up_with_the_tables_it_fills(engine_server: Server,
+                                                                           redis_client) -> None:
+    if not engine_server.db.startswith("postgresql"):
+        pytest.skip("SQLite plans without statistics")
+    import psycopg
+
+    world = World(engine_server)
+    order_type(world)
+    stream = redis_client.reachout_stream()
+    with redis_client.pipeline(transaction=False) as pipe:
+        for n in range(1_500):
+            pipe.xadd(stream, entry(f"o-{n}", f"buyer-{n}@example.org", n))
+        pipe.execute()
+    ingesting = consumer(engine_server, stream, domain=world.domain, batch=500)
+
+    def analyses() -> int:
+        with psycopg.connect(engine_server.db.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+            return conn.execute("SELECT coalesce(sum(analyze_count), 0) FROM pg_stat_user_tables "
+                                "WHERE relname IN ('profiles', 'profile_keys', 'profile_objects')").fetchone()[0]
+
+    try:
+        assert ingesting.step(block_ms=100).ingested == 500
+        time.sleep(1.5)  # (a backend reports its statistics within a second)
+        assert analyses() == 0  # not yet: 500 objects are fewer than the first refresh's 1,000
+        assert ingesting.step(block_ms=100).ingested == 500
+        wait_for(lambda: analyses() == 3, "the three tables analysed once the consumer's objects reached 1,000")
+        assert ingesting.step(block_ms=100).ingested == 500
+        time.sleep(1.5)
+        assert analyses() == 3  # the next refresh comes at 2,000
+    finally:
+        ingesting.db.dispose()

@@ -27,7 +27,7 @@ from reachout.engine.event_triggers import Ingested, on_ingested
 from reachout.store.db import Database
 from reachout.store.profile_domains import Domain, get_domain, get_object_type
 from reachout.store.profile_objects import (IngestResult, ingest, ingest_many, prepare_bulk_ingestion,
-                                           refresh_statistics)
+                                           refresh_statistics, statistics_due)
 
 # Rows per transaction. Each commit writes every index page the chunk touched, and the keys of new
 # profiles (emails, phone numbers) land all over their indexes: bigger chunks share those pages among
@@ -82,7 +82,7 @@ def import_objects(db: Database, clock: Clock, region: str, domain_name: str, ob
                 results, redone = ingest_chunk(conn, domain, object_type, [text for _, text, _ in chunk], now)
             summary.redone_chunks += redone
             chunks += 1
-            if chunks & (chunks - 1) == 0:  # after chunks 1, 2, 4, 8, ...: whenever the import has doubled
+            if statistics_due(chunks - 1, chunks, 1):  # after chunks 1, 2, 4, 8, ...: whenever the import has doubled
                 with db.transaction() as conn:
                     refresh_statistics(conn)
             for (line, _, original), result in zip(chunk, results):

@@ -81,6 +81,15 @@ def refresh_statistics(conn: Connection) -> None:
         conn.exec_driver_sql("ANALYZE profiles, profile_attributes, profile_keys, profile_objects")
 
 
+def statistics_due(before: int, after: int, first: int) -> bool:
+    """Whether an ingestion that went from `before` to `after` objects crossed a doubling (`first`,
+    twice that, four times, ...): refreshing the statistics then costs a few ANALYZEs however long it
+    runs, while the planner's view of the tables is never less than half their size."""
+    if after < first:
+        return False
+    return before < first or (after // first).bit_length() > (before // first).bit_length()
+
+
 def ingest(conn: Connection, domain: Domain, object_type_name: str, object_text: str, now: datetime) -> IngestResult:
     """Ingests one object (JSON text) of the named object type; DomainError with the reason when the
     object cannot be ingested (nothing is written then)."""
