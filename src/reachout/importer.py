@@ -27,7 +27,7 @@ from reachout.engine.event_triggers import Ingested, on_ingested
 from reachout.store.db import Database
 from reachout.store.profile_domains import Domain, get_domain, get_object_type
 from reachout.store.profile_objects import (IngestResult, ingest, ingest_many, prepare_bulk_ingestion,
-                                           refresh_statistics, statistics_due)
+                                           StatisticsFollower)
 
 # Rows per transaction. Each commit writes every index page the chunk touched, and the keys of new
 # profiles (emails, phone numbers) land all over their indexes: bigger chunks share those pages among
@@ -73,7 +73,7 @@ def import_objects(db: Database, clock: Clock, region: str, domain_name: str, ob
         if get_object_type(conn, domain.id, object_type) is None:
             raise DomainError(f"Object type {object_type} not found in domain {domain_name}")
     rows = rows_of(path)
-    chunks = 0
+    statistics = StatisticsFollower(first=CHUNK)
     with rejects.open("w", encoding="utf-8") as rejected, _rare_garbage_collection():
         while chunk := [row for _, row in zip(range(CHUNK), rows)]:
             with db.transaction() as conn:
@@ -81,10 +81,7 @@ def import_objects(db: Database, clock: Clock, region: str, domain_name: str, ob
                 now = clock.now()
                 results, redone = ingest_chunk(conn, domain, object_type, [text for _, text, _ in chunk], now)
             summary.redone_chunks += redone
-            chunks += 1
-            if statistics_due(chunks - 1, chunks, 1):  # after chunks 1, 2, 4, 8, ...: whenever the import has doubled
-                with db.transaction() as conn:
-                    refresh_statistics(conn)
+            statistics.ingested(db, len(chunk))  # after chunks 1, 2, 4, 8, ...: whenever the import has doubled
             for (line, _, original), result in zip(chunk, results):
                 summary.rows += 1
                 if isinstance(result, DomainError):

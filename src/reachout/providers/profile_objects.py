@@ -30,6 +30,11 @@ WELL_KNOWN_KEYS = frozenset({
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+# This process's PutProfileObject calls, after which PostgreSQL's statistics are refreshed (1,000
+# objects, then each doubling), as `reachout ingest` and the importer refresh them.
+_STATISTICS = objects.StatisticsFollower(first=1_000)
+
+
 class ProfileObjectsProvider(Provider):
     # --- object types -------------------------------------------------------------------------
     def put_profile_object_type(self, call: Call) -> dict:
@@ -90,6 +95,7 @@ class ProfileObjectsProvider(Provider):
             # The domain's event triggers on this object type evaluate it in the same transaction.
             on_ingested(conn, domain, call.params["ObjectTypeName"],
                         [Ingested(result.profile_id, result.unique_key, call.params["Object"])], now)
+        _STATISTICS.ingested(self.db, 1)
         return {"ProfileObjectUniqueKey": result.unique_key}
 
     def list_profile_objects(self, call: Call) -> dict:

@@ -12,6 +12,7 @@ if its objects had been put one by one.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from reachout.domain.key_values import key_forms
 from reachout.domain.profile import PREDEFINED_KEYS, apply_update, key_names, new_profile, search_keys
 from reachout.store import profiles as profile_store
 from reachout.store.bulk import slices
+from reachout.store.db import Database
 from reachout.store.profile_domains import Domain
 from reachout.store.tables import object_types, profile_domains, profile_keys, profile_objects, profiles
 
@@ -88,6 +90,27 @@ def statistics_due(before: int, after: int, first: int) -> bool:
     if after < first:
         return False
     return before < first or (after // first).bit_length() > (before // first).bit_length()
+
+
+class StatisticsFollower:
+    """Counts the objects an ingestion (the importer, `reachout ingest`, PutProfileObject calls) has
+    written, and refreshes PostgreSQL's statistics after the transaction that made them `first`, then
+    twice that, four times, ...: without autovacuum, or faster than it, they would never catch up."""
+
+    def __init__(self, first: int):
+        self.first = first
+        self._count = 0
+        self._lock = threading.Lock()  # (PutProfileObject calls count from many threads)
+
+    def ingested(self, db: Database, count: int) -> None:
+        """After the commit of `count` more objects."""
+        if db.is_sqlite or not count:
+            return
+        with self._lock:
+            before, self._count = self._count, self._count + count
+        if statistics_due(before, before + count, self.first):
+            with db.transaction() as conn:
+                refresh_statistics(conn)
 
 
 def ingest(conn: Connection, domain: Domain, object_type_name: str, object_text: str, now: datetime) -> IngestResult:
