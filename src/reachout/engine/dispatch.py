@@ -93,7 +93,7 @@ class Dispatcher:
         handled += self._release(now, sum(budget.values()))
         with self.db.transaction() as conn:
             due = work.due_by_campaign(conn, work.PLANNED, now)
-            running: dict[str, Campaign | None] = dict(campaign_store.campaigns_by_id(conn, (c for c, _, _ in due)))
+            running = campaign_store.campaigns_by_id(conn, (c for c, _, _ in due))
         due = [d for d in due if not self.paced_elsewhere(running.get(d[0]), d[1])]
         shares = _shares(due, running, budget)
         if self.db.is_sqlite or len(shares) < 2:
@@ -107,7 +107,7 @@ class Dispatcher:
         dispatching = FOREGROUND.carried(self._dispatch_channel)
         return handled + sum(self._pool.map(lambda share: dispatching(*share, running, now), shares.items()))
 
-    def _dispatch_channel(self, channel: str, quotas: dict[str, int], running: dict[str, Campaign | None],
+    def _dispatch_channel(self, channel: str, quotas: dict[str, int], running: Mapping[str, Campaign],
                           now: datetime) -> int:
         """Dispatches one channel's share of due contacts: `quotas`, campaign id -> how many."""
         handled, batch = 0, self._batch()
@@ -364,7 +364,7 @@ def hand_over(name: str, channel: Channel, messages: list[Outgoing], now: dateti
     return [Receipt("FAILED", now, reason) for _ in messages]
 
 
-def _shares(due: list[tuple[str, str, int]], campaigns: dict[str, Campaign | None],
+def _shares(due: list[tuple[str, str, int]], campaigns: Mapping[str, Campaign],
             budget: dict[str, int]) -> dict[str, dict[str, int]]:
     """channel -> campaign -> how many it may dispatch now: the channel's budget split by the
     campaigns' capacity (channelSubtypeConfig.<channel>.capacity, default 1), never more than due."""
