@@ -123,7 +123,7 @@ _CAMPAIGN_STATES = select(campaigns.c.id, campaigns.c.arn, campaigns.c.state).wh
 
 # --- invocations and evaluations -------------------------------------------------------------------
 def lock_invocations(conn: Connection, domain_id: int, pairs: list[tuple[str, str]]) -> None:
-    """Row locks held until commit over these (trigger, profile) pairs' firings: counting them and
+    """Locks held until commit over these (trigger, profile) pairs' firings: counting them and
     adding some cannot interleave with another transaction doing the same (PostgreSQL; SQLite
     serialises writers anyway)."""
     lock_recipients(conn, [f"event-trigger:{domain_id}:{trigger}:{profile_id}" for trigger, profile_id in pairs])

@@ -453,13 +453,6 @@ communications = Table(
     Index("ix_communications_recipient", "recipient", "at"),
 )
 
-# One row per recipient ever limited: locked while a dispatch checks and reserves, so that two
-# campaigns or two workers can never both take the last communication a limit allows.
-recipient_locks = Table(
-    "recipient_locks", metadata,
-    Column("recipient", String(255), primary_key=True),
-)
-
 # Why a recipient was not contacted (or not yet): invalid endpoint, no time zone, limit reached, ...
 suppressions = Table(
     "suppressions", metadata,

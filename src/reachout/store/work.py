@@ -7,19 +7,19 @@ work without taking the same row twice.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Select, bindparam, case, exists, func, literal, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, case, exists, func, literal, or_, select, text, update
 
 from reachout.domain import participant
 from reachout.domain.contact import COMPLETED, DISPATCHING, DROPPED, OPEN_STATES, PLANNED, SENT, NewContact
 from reachout.domain.participant import NewParticipant
-from reachout.store.bulk import execute_many, insert_many, insert_new, insert_records
-from reachout.store.tables import (campaigns, communications, contacts, participants, recipient_locks,
-                                   suppressions)
+from reachout.store.bulk import execute_many, insert_many, insert_records
+from reachout.store.tables import campaigns, communications, contacts, participants, suppressions
 
 
 def insert_contacts(conn: Connection, new: Sequence[NewContact]) -> None:
@@ -225,14 +225,26 @@ def finish_participants(conn: Connection, participant_ids: Iterable[str], now: d
 
 # --- communication limits ------------------------------------------------------------------------
 def lock_recipients(conn: Connection, recipients: Iterable[str]) -> None:
-    """Row locks on the recipients about to be counted, taken in sorted order (no deadlocks). SQLite
-    needs none: every write transaction holds its one write lock from its start (BEGIN IMMEDIATE)."""
-    ordered = sorted(set(recipients))
-    if not ordered or conn.dialect.name == "sqlite":
+    """Locks held until commit on the recipients about to be counted, so that two campaigns or two
+    workers can never both take the last communication a limit allows. On PostgreSQL, transaction
+    advisory locks: nothing is written and nothing is left behind (a table of lock rows grew by a row
+    per recipient, and per trigger and profile, for good); taken in sorted order, so no deadlock. Two
+    recipients whose keys collide merely wait for each other. SQLite needs none: every write
+    transaction holds its one write lock from its start (BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "sqlite":
         return
-    insert_new(conn, recipient_locks, [{"recipient": r} for r in ordered])
-    conn.execute(select(recipient_locks.c.recipient).where(recipient_locks.c.recipient.in_(ordered))
-                 .order_by(recipient_locks.c.recipient).with_for_update()).all()
+    keys = sorted({_lock_key(recipient) for recipient in recipients})
+    if keys:
+        conn.execute(_ADVISORY_LOCKS, {"keys": keys})
+
+
+def _lock_key(recipient: str) -> int:
+    """The recipient's advisory lock: a signed 64-bit number, the same in every process."""
+    return int.from_bytes(hashlib.blake2b(recipient.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+# (unnest reads the array in its order: the locks are taken in the keys' sorted order)
+_ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
 def counted_communications(conn: Connection, recipients: Iterable[str], since: datetime) -> dict[str, list[datetime]]:
