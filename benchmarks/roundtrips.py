@@ -6,6 +6,11 @@ Both servers run as subprocesses on 127.0.0.1. Each operation is called back to 
 disabled, first from one client thread (a figure is then 1 / (client + wire + server) latency), then
 from --threads client threads at once (what the server sustains under concurrency). It prints the
 figures and how they compare with the targets; it asserts nothing.
+
+With --processes, each operation is also called from --threads client processes of one thread each: a
+diagnosis, not a target row. boto3 spends about twice the server's CPU per call, and the threads of
+one client process share one interpreter lock, so at --threads threads the client process, not the
+server, can set the tail; from processes it cannot.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import contextlib
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import platform
 import signal
@@ -129,6 +135,11 @@ def run_together(calls: list[Callable[[], object]], seconds: float) -> Result:
         thread.start()
     for thread in threads:
         thread.join()
+    return merge(results)
+
+
+def merge(results: list[Result]) -> Result:
+    """Callers that ran at once as one Result: their successes over the longest span."""
     merged = Result(elapsed=max(r.elapsed for r in results))
     for result in results:
         merged.latencies += result.latencies
@@ -318,6 +329,41 @@ def measure(target: Target, prepare, seconds: float, warmup: float, threads: int
     return Outcome(result=result, cpu_seconds=cpu)
 
 
+def measure_in_processes(target: Target, prepare, seconds: float, warmup: float, processes: int) -> Outcome:
+    """As `measure`, each caller a process of its own with one thread (forked: clients, resources
+    and warm-up its own), all timed from one barrier."""
+    context = multiprocessing.get_context("fork")
+    ready, answers = context.Barrier(processes + 1), context.Queue()
+
+    def caller() -> None:
+        try:
+            call = prepare(target.client("connectcampaigns"), target.client("connectcampaignsv2"))
+            run_for(call, warmup)
+            answers.put(("done", run_for(call, seconds, ready)))
+        except Exception as error:  # noqa: BLE001 - the set-up failed, or another caller's did
+            ready.abort()
+            answers.put(("failed", describe(error)))
+
+    children = [context.Process(target=caller) for _ in range(processes)]
+    for child in children:
+        child.start()
+    try:
+        ready.wait()
+    except threading.BrokenBarrierError:
+        pass
+    cpu_before = target.cpu_seconds()
+    replies = [answers.get() for _ in children]
+    cpu_after = target.cpu_seconds()
+    for child in children:
+        child.join()
+    failed = [detail for kind, detail in replies if kind == "failed"]
+    if failed:
+        return Outcome(failed=f"setup: {failed[0]}")
+    merged = merge([result for _, result in replies])
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+    return Outcome(result=merged, cpu_seconds=cpu)
+
+
 # --- the servers -------------------------------------------------------------------------------
 
 def free_port() -> int:
@@ -480,6 +526,8 @@ def main() -> int:
                                                                 "(1: single-threaded only)")
     parser.add_argument("--db", help="database URL for Reachout, e.g. postgresql://127.0.0.1:5432/test "
                                      "(default: embedded SQLite in a temporary directory)")
+    parser.add_argument("--processes", action="store_true",
+                        help="also call each operation from --threads client processes (a diagnosis row)")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="measure only the operations whose name contains TEXT (repeatable)")
     args = parser.parse_args()
@@ -510,15 +558,17 @@ def main() -> int:
         rows = [["operation", "threads", "reachout ops/s", "p50 ms", "p99 ms", "CPU ms/op",
                  "moto ops/s", "p50 ms", "p99 ms", "CPU ms/op", "reachout/moto"]]
         notes, missed = [], []
+        runs = [(threads, False) for threads in modes] + ([(max(modes), True)] if args.processes else [])
         for name, prepare in operations:
-            for threads in modes:
-                print(f"measuring {name} with {threads} thread(s) ...", flush=True)
-                ours, theirs = (measure(t, prepare, args.seconds, warmup, threads)
-                                for t in (reachout_target, moto_target))
+            for threads, in_processes in runs:
+                how = f"{threads} process(es)" if in_processes else f"{threads} thread(s)"
+                print(f"measuring {name} with {how} ...", flush=True)
+                ours, theirs = ((measure_in_processes if in_processes else measure)(
+                    t, prepare, args.seconds, warmup, threads) for t in (reachout_target, moto_target))
                 ratio = "-"
                 if ours.result and theirs.result and theirs.result.ops_per_second:
                     ratio = f"{ours.result.ops_per_second / theirs.result.ops_per_second:.2f}x"
-                rows.append([name, str(threads), ops_cell(ours),
+                rows.append([name, f"{threads} procs*" if in_processes else str(threads), ops_cell(ours),
                              fmt_ms(ours.result and ours.result.percentile_ms(0.5)),
                              fmt_ms(ours.result and ours.result.percentile_ms(0.99)), cpu_cell(ours),
                              ops_cell(theirs), fmt_ms(theirs.result and theirs.result.percentile_ms(0.5)),
@@ -530,10 +580,14 @@ def main() -> int:
                 if name == BATCH_OPERATION and ours.result:
                     notes.append(("reachout", f"{ours.result.ops_per_second * BATCH_SIZE:,.0f} outbound requests/s "
                                               f"with {threads} thread(s)", name))
-                missed += misses(name, threads, ours, theirs)
+                if not in_processes:
+                    missed += misses(name, threads, ours, theirs)
 
         print()
         print_table(rows)
+        if args.processes:
+            print(f"* {max(modes)} client processes of one thread each: a diagnosis (no client interpreter lock "
+                  "shared by the callers), not a target row")
         if notes:
             print()
             for target, detail, name in notes:
