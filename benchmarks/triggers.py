@@ -19,7 +19,10 @@ Measured:
 2. boto3, closed loop: the same threads calling back to back: the maximum sustained events/s.
 3. Redis, open loop: XADD at --rate per second; a `reachout ingest` consumer (this script in
    --consume mode: the same StreamIngest as the command, noting when each batch committed); latency
-   = decision committed - XADD.
+   = decision committed - XADD. Then whether the engine kept up with the firings: "sent" p50 / p99 =
+   a firing's decision -> its contact's dispatch (the engine's clock), and the seconds after the last
+   decision until none was left to take or dispatch. Smaller engine transactions can lower the
+   decision latency by leaving the sending behind: these figures show it.
 4. Redis, drain: --seconds x --rate entries queued first, then consumed: the maximum events/s.
 5. Redis, open loop again with the server restarted with --no-engine: the decision path alone, not
    sharing the CPUs and the write lock with the engine sending the firings (a diagnosis, not a target).
@@ -43,6 +46,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -153,7 +157,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def report(label: str, latencies_ms: list[float], events: int, seconds: float, cpu: float | None,
-           errors: int = 0, server_cpu: float | None = None) -> dict:
+           errors: int = 0, server_cpu: float | None = None, engine: dict | None = None) -> dict:
     """cpu: of the process deciding (the server over boto3, the consumer over Redis); server_cpu: of the
     server beside the consumer (its engine taking the requests and the bus events the firings made)."""
     row = {"run": label, "events": events, "events/s": events / seconds if seconds else 0.0,
@@ -161,7 +165,7 @@ def report(label: str, latencies_ms: list[float], events: int, seconds: float, c
            "p99 ms": percentile(latencies_ms, 0.99) if latencies_ms else None,
            "cpu ms/event": 1000 * cpu / events if cpu is not None and events else None,
            "server cpu ms/event": 1000 * server_cpu / events if server_cpu is not None and events else None,
-           "errors": errors}
+           "errors": errors, **(engine or {})}
     shown = {k: (f"{v:.2f}" if isinstance(v, float) else v) for k, v in row.items()}
     print("  ".join(f"{k}={v}" for k, v in shown.items()), flush=True)
     return row
@@ -300,6 +304,41 @@ def wait_for(out: Path, count: int, process: subprocess.Popen, limit: float = 60
     raise SystemExit(f"the consumer handled {len(committed(out))} of {count} entries in {limit} s")
 
 
+def engine_followed(db: str, data_dir: Path, since: datetime, limit: float = 120) -> dict:
+    """Whether the engine kept up with the firings decided since `since`: seconds until none of them
+    was left to take or to dispatch (after the last decision), and p50 / p99 milliseconds from each
+    firing's decision to its contact's dispatch. A decision latency bought by the engine falling
+    behind shows here."""
+    from sqlalchemy import func, select
+
+    from reachout.store.db import database_url, open_database
+    from reachout.store.tables import contacts, outbound_requests
+
+    database = open_database(database_url(db, data_dir))
+    fired = select(outbound_requests.c.id).where(outbound_requests.c.created_at >= since)
+    waiting = [select(func.count()).where(outbound_requests.c.created_at >= since, outbound_requests.c.status == "pending"),
+               select(func.count()).select_from(contacts).where(contacts.c.request_id.in_(fired),
+                                                                contacts.c.state.in_(["planned", "dispatching"]))]
+    start = time.monotonic()
+    try:
+        while True:
+            with database.read() as conn:
+                left = sum(conn.execute(query).scalar() for query in waiting)
+            if not left or time.monotonic() - start > limit:
+                break
+            time.sleep(0.1)
+        caught_up = time.monotonic() - start
+        with database.read() as conn:
+            lags = [1000 * (dispatched - decided).total_seconds() for decided, dispatched in conn.execute(
+                select(outbound_requests.c.created_at, contacts.c.dispatched_at)
+                .join(contacts, contacts.c.request_id == outbound_requests.c.id)
+                .where(outbound_requests.c.created_at >= since, contacts.c.dispatched_at.is_not(None)))]
+    finally:
+        database.dispose()
+    return {"sent p50 ms": percentile(lags, 0.5) if lags else None, "sent p99 ms": percentile(lags, 0.99) if lags else None,
+            "engine caught up s": caught_up if not left else None}
+
+
 def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path, server_pid: int, note: str = "") -> dict:
     import redis
 
@@ -313,7 +352,7 @@ def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path, serv
         sent: dict[str, float] = {}
         total = int(args.rate * args.seconds)
         cpu_before, server_before = cpu_seconds(process.pid), cpu_seconds(server_pid)
-        start = time.perf_counter()
+        start, since = time.perf_counter(), datetime.now(timezone.utc)
         for n in range(total):
             delay = start + n / args.rate - time.perf_counter()
             if delay > 0:
@@ -328,8 +367,9 @@ def redis_open_loop(args, db: str, data_dir: Path, domain: str, work: Path, serv
         process.wait(timeout=60)
         r.delete(stream)
     latencies = [1000 * (found[entry_id] - at) for entry_id, at in sent.items()]
+    engine = engine_followed(db, data_dir, since) if not note else None
     return report(f"Redis consumer, XADD {args.rate:.0f}/s offered{note}", latencies, len(latencies), elapsed, cpu,
-                  server_cpu=server_cpu)
+                  server_cpu=server_cpu, engine=engine)
 
 
 def redis_drain(args, db: str, data_dir: Path, domain: str, work: Path, server_pid: int) -> dict:
