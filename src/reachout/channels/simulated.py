@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from reachout.channels import Outgoing, Receipt, described
 from reachout.store.bulk import insert_new
@@ -72,13 +72,16 @@ class SimulatedChannel:
             insert_new(conn, sim_sends, rows)
             # A key seen before keeps its first send: its time and outcome.
             logged = {row.idempotency_key: row.sent_at for row in conn.execute(
-                select(sim_sends.c.idempotency_key, sim_sends.c.sent_at).where(
-                    sim_sends.c.idempotency_key.in_([r["idempotency_key"] for r in rows])))}
+                _LOGGED, {"keys": [r["idempotency_key"] for r in rows]})}
         sent = iter(Receipt(r["outcome"], logged[r["idempotency_key"]] + OUTCOMES[r["channel"]][1]) for r in rows)
         return [refused[index] if index in refused else next(sent) for index in range(len(messages))]
 
     def close(self) -> None:
         pass  # holds nothing open
+
+
+_LOGGED = select(sim_sends.c.idempotency_key, sim_sends.c.sent_at).where(
+    sim_sends.c.idempotency_key.in_(bindparam("keys", expanding=True)))
 
 
 def simulated_channels(db: Database, seed: int = 0, rate: float = 1000.0) -> dict[str, SimulatedChannel]:

@@ -38,8 +38,11 @@ def insert_requests(conn: Connection, requests: list[OutboundRequest]) -> None:
 def get_requests(conn: Connection, request_ids: list[str]) -> dict[str, OutboundRequest]:
     if not request_ids:
         return {}
-    rows = conn.execute(select(outbound_requests).where(outbound_requests.c.id.in_(list(set(request_ids)))))
+    rows = conn.execute(_REQUESTS, {"ids": list(set(request_ids))})
     return {row.id: _request(row) for row in rows}
+
+
+_REQUESTS = select(outbound_requests).where(outbound_requests.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def delete_campaign_requests(conn: Connection, campaign_id: str) -> None:

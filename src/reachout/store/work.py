@@ -12,6 +12,7 @@ import itertools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Connection, Select, bindparam, case, exists, func, literal, or_, select, text, update
 
@@ -62,21 +63,29 @@ def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner
     """Leases up to `limit` due contacts in `states` of Running campaigns (sent ones of any campaign),
     oldest due first. `leased` False: only locks them, for a caller whose transaction settles (or
     leases, see lease_contacts) every one it claimed: a lease it would overwrite costs a row write."""
-    free = or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= now)
-    states = list(states)
-    query = select(*_CLAIMED).where(contacts.c.state.in_(states), contacts.c.due_at <= now, free)
-    if states != [SENT]:
-        query = query.where(_MOVING)
-    if campaign_id is not None:
-        query = query.where(contacts.c.campaign_id == campaign_id)
-    if channel is not None:
-        query = query.where(contacts.c.channel == channel)
-    query = query.order_by(contacts.c.due_at, contacts.c.id).limit(limit)
-    # The rows themselves under the lock (one statement, not ids then rows); as claimed, before the lease.
-    claimed = conn.execute(query.with_for_update(skip_locked=True, of=contacts)).all()
+    query = _claim(tuple(states), campaign_id is not None, channel is not None)
+    wanted = {"now": now, "limit": limit, **({"campaign_id": campaign_id} if campaign_id is not None else {}),
+              **({"channel": channel} if channel is not None else {})}
+    claimed = conn.execute(query, wanted).all()
     if leased:
         lease_contacts(conn, [c.id for c in claimed], owner, now + lease)
     return claimed
+
+
+@lru_cache(maxsize=64)
+def _claim(states: tuple[str, ...], by_campaign: bool, by_channel: bool) -> Select:
+    """claim_contacts' statement, built once per shape: built afresh, it cost as much as running it."""
+    query = select(*_CLAIMED).where(contacts.c.state.in_(states), contacts.c.due_at <= bindparam("now"),
+                                    or_(contacts.c.lease_until.is_(None), contacts.c.lease_until <= bindparam("now")))
+    if states != (SENT,):
+        query = query.where(_MOVING)
+    if by_campaign:
+        query = query.where(contacts.c.campaign_id == bindparam("campaign_id"))
+    if by_channel:
+        query = query.where(contacts.c.channel == bindparam("channel"))
+    # The rows themselves under the lock (one statement, not ids then rows); as claimed, before the lease.
+    return (query.order_by(contacts.c.due_at, contacts.c.id).limit(bindparam("limit"))
+            .with_for_update(skip_locked=True, of=contacts))
 
 
 # What the engine reads of a claimed contact: not its lease, disposition, creation or completion (each
@@ -87,7 +96,11 @@ _CLAIMED = [column for column in contacts.c
 
 def lease_contacts(conn: Connection, contact_ids: list[str], owner: str, until: datetime) -> None:
     if contact_ids:
-        conn.execute(update(contacts).where(contacts.c.id.in_(contact_ids)).values(lease_owner=owner, lease_until=until))
+        conn.execute(_LEASE, {"ids": contact_ids, "owner": owner, "until": until})
+
+
+_LEASE = update(contacts).where(contacts.c.id.in_(bindparam("ids", expanding=True))).values(
+    lease_owner=bindparam("owner"), lease_until=bindparam("until"))
 
 
 def due_by_campaign(conn: Connection, state: str, now: datetime) -> list[tuple[str, str, int]]:
@@ -249,13 +262,15 @@ _ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys A
 
 def counted_communications(conn: Connection, recipients: Iterable[str], since: datetime) -> dict[str, list[datetime]]:
     """Instants of each recipient's communications since `since` that count against limits."""
-    query = select(communications.c.recipient, communications.c.at).where(
-        communications.c.recipient.in_(list(set(recipients))), communications.c.at > since,
-        communications.c.released.is_(False))
     counted: dict[str, list[datetime]] = {}
-    for recipient, at in conn.execute(query):
+    for recipient, at in conn.execute(_COUNTED, {"recipients": list(set(recipients)), "since": since}):
         counted.setdefault(recipient, []).append(at)
     return counted
+
+
+_COUNTED = select(communications.c.recipient, communications.c.at).where(
+    communications.c.recipient.in_(bindparam("recipients", expanding=True)), communications.c.at > bindparam("since"),
+    communications.c.released.is_(False))
 
 
 def reserve(conn: Connection, claimed: list, now: datetime, owner: str, lease_until: datetime) -> None:
@@ -266,13 +281,21 @@ def reserve(conn: Connection, claimed: list, now: datetime, owner: str, lease_un
         return
     insert_many(conn, communications, [{"contact_id": c.id, "recipient": c.recipient, "campaign_id": c.campaign_id,
                                         "channel": c.channel, "at": now, "released": False} for c in claimed])
-    conn.execute(update(contacts).where(contacts.c.id.in_([c.id for c in claimed]))
-                 .values(state=DISPATCHING, dispatched_at=now, reason=None, lease_owner=owner, lease_until=lease_until))
+    conn.execute(_DISPATCHING, {"ids": [c.id for c in claimed], "now": now, "owner": owner, "until": lease_until})
+
+
+_DISPATCHING = update(contacts).where(contacts.c.id.in_(bindparam("ids", expanding=True))).values(
+    state=DISPATCHING, dispatched_at=bindparam("now"), reason=None, lease_owner=bindparam("owner"),
+    lease_until=bindparam("until"))
 
 
 def release_communications(conn: Connection, contact_ids: list[str]) -> None:
     if contact_ids:
-        conn.execute(update(communications).where(communications.c.contact_id.in_(contact_ids)).values(released=True))
+        conn.execute(_RELEASED, {"ids": contact_ids})
+
+
+_RELEASED = update(communications).where(communications.c.contact_id.in_(bindparam("ids", expanding=True))).values(
+    released=True)
 
 
 # --- suppressions --------------------------------------------------------------------------------
