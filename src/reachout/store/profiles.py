@@ -115,14 +115,21 @@ def predefined_key_rows(domain_id: int, profile: dict) -> list[dict]:
 
 
 def get_profile(conn: Connection, domain_id: int, profile_id: str) -> dict | None:
-    row = conn.execute(_reading().where(profiles.c.domain_id == domain_id, profiles.c.id == profile_id)).first()
+    row = conn.execute(_PROFILE, {"domain_id": domain_id, "profile_id": profile_id}).first()
     return profile_of(row) if row else None
 
 
+_PROFILE = _reading().where(profiles.c.domain_id == bindparam("domain_id"), profiles.c.id == bindparam("profile_id"))
+
+
 def get_profiles(conn: Connection, domain_id: int, profile_ids: Iterable[str]) -> dict[str, dict]:
-    rows = conn.execute(_reading().where(profiles.c.domain_id == domain_id,
-                                       one_of(conn, profiles.c.id, list(profile_ids))))
+    rows = conn.execute(_profiles_in_domain(conn.dialect.name), {"domain_id": domain_id, "ids": list(profile_ids)})
     return {row.id: profile_of(row) for row in rows}
+
+
+@functools.lru_cache(maxsize=4)
+def _profiles_in_domain(dialect: str) -> Select:
+    return _reading().where(profiles.c.domain_id == bindparam("domain_id"), one_of_named(dialect, profiles.c.id, "ids"))
 
 
 def profiles_by_id(conn: Connection, profile_ids: Iterable[str], fields: Iterable[str] | None = None

@@ -205,13 +205,16 @@ def entry_history(conn: Connection, entering: Iterable[tuple[str, str]]) -> dict
     wanted = set(entering)
     if not wanted:
         return {}
-    p = participants.c
-    query = (select(p.campaign_id, p.profile_id, func.count(), func.max(p.entered_at))
-             .where(p.campaign_id.in_({campaign for campaign, _ in wanted}),
-                    p.profile_id.in_({profile for _, profile in wanted}))
-             .group_by(p.campaign_id, p.profile_id))
-    return {(campaign, profile): (count, last) for campaign, profile, count, last in conn.execute(query)
+    found = conn.execute(_ENTRIES, {"campaigns": list({campaign for campaign, _ in wanted}),
+                                    "profiles": list({profile for _, profile in wanted})})
+    return {(campaign, profile): (count, last) for campaign, profile, count, last in found
             if (campaign, profile) in wanted}
+
+
+_ENTRIES = (select(participants.c.campaign_id, participants.c.profile_id, func.count(), func.max(participants.c.entered_at))
+            .where(participants.c.campaign_id.in_(bindparam("campaigns", expanding=True)),
+                   participants.c.profile_id.in_(bindparam("profiles", expanding=True)))
+            .group_by(participants.c.campaign_id, participants.c.profile_id))
 
 
 def finish_participants(conn: Connection, participant_ids: Iterable[str], now: datetime) -> None:
