@@ -342,7 +342,7 @@ def measure_in_processes(target: Target, prepare, seconds: float, warmup: float,
             answers.put(("done", run_for(call, seconds, ready)))
         except Exception as error:  # noqa: BLE001 - the set-up failed, or another caller's did
             ready.abort()
-            answers.put(("failed", describe(error)))
+            answers.put(("lacking" if target.may_lack_operations and unrouted(error) else "failed", describe(error)))
 
     children = [context.Process(target=caller) for _ in range(processes)]
     for child in children:
@@ -356,9 +356,9 @@ def measure_in_processes(target: Target, prepare, seconds: float, warmup: float,
     cpu_after = target.cpu_seconds()
     for child in children:
         child.join()
-    failed = [detail for kind, detail in replies if kind == "failed"]
-    if failed:
-        return Outcome(failed=f"setup: {failed[0]}")
+    for kind in ("lacking", "failed"):
+        if details := [detail for said, detail in replies if said == kind]:
+            return Outcome(**{kind: f"setup: {details[0]}"})
     merged = merge([result for _, result in replies])
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return Outcome(result=merged, cpu_seconds=cpu)
@@ -579,7 +579,7 @@ def main() -> int:
                         notes.append((target, detail, name))
                 if name == BATCH_OPERATION and ours.result:
                     notes.append(("reachout", f"{ours.result.ops_per_second * BATCH_SIZE:,.0f} outbound requests/s "
-                                              f"with {threads} thread(s)", name))
+                                              f"with {how}", name))
                 if not in_processes:
                     missed += misses(name, threads, ours, theirs)
 
