@@ -3,7 +3,7 @@
 A dispatch is three steps, so that a crash anywhere loses nothing and sends nothing twice:
 1. one transaction renders each contact's message (one that cannot be rendered is dropped with the
    reason and counts nothing), checks the window, checks and reserves the communication limits under
-   the recipients' row locks, and records the contact as `dispatching` (its id is the idempotency key);
+   locks on the recipients, and records the contact as `dispatching` (its id is the idempotency key);
 2. the channel gets it (a channel sends at most once per key);
 3. one transaction records the receipt (`sent`, outcome due at, and the adapter's reason if it gave one).
 Step 2 is bounded per message: an adapter turns whatever goes wrong with one message into that
@@ -101,7 +101,7 @@ class Dispatcher:
                                  for channel, quotas in shares.items())
         # PostgreSQL: a thread (and connection) per channel, so that one channel's statements run in
         # the database while another's messages are made here. They touch different contacts; the
-        # recipients they share are counted under row locks taken in order (work.lock_recipients).
+        # recipients they share are counted under locks taken in order (work.lock_recipients).
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=len(self.channels), thread_name_prefix="reachout-dispatch")
         dispatching = FOREGROUND.carried(self._dispatch_channel)
@@ -159,7 +159,7 @@ class Dispatcher:
         """Step 1 for a batch of one campaign: expiry, window, regime caps, limits, record. Returns
         the contacts to send. Planning chose each contact's instant, but the facts may have moved since
         (a pause, a queue, another campaign's call, a regime tagged on later): they are checked again
-        here, under the recipients' row locks, which is what makes them hold across campaigns."""
+        here, under locks on the recipients, which is what makes them hold across campaigns."""
         self._drop(conn, campaign, [c for c in claimed if _expired(c, now)], now, lambda c: expired_reason(c.expires_at))
         claimed = [c for c in claimed if not _expired(c, now)]
         time_config = campaign.communication_time_config or {}

@@ -5,7 +5,7 @@ clock gave the ingestion.
 Per trigger and object: its conditions (domain/event_trigger.py) -> the profile's membership of the
 segment filter -> the campaigns linked by integrations (PutIntegration EventTriggerNames, Uri = the
 campaign's ARN), which must be Running -> the per-profile invocation limits, counted and reserved
-under a row lock in this transaction -> one profile outbound request per running campaign, expiring
+under a lock in this transaction -> one profile outbound request per running campaign, expiring
 after EventExpiration (at most 15 minutes), which the engine then takes as any
 PutProfileOutboundRequestBatch request: windows, communication limits, capacity, channel; an
 expired one is recorded expired and never sent. The triggering object's fields become the request's
