@@ -311,14 +311,16 @@ def engine_followed(db: str, data_dir: Path, since: datetime, limit: float = 120
     behind shows here."""
     from sqlalchemy import func, select
 
+    from reachout.domain.contact import DISPATCHING, PLANNED
+    from reachout.domain.outbound_request import PENDING
     from reachout.store.db import database_url, open_database
     from reachout.store.tables import contacts, outbound_requests
 
     database = open_database(database_url(db, data_dir))
     fired = select(outbound_requests.c.id).where(outbound_requests.c.created_at >= since)
-    waiting = [select(func.count()).where(outbound_requests.c.created_at >= since, outbound_requests.c.status == "pending"),
+    waiting = [select(func.count()).where(outbound_requests.c.created_at >= since, outbound_requests.c.status == PENDING),
                select(func.count()).select_from(contacts).where(contacts.c.request_id.in_(fired),
-                                                                contacts.c.state.in_(["planned", "dispatching"]))]
+                                                                contacts.c.state.in_([PLANNED, DISPATCHING]))]
     start = time.monotonic()
     try:
         while True:

@@ -22,18 +22,14 @@ def lock_instance(conn: Connection, region: str, instance_id: str) -> dict:
     return row._asdict()
 
 
-_LOCKED = select(campaign_instances).where(
-    campaign_instances.c.region == bindparam("region"),
-    campaign_instances.c.connect_instance_id == bindparam("instance_id")).with_for_update()
+_INSTANCE = select(campaign_instances).where(campaign_instances.c.region == bindparam("region"),
+                                             campaign_instances.c.connect_instance_id == bindparam("instance_id"))
+_LOCKED = _INSTANCE.with_for_update()
 
 
 def get_instance(conn: Connection, region: str, instance_id: str) -> dict | None:
     row = conn.execute(_INSTANCE, {"region": region, "instance_id": instance_id}).first()
     return row._asdict() if row else None
-
-
-_INSTANCE = select(campaign_instances).where(campaign_instances.c.region == bindparam("region"),
-                                             campaign_instances.c.connect_instance_id == bindparam("instance_id"))
 
 
 def update_instance(conn: Connection, region: str, instance_id: str, **values) -> None:

@@ -64,9 +64,8 @@ def claim_contacts(conn: Connection, states: Iterable[str], now: datetime, owner
     oldest due first. `leased` False: only locks them, for a caller whose transaction settles (or
     leases, see lease_contacts) every one it claimed: a lease it would overwrite costs a row write."""
     query = _claim(tuple(states), campaign_id is not None, channel is not None)
-    wanted = {"now": now, "limit": limit, **({"campaign_id": campaign_id} if campaign_id is not None else {}),
-              **({"channel": channel} if channel is not None else {})}
-    claimed = conn.execute(query, wanted).all()
+    # (a statement without the campaign or channel condition ignores those values)
+    claimed = conn.execute(query, {"now": now, "limit": limit, "campaign_id": campaign_id, "channel": channel}).all()
     if leased:
         lease_contacts(conn, [c.id for c in claimed], owner, now + lease)
     return claimed
